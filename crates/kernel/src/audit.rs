@@ -1,0 +1,288 @@
+//! The audit trail: every write appends one record (actor, time, entity, before/after) in the same
+//! transaction as the change. A hash chain makes the trail tamper-evident.
+//!
+//! Writers never queue behind one another for the chain: a record is inserted unsealed, and one
+//! sealer (a background task, and `verify` before it checks) gives records their place in the
+//! chain in the order it finds them, each hash covering the previous one.
+
+use crate::error::Result;
+use crate::{Actor, PageParams, Paged};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use store::{Db, Tx, on_db, on_tx};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How many records one sealing transaction handles.
+const SEAL_BATCH: i64 = 1000;
+
+/// One audit record as stored and shown by `GET /api/v1/audit`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AuditRecord {
+    pub seq: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// `create`, `update`, `delete`, `import`, `login`…
+    pub action: String,
+    #[serde(skip)]
+    pub before_json: Option<String>,
+    #[serde(skip)]
+    pub after_json: Option<String>,
+    /// Place in the hash chain; `None` until sealed (within a second or so).
+    pub chain_pos: Option<i64>,
+    #[serde(skip)]
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// An audit record as the API shows it, with its snapshots as JSON.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    #[serde(flatten)]
+    pub record: AuditRecord,
+    #[schema(value_type = Object)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub after: Option<serde_json::Value>,
+}
+
+impl AuditRecord {
+    /// The hash of this record chained to `prev_hash`, over a canonical JSON array of its fields.
+    pub fn compute_hash(&self, chain_pos: i64, prev_hash: &str) -> String {
+        let canonical = serde_json::json!([
+            chain_pos,
+            prev_hash,
+            self.seq,
+            self.at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            self.actor_id.map(|u| u.to_string()),
+            self.actor_name,
+            self.entity,
+            self.entity_id.to_string(),
+            self.action,
+            self.before_json,
+            self.after_json,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// The hash that the first record chains to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Append one record in the caller's transaction.
+pub async fn append<B: Serialize, A: Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    entity: &str,
+    entity_id: Uuid,
+    action: &str,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<()> {
+    let before = before.map(serde_json::to_string).transpose()?;
+    let after = after.map(serde_json::to_string).transpose()?;
+    let at = now_micros();
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_id, actor_name, entity, entity_id, action, before_json, after_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(at)
+        .bind(actor.user_id)
+        .bind(&actor.username)
+        .bind(entity)
+        .bind(entity_id)
+        .bind(action)
+        .bind(before)
+        .bind(after)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Now, truncated to microseconds so that it reads back the same from either engine.
+pub fn now_micros() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now)
+}
+
+const RECORD_COLUMNS: &str = "seq, at, actor_id, actor_name, entity, entity_id, action, before_json, after_json, chain_pos, prev_hash, hash";
+
+/// Give every unsealed record its place in the chain. Returns how many were sealed.
+pub async fn seal(db: &Db) -> Result<u64> {
+    let mut sealed = 0u64;
+    loop {
+        let mut tx = db.begin().await?;
+        if let Tx::Postgres(conn) = &mut tx {
+            // One sealer at a time, even with several servers on one database.
+            sqlx::query("SELECT pg_advisory_xact_lock(72616962)")
+                .execute(&mut **conn)
+                .await?;
+        }
+        let head: Option<(i64, Option<String>)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT chain_pos, hash FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1")
+                .fetch_optional(&mut **conn)
+                .await?
+        });
+        let (mut pos, mut prev) = match head {
+            Some((pos, hash)) => (pos, hash.unwrap_or_default()),
+            None => (0, GENESIS.to_string()),
+        };
+        let batch: Vec<AuditRecord> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM audit_log WHERE chain_pos IS NULL ORDER BY seq LIMIT {SEAL_BATCH}"
+            )))
+            .fetch_all(&mut **conn)
+            .await?
+        });
+        if batch.is_empty() {
+            return Ok(sealed);
+        }
+        for record in &batch {
+            pos += 1;
+            let hash = record.compute_hash(pos, &prev);
+            on_tx!(&mut tx, conn => {
+                sqlx::query("UPDATE audit_log SET chain_pos = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+                    .bind(pos)
+                    .bind(&prev)
+                    .bind(&hash)
+                    .bind(record.seq)
+                    .execute(&mut **conn)
+                    .await?;
+            });
+            prev = hash;
+        }
+        tx.commit().await?;
+        sealed += batch.len() as u64;
+    }
+}
+
+/// What `bima audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Intact { records: u64 },
+    Broken { seq: i64, chain_pos: i64, reason: String },
+}
+
+/// Seal what is pending, then recompute the whole chain from the first record.
+pub async fn verify(db: &Db) -> Result<Verdict> {
+    seal(db).await?;
+    let mut expected_pos = 0i64;
+    let mut prev = GENESIS.to_string();
+    loop {
+        let batch: Vec<AuditRecord> = on_db!(db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM audit_log WHERE chain_pos > $1 ORDER BY chain_pos LIMIT 5000"
+            )))
+            .bind(expected_pos)
+            .fetch_all(pool)
+            .await?
+        });
+        if batch.is_empty() {
+            break;
+        }
+        for record in batch {
+            expected_pos += 1;
+            let pos = record.chain_pos.unwrap_or_default();
+            let broken = |reason: String| Verdict::Broken {
+                seq: record.seq,
+                chain_pos: pos,
+                reason,
+            };
+            if pos != expected_pos {
+                return Ok(broken(format!(
+                    "record {} is at chain position {pos}, but position {expected_pos} is missing: a record was deleted",
+                    record.seq
+                )));
+            }
+            if record.prev_hash.as_deref() != Some(prev.as_str()) {
+                return Ok(broken(format!(
+                    "record {} does not point to the hash of the record before it",
+                    record.seq
+                )));
+            }
+            let hash = record.compute_hash(pos, &prev);
+            if record.hash.as_deref() != Some(hash.as_str()) {
+                return Ok(broken(format!(
+                    "record {} ({} {} {}) was changed after it was written",
+                    record.seq, record.action, record.entity, record.entity_id
+                )));
+            }
+            prev = hash;
+        }
+    }
+    let unsealed: (i64,) = on_db!(db, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE chain_pos IS NULL OR hash IS NULL")
+            .fetch_one(pool)
+            .await?
+    });
+    if unsealed.0 > 0 {
+        return Ok(Verdict::Broken {
+            seq: 0,
+            chain_pos: 0,
+            reason: format!("{} records have lost their seal", unsealed.0),
+        });
+    }
+    Ok(Verdict::Intact {
+        records: expected_pos as u64,
+    })
+}
+
+/// An entity's history, newest first.
+pub async fn history(
+    db: &Db,
+    entity: &str,
+    entity_id: Uuid,
+    page: PageParams,
+) -> Result<Paged<AuditEntry>> {
+    let (rows, total): (Vec<AuditRecord>, (i64,)) = on_db!(db, pool => {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECORD_COLUMNS} FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4"
+        )))
+        .bind(entity)
+        .bind(entity_id)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+        let total = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE entity = $1 AND entity_id = $2")
+            .bind(entity)
+            .bind(entity_id)
+            .fetch_one(pool)
+            .await?;
+        (rows, total)
+    });
+    let items = rows
+        .into_iter()
+        .map(|record| {
+            let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
+            AuditEntry {
+                before: parse(&record.before_json),
+                after: parse(&record.after_json),
+                record,
+            }
+        })
+        .collect();
+    Ok(Paged::new(items, total.0, page))
+}
+
+/// Seal every second until the process ends.
+pub fn spawn_sealer(db: Db, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = seal(&db).await {
+                tracing::warn!(error = %e, "sealing the audit chain failed; will retry");
+            }
+        }
+    })
+}

@@ -1,0 +1,47 @@
+//! The shared kernel: errors, paging, the acting user and their rights, validation, the audit
+//! chain, and the state every module's HTTP handlers share.
+
+pub mod actor;
+pub mod audit;
+pub mod codes;
+pub mod error;
+pub mod extract;
+pub mod page;
+pub mod rights;
+pub mod settings;
+pub mod validate;
+
+pub use actor::{Actor, Scope};
+pub use error::{Error, FieldError, Problem, Result};
+pub use extract::{ValidJson, ValidQuery};
+pub use page::{PageParams, Paged};
+pub use rights::Right;
+pub use validate::Checks;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub static MIGRATIONS: &[store::Migration] = store::migrations!("kernel": "0001_kernel");
+
+/// Decides whether an actor may read the audit history of one entity of a module's.
+pub type AuditGuard = Arc<
+    dyn Fn(store::Db, Actor, Uuid) -> Pin<Box<dyn Future<Output = Result<()>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What every module's handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: store::Db,
+    /// Entity name → who may read its audit history. Modules register theirs.
+    pub audit_guards: Arc<HashMap<&'static str, AuditGuard>>,
+}
+
+/// Parse a path id: a UUID, else `None` (the caller may then look the value up as a code).
+pub fn parse_uuid(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id.trim()).ok()
+}

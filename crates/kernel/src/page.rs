@@ -1,0 +1,74 @@
+//! Paging of every list: `page` from 1, `per_page` defaulting to 20 and clamped to 100.
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Rows per page (default 20, at most 100).
+    pub per_page: Option<u32>,
+}
+
+impl PageParams {
+    pub fn page(&self) -> u32 {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    pub fn per_page(&self) -> u32 {
+        self.per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page())
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page() - 1).saturating_mul(self.limit())
+    }
+}
+
+/// One page of a list and the number of rows matching the filters.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Paged<T> {
+    pub fn new(items: Vec<T>, total: i64, params: PageParams) -> Self {
+        Paged {
+            items,
+            total,
+            page: params.page(),
+            per_page: params.per_page(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_page_is_clamped() {
+        let p = PageParams {
+            page: Some(0),
+            per_page: Some(1000),
+        };
+        assert_eq!((p.page(), p.per_page(), p.offset()), (1, 100, 0));
+        let p = PageParams {
+            page: Some(3),
+            per_page: None,
+        };
+        assert_eq!((p.limit(), p.offset()), (20, 40));
+    }
+}

@@ -1,0 +1,216 @@
+//! The database: one `Db` over SQLite (embedded default) or PostgreSQL (production), chosen by URL.
+//!
+//! Queries are written once in portable SQL and run on either engine through the [`on_db!`] and
+//! [`on_tx!`] macros, which expand the same code for each concrete pool so that sqlx's types stay
+//! concrete (the `Any` driver cannot bind dates or UUIDs).
+
+mod migrate;
+mod sql;
+pub mod testing;
+
+pub use migrate::Migration;
+pub use sql::{Arg, Sql};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use sqlx;
+
+/// Which engine a [`Db`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool on one of the two engines.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite allows one writer at a time; writers queue on `writer` in-process instead of
+    /// failing with "database is locked".
+    Sqlite {
+        pool: SqlitePool,
+        writer: Arc<Mutex<()>>,
+    },
+    Postgres {
+        pool: PgPool,
+    },
+}
+
+/// A transaction. A SQLite write transaction holds the process-wide writer slot until it ends;
+/// a read transaction holds none.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Run `$body` with `$pool` bound to the concrete pool of `$db`.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite { pool: $pool, .. } => $body,
+            $crate::Db::Postgres { pool: $pool } => $body,
+        }
+    };
+}
+
+/// Run `$body` with `$conn` bound to the concrete connection of a [`Tx`] (use `&mut **$conn`).
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite($conn, _) => $body,
+            $crate::Tx::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// `postgres://…` or `sqlite://path`; `None` means `<data_dir>/bima.db`.
+    pub url: Option<String>,
+    pub data_dir: std::path::PathBuf,
+    pub max_connections: u32,
+}
+
+impl Db {
+    /// Open (creating the SQLite file and data directory when needed). Does not migrate.
+    pub async fn open(options: &DbOptions) -> Result<Db, sqlx::Error> {
+        match options.url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let connect = PgConnectOptions::from_str(url)?;
+                Self::open_postgres(connect, options.max_connections).await
+            }
+            Some(url) => {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
+                Self::open_sqlite(Path::new(path), options.max_connections).await
+            }
+            None => {
+                std::fs::create_dir_all(&options.data_dir)?;
+                Self::open_sqlite(&options.data_dir.join("bima.db"), options.max_connections)
+                    .await
+            }
+        }
+    }
+
+    pub async fn open_sqlite(path: &Path, max_connections: u32) -> Result<Db, sqlx::Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .connect_with(connect)
+            .await?;
+        Ok(Db::Sqlite {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub async fn open_postgres(
+        connect: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<Db, sqlx::Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect)
+            .await?;
+        Ok(Db::Postgres { pool })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite { .. } => Engine::Sqlite,
+            Db::Postgres { .. } => Engine::Postgres,
+        }
+    }
+
+    /// Begin a write transaction. On SQLite it takes the writer slot and `BEGIN IMMEDIATE`, so
+    /// a transaction never fails half-way because another connection started writing first.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { pool, writer } => {
+                let guard = writer.clone().lock_owned().await;
+                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx::Sqlite(tx, Some(guard)))
+            }
+            Db::Postgres { pool } => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// Begin a read-only unit of work: one consistent snapshot, no writer slot.
+    pub async fn read(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { pool, .. } => Ok(Tx::Sqlite(pool.begin().await?, None)),
+            Db::Postgres { pool } => Ok(Tx::Postgres(
+                pool.begin_with("BEGIN TRANSACTION READ ONLY").await?,
+            )),
+        }
+    }
+
+    /// Pool figures for `/metrics`: (open connections, idle connections).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_db!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx, guard) => {
+                let result = tx.commit().await;
+                drop(guard);
+                result
+            }
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Tx::Sqlite(..) => Engine::Sqlite,
+            Tx::Postgres(_) => Engine::Postgres,
+        }
+    }
+}
+
+/// Is this error a unique-constraint violation (a reused code, a duplicate key)?
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
