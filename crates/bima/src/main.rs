@@ -1,1 +1,170 @@
-fn main() {}
+//! `bima`: the whole system in one binary. See `bima --help`.
+
+use anyhow::Context;
+use bima::app;
+use bima::config::GlobalOptions;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "bima",
+    version,
+    about = "Insurance and social-protection schemes, on SQLite or PostgreSQL"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (REST API, docs, metrics) until stopped
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Check the audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Load data from another system
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain: prints "ok, N records" or names the first broken record
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import an openIMIS CSV export (one file per table, e.g. tblLocations.csv)
+    Openimis {
+        /// Folder holding the CSV files
+        dir: PathBuf,
+        /// Exit 0 even if some rows were skipped
+        #[arg(long)]
+        allow_partial: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.global.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: the configuration cannot be read: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Result<ExitCode> {
+    let (db, bootstrap) = app::open_database(&settings).await?;
+    app::announce(&bootstrap);
+    match command {
+        Command::Serve => {
+            let router = app::router(db.clone(), &settings).await?;
+            let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
+            let listener = tokio::net::TcpListener::bind(&settings.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.addr))?;
+            tracing::info!(addr = %settings.addr, database = db.engine().name(), "Bima is serving");
+            eprintln!(
+                "Bima is serving on http://{} ({} database). API docs: http://{}/api/docs",
+                settings.addr,
+                db.engine().name(),
+                settings.addr
+            );
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            sealer.abort();
+            kernel::audit::seal(&db).await?;
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            println!("ok, the database is up to date ({})", db.engine().name());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match kernel::audit::verify(&db).await? {
+            kernel::audit::Verdict::Intact { records } => {
+                println!("ok, {records} records");
+                Ok(ExitCode::SUCCESS)
+            }
+            kernel::audit::Verdict::Broken {
+                seq,
+                chain_pos,
+                reason,
+            } => {
+                println!("broken at record {seq} (chain position {chain_pos}): {reason}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Import {
+            command: ImportCommand::Openimis { dir, allow_partial },
+        } => {
+            let report = openimis_import::run(&db, &dir, openimis_import::Progress::Bar).await?;
+            print!("{}", report.table());
+            kernel::audit::seal(&db).await?;
+            if report.skipped() > 0 && !allow_partial {
+                eprintln!(
+                    "{} rows were skipped (see above); run again with --allow-partial to accept that",
+                    report.skipped()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

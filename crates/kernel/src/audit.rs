@@ -168,8 +168,14 @@ pub async fn seal(db: &Db) -> Result<u64> {
 /// What `bima audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Intact { records: u64 },
-    Broken { seq: i64, chain_pos: i64, reason: String },
+    Intact {
+        records: u64,
+    },
+    Broken {
+        seq: i64,
+        chain_pos: i64,
+        reason: String,
+    },
 }
 
 /// Seal what is pending, then recompute the whole chain from the first record.
@@ -263,7 +269,8 @@ pub async fn history(
     let items = rows
         .into_iter()
         .map(|record| {
-            let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
+            let parse =
+                |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
             AuditEntry {
                 before: parse(&record.before_json),
                 after: parse(&record.after_json),

@@ -25,18 +25,55 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
     }
 }
 
-/// Parse a JSON document with the error split the API promises.
+/// Parse a JSON document with the error split the API promises. The syntax is checked first
+/// (serde_json reports some type errors, such as a number for an enum, as syntax errors).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
+    if let Some(path) = find_nul(&value, String::new()) {
+        return Err(nul_error(path));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        json_error(path, inner)
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
-    Ok(value)
+        json_error(path, e.into_inner())
+    })
+}
+
+/// Text may not hold the NUL character: PostgreSQL cannot store it, and no person types it.
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(path.clone());
+            }
+            let field = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            find_nul(v, field)
+        }),
+        _ => None,
+    }
+}
+
+fn nul_error(path: String) -> Error {
+    let field = if path.is_empty() {
+        ".".to_string()
+    } else {
+        path
+    };
+    Error::invalid(
+        field,
+        "invalid_character",
+        "text cannot contain the NUL character",
+    )
 }
 
 fn json_error(path: String, error: serde_json::Error) -> Error {
@@ -82,6 +119,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(nul_error(name.replace('\0', "")));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -124,8 +166,14 @@ mod tests {
 
     #[test]
     fn syntax_is_400_and_types_are_422() {
-        assert!(matches!(parse_json::<Body>(b"{"), Err(Error::BadRequest(_))));
-        assert!(matches!(parse_json::<Body>(br#"{"code": "a"} x"#), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Body>(b"{"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"code": "a"} x"#),
+            Err(Error::BadRequest(_))
+        ));
         match parse_json::<Body>(br#"{"code": 5}"#) {
             Err(Error::Invalid(f)) => assert_eq!(f[0].field, "code"),
             other => panic!("{other:?}"),
@@ -135,11 +183,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match parse_json::<Body>(br#"{"code": "a", "bogus": 1}"#) {
-            Err(Error::Invalid(f)) => assert_eq!((f[0].field.as_str(), f[0].code.as_str()), ("bogus", "unknown_field")),
+            Err(Error::Invalid(f)) => assert_eq!(
+                (f[0].field.as_str(), f[0].code.as_str()),
+                ("bogus", "unknown_field")
+            ),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Body>(br#"{"code": "a", "inner": {"n": 1}, "x": ["\u0000"]}"#) {
+            Err(Error::Invalid(f)) => assert_eq!(
+                (f[0].field.as_str(), f[0].code.as_str()),
+                ("x[0]", "invalid_character")
+            ),
             other => panic!("{other:?}"),
         }
         match parse_json::<Body>(br#"{}"#) {
-            Err(Error::Invalid(f)) => assert_eq!((f[0].field.as_str(), f[0].code.as_str()), ("code", "required")),
+            Err(Error::Invalid(f)) => assert_eq!(
+                (f[0].field.as_str(), f[0].code.as_str()),
+                ("code", "required")
+            ),
             other => panic!("{other:?}"),
         }
     }

@@ -49,7 +49,10 @@ impl Checks {
             self.push(
                 field,
                 "not_allowed",
-                format!("{field} must be one of {}; got \"{value}\"", allowed.join(", ")),
+                format!(
+                    "{field} must be one of {}; got \"{value}\"",
+                    allowed.join(", ")
+                ),
             );
         }
     }
@@ -91,10 +94,18 @@ mod tests {
         c.non_negative("families", Some(-1));
         match c.finish() {
             Err(Error::Invalid(f)) => {
-                let codes: Vec<_> = f.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+                let codes: Vec<_> = f
+                    .iter()
+                    .map(|e| (e.field.as_str(), e.code.as_str()))
+                    .collect();
                 assert_eq!(
                     codes,
-                    vec![("name", "required"), ("code2", "too_long"), ("type", "not_allowed"), ("families", "negative")]
+                    vec![
+                        ("name", "required"),
+                        ("code2", "too_long"),
+                        ("type", "not_allowed"),
+                        ("families", "negative")
+                    ]
                 );
             }
             other => panic!("{other:?}"),

@@ -49,7 +49,11 @@ pub struct VersionQuery {
 #[utoipa::path(get, path = "/api/v1/locations", tag = "locations", params(LocationQuery),
     responses((status = 200, body = Paged<Location>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn list_locations(State(state): State<AppState>, actor: Actor, ValidQuery(q): ValidQuery<LocationQuery>) -> Result<Json<Paged<Location>>> {
+async fn list_locations(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidQuery(q): ValidQuery<LocationQuery>,
+) -> Result<Json<Paged<Location>>> {
     let filter = LocationFilter {
         code: q.code,
         name: q.name,
@@ -58,8 +62,13 @@ async fn list_locations(State(state): State<AppState>, actor: Actor, ValidQuery(
         district_id: q.district_id,
         scope: None,
     };
-    let page = PageParams { page: q.page, per_page: q.per_page };
-    Ok(Json(service::list_locations(&state.db, &actor, filter, page).await?))
+    let page = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(
+        service::list_locations(&state.db, &actor, filter, page).await?,
+    ))
 }
 
 /// Create a location under a parent of the level above (a region has none).
@@ -67,7 +76,11 @@ async fn list_locations(State(state): State<AppState>, actor: Actor, ValidQuery(
     responses((status = 201, body = Location), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn create_location(State(state): State<AppState>, actor: Actor, ValidJson(input): ValidJson<LocationInput>) -> Result<(StatusCode, Json<Location>)> {
+async fn create_location(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<LocationInput>,
+) -> Result<(StatusCode, Json<Location>)> {
     let location = service::create_location(&state.db, &actor, input).await?;
     Ok((StatusCode::CREATED, Json(location)))
 }
@@ -76,7 +89,11 @@ async fn create_location(State(state): State<AppState>, actor: Actor, ValidJson(
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = Location), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn get_location(State(state): State<AppState>, actor: Actor, Path(id): Path<String>) -> Result<Json<Location>> {
+async fn get_location(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Location>> {
     Ok(Json(service::get_location(&state.db, &actor, &id).await?))
 }
 
@@ -86,8 +103,15 @@ async fn get_location(State(state): State<AppState>, actor: Actor, Path(id): Pat
     responses((status = 200, body = Location), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "stale version or code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn update_location(State(state): State<AppState>, actor: Actor, Path(id): Path<String>, ValidJson(input): ValidJson<LocationInput>) -> Result<Json<Location>> {
-    Ok(Json(service::update_location(&state.db, &actor, &id, input).await?))
+async fn update_location(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<LocationInput>,
+) -> Result<Json<Location>> {
+    Ok(Json(
+        service::update_location(&state.db, &actor, &id, input).await?,
+    ))
 }
 
 /// Delete a location that nothing belongs to any more.
@@ -95,7 +119,12 @@ async fn update_location(State(state): State<AppState>, actor: Actor, Path(id): 
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "still in use, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn delete_location(State(state): State<AppState>, actor: Actor, Path(id): Path<String>, ValidQuery(q): ValidQuery<VersionQuery>) -> Result<StatusCode> {
+async fn delete_location(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidQuery(q): ValidQuery<VersionQuery>,
+) -> Result<StatusCode> {
     service::delete_location(&state.db, &actor, &id, q.version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -125,7 +154,11 @@ pub struct FacilityQuery {
 #[utoipa::path(get, path = "/api/v1/health-facilities", tag = "health facilities", params(FacilityQuery),
     responses((status = 200, body = Paged<HealthFacility>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn list_facilities(State(state): State<AppState>, actor: Actor, ValidQuery(q): ValidQuery<FacilityQuery>) -> Result<Json<Paged<HealthFacility>>> {
+async fn list_facilities(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidQuery(q): ValidQuery<FacilityQuery>,
+) -> Result<Json<Paged<HealthFacility>>> {
     let filter = FacilityFilter {
         code: q.code,
         name: q.name,
@@ -136,8 +169,13 @@ async fn list_facilities(State(state): State<AppState>, actor: Actor, ValidQuery
         status: q.status,
         scope: None,
     };
-    let page = PageParams { page: q.page, per_page: q.per_page };
-    Ok(Json(service::list_facilities(&state.db, &actor, filter, page).await?))
+    let page = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(
+        service::list_facilities(&state.db, &actor, filter, page).await?,
+    ))
 }
 
 /// Create a health facility in a district, with its catchment villages.
@@ -145,7 +183,11 @@ async fn list_facilities(State(state): State<AppState>, actor: Actor, ValidQuery
     responses((status = 201, body = HealthFacility), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn create_facility(State(state): State<AppState>, actor: Actor, ValidJson(input): ValidJson<HealthFacilityInput>) -> Result<(StatusCode, Json<HealthFacility>)> {
+async fn create_facility(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<HealthFacilityInput>,
+) -> Result<(StatusCode, Json<HealthFacility>)> {
     let facility = service::create_facility(&state.db, &actor, input).await?;
     Ok((StatusCode::CREATED, Json(facility)))
 }
@@ -154,7 +196,11 @@ async fn create_facility(State(state): State<AppState>, actor: Actor, ValidJson(
 #[utoipa::path(get, path = "/api/v1/health-facilities/{id}", tag = "health facilities", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = HealthFacility), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn get_facility(State(state): State<AppState>, actor: Actor, Path(id): Path<String>) -> Result<Json<HealthFacility>> {
+async fn get_facility(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<HealthFacility>> {
     Ok(Json(service::get_facility(&state.db, &actor, &id).await?))
 }
 
@@ -164,8 +210,15 @@ async fn get_facility(State(state): State<AppState>, actor: Actor, Path(id): Pat
     responses((status = 200, body = HealthFacility), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn update_facility(State(state): State<AppState>, actor: Actor, Path(id): Path<String>, ValidJson(input): ValidJson<HealthFacilityInput>) -> Result<Json<HealthFacility>> {
-    Ok(Json(service::update_facility(&state.db, &actor, &id, input).await?))
+async fn update_facility(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<HealthFacilityInput>,
+) -> Result<Json<HealthFacility>> {
+    Ok(Json(
+        service::update_facility(&state.db, &actor, &id, input).await?,
+    ))
 }
 
 /// Delete a health facility.
@@ -173,7 +226,12 @@ async fn update_facility(State(state): State<AppState>, actor: Actor, Path(id): 
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn delete_facility(State(state): State<AppState>, actor: Actor, Path(id): Path<String>, ValidQuery(q): ValidQuery<VersionQuery>) -> Result<StatusCode> {
+async fn delete_facility(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidQuery(q): ValidQuery<VersionQuery>,
+) -> Result<StatusCode> {
     service::delete_facility(&state.db, &actor, &id, q.version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

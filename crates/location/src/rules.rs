@@ -111,8 +111,14 @@ mod tests {
         let mut c = Checks::new();
         check_catchments(
             &[
-                Catchment { location_id: v, catchment: 50 },
-                Catchment { location_id: v, catchment: 101 },
+                Catchment {
+                    location_id: v,
+                    catchment: 50,
+                },
+                Catchment {
+                    location_id: v,
+                    catchment: 101,
+                },
             ],
             &mut c,
         );

@@ -26,7 +26,8 @@ async fn sees_location(tx: &mut Tx, actor: &Actor, location: &Location) -> Resul
     Ok(match location_scope(tx, actor).await? {
         None => true,
         Some((districts, regions)) => {
-            location.district_id.is_some_and(|d| districts.contains(&d)) || regions.contains(&location.id)
+            location.district_id.is_some_and(|d| districts.contains(&d))
+                || regions.contains(&location.id)
         }
     })
 }
@@ -43,7 +44,12 @@ async fn find_location(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Location>
     }
 }
 
-pub async fn list_locations(db: &Db, actor: &Actor, mut filter: LocationFilter, page: PageParams) -> Result<Paged<Location>> {
+pub async fn list_locations(
+    db: &Db,
+    actor: &Actor,
+    mut filter: LocationFilter,
+    page: PageParams,
+) -> Result<Paged<Location>> {
     actor.require(Right::LOCATION_SEARCH)?;
     let mut tx = db.read().await?;
     filter.scope = location_scope(&mut tx, actor).await?;
@@ -75,7 +81,11 @@ async fn check_location_input(
         Some(pid) => match sql::get_location(tx, pid).await? {
             Some(p) if sees_location(tx, actor, &p).await? => Some(p),
             _ => {
-                checks.push("parent_id", "not_found", "the parent location does not exist");
+                checks.push(
+                    "parent_id",
+                    "not_found",
+                    "the parent location does not exist",
+                );
                 None
             }
         },
@@ -94,7 +104,11 @@ async fn check_location_input(
             format!("the location code \"{code}\" is already used by another location"),
         ));
     }
-    let clean = LocationInput { code, name, ..input.clone() };
+    let clean = LocationInput {
+        code,
+        name,
+        ..input.clone()
+    };
     Ok((clean, parent))
 }
 
@@ -124,7 +138,9 @@ pub async fn create_location(db: &Db, actor: &Actor, input: LocationInput) -> Re
         // A new district is outside every district list; only those who hold the whole region may add one.
         let (_, regions) = location_scope(&mut tx, actor).await?.unwrap_or_default();
         if !parent.as_ref().is_some_and(|p| regions.contains(&p.id)) {
-            return Err(Error::forbidden("only a user who holds every district of the region can add a district to it"));
+            return Err(Error::forbidden(
+                "only a user who holds every district of the region can add a district to it",
+            ));
         }
     }
     let now = audit::now_micros();
@@ -145,22 +161,46 @@ pub async fn create_location(db: &Db, actor: &Actor, input: LocationInput) -> Re
         updated_at: now,
     };
     sql::insert_location(&mut tx, &location).await?;
-    audit::append(&mut tx, actor, LOCATION, id, "create", None::<&()>, Some(&location)).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        LOCATION,
+        id,
+        "create",
+        None::<&()>,
+        Some(&location),
+    )
+    .await?;
     tx.commit().await?;
     Ok(location)
 }
 
 fn required_version(version: Option<i64>) -> Result<i64> {
-    version.ok_or_else(|| Error::invalid("version", "required", "send the version you read, so that a change made meanwhile is not overwritten"))
+    version.ok_or_else(|| {
+        Error::invalid(
+            "version",
+            "required",
+            "send the version you read, so that a change made meanwhile is not overwritten",
+        )
+    })
 }
 
-pub async fn update_location(db: &Db, actor: &Actor, id: &str, input: LocationInput) -> Result<Location> {
+pub async fn update_location(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: LocationInput,
+) -> Result<Location> {
     actor.require(Right::LOCATION_EDIT)?;
     let version = required_version(input.version)?;
     let mut tx = db.begin().await?;
     let before = find_location(&mut tx, actor, id).await?;
     if input.kind != before.kind {
-        return Err(Error::invalid("type", "immutable", "the type of a location cannot change"));
+        return Err(Error::invalid(
+            "type",
+            "immutable",
+            "the type of a location cannot change",
+        ));
     }
     let moved = input.parent_id != before.parent_id;
     if moved {
@@ -189,7 +229,16 @@ pub async fn update_location(db: &Db, actor: &Actor, id: &str, input: LocationIn
     if moved && matches!(after.kind, LocationType::Ward | LocationType::Village) {
         sql::set_subtree_district(&mut tx, after.id, after.district_id).await?;
     }
-    audit::append(&mut tx, actor, LOCATION, after.id, "update", Some(&before), Some(&after)).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        LOCATION,
+        after.id,
+        "update",
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -213,14 +262,28 @@ pub async fn delete_location(db: &Db, actor: &Actor, id: &str, version: Option<i
     if !sql::delete_location(&mut tx, before.id, version, audit::now_micros()).await? {
         return Err(Error::stale("location"));
     }
-    audit::append(&mut tx, actor, LOCATION, before.id, "delete", Some(&before), None::<&()>).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        LOCATION,
+        before.id,
+        "delete",
+        Some(&before),
+        None::<&()>,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// For other modules: check that every id is a current location of type `kind`; returns the
 /// district of each, in the order given. Unknown or wrong-level ids are named in the error.
-pub async fn check_locations(tx: &mut Tx, field: &str, ids: &[Uuid], kind: LocationType) -> Result<Vec<Option<Uuid>>> {
+pub async fn check_locations(
+    tx: &mut Tx,
+    field: &str,
+    ids: &[Uuid],
+    kind: LocationType,
+) -> Result<Vec<Option<Uuid>>> {
     let found = sql::location_types(tx, ids).await?;
     let mut checks = Checks::new();
     let mut districts = Vec::new();
@@ -228,9 +291,17 @@ pub async fn check_locations(tx: &mut Tx, field: &str, ids: &[Uuid], kind: Locat
         match found.iter().find(|(f, _, _)| f == id) {
             Some((_, t, d)) if *t == kind => districts.push(*d),
             Some((_, t, _)) => {
-                checks.push(format!("{field}[{i}]"), "wrong_level", format!("{id} is a {}, not a {}", t.label(), kind.label()));
+                checks.push(
+                    format!("{field}[{i}]"),
+                    "wrong_level",
+                    format!("{id} is a {}, not a {}", t.label(), kind.label()),
+                );
             }
-            None => checks.push(format!("{field}[{i}]"), "not_found", format!("location {id} does not exist")),
+            None => checks.push(
+                format!("{field}[{i}]"),
+                "not_found",
+                format!("location {id} does not exist"),
+            ),
         }
     }
     checks.finish()?;
@@ -257,11 +328,17 @@ async fn find_facility(tx: &mut Tx, actor: &Actor, id: &str) -> Result<HealthFac
     }
 }
 
-pub async fn list_facilities(db: &Db, actor: &Actor, mut filter: FacilityFilter, page: PageParams) -> Result<Paged<HealthFacility>> {
+pub async fn list_facilities(
+    db: &Db,
+    actor: &Actor,
+    mut filter: FacilityFilter,
+    page: PageParams,
+) -> Result<Paged<HealthFacility>> {
     actor.require(Right::HF_SEARCH)?;
     filter.scope = facility_scope(actor);
     let mut tx = db.read().await?;
-    let (items, total) = sql::list_facilities(&mut tx, &filter, page.limit(), page.offset()).await?;
+    let (items, total) =
+        sql::list_facilities(&mut tx, &filter, page.limit(), page.offset()).await?;
     Ok(Paged::new(items, total, page))
 }
 
@@ -273,15 +350,29 @@ pub async fn get_facility(db: &Db, actor: &Actor, id: &str) -> Result<HealthFaci
 
 /// Check a facility input; the district and catchment villages must exist, be of the right
 /// level and lie within the actor's districts.
-async fn check_facility_input(tx: &mut Tx, actor: &Actor, input: &HealthFacilityInput, except: Option<Uuid>) -> Result<()> {
+async fn check_facility_input(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &HealthFacilityInput,
+    except: Option<Uuid>,
+) -> Result<()> {
     let mut checks = Checks::new();
     rules::check_facility(input, &mut checks);
     checks.finish()?;
-    let district = check_locations(tx, "location_id", &[input.location_id], LocationType::District)
-        .await
-        .map_err(|e| rename_field(e, "location_id[0]", "location_id"))?;
+    let district = check_locations(
+        tx,
+        "location_id",
+        &[input.location_id],
+        LocationType::District,
+    )
+    .await
+    .map_err(|e| rename_field(e, "location_id[0]", "location_id"))?;
     if !actor.sees_district(district[0]) {
-        return Err(Error::invalid("location_id", "outside_districts", "this district is not one of yours"));
+        return Err(Error::invalid(
+            "location_id",
+            "outside_districts",
+            "this district is not one of yours",
+        ));
     }
     let villages: Vec<Uuid> = input.catchments.iter().map(|c| c.location_id).collect();
     let village_districts = check_locations(tx, "catchments", &villages, LocationType::Village)
@@ -300,7 +391,11 @@ async fn check_facility_input(tx: &mut Tx, actor: &Actor, input: &HealthFacility
         })?;
     for (i, d) in village_districts.iter().enumerate() {
         if !actor.sees_district(*d) {
-            return Err(Error::invalid(format!("catchments[{i}].location_id"), "outside_districts", "this village is not in one of your districts"));
+            return Err(Error::invalid(
+                format!("catchments[{i}].location_id"),
+                "outside_districts",
+                "this village is not in one of your districts",
+            ));
         }
     }
     let code = input.code.trim();
@@ -331,7 +426,11 @@ fn rename_field(error: Error, from: &str, to: &str) -> Error {
 }
 
 fn trimmed(value: &Option<String>) -> Option<String> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 fn facility_from_input(input: HealthFacilityInput, base: HealthFacility) -> HealthFacility {
@@ -359,7 +458,11 @@ fn facility_from_input(input: HealthFacilityInput, base: HealthFacility) -> Heal
     }
 }
 
-pub async fn create_facility(db: &Db, actor: &Actor, input: HealthFacilityInput) -> Result<HealthFacility> {
+pub async fn create_facility(
+    db: &Db,
+    actor: &Actor,
+    input: HealthFacilityInput,
+) -> Result<HealthFacility> {
     actor.require(Right::HF_ADD)?;
     let mut tx = db.begin().await?;
     check_facility_input(&mut tx, actor, &input, None).await?;
@@ -391,12 +494,26 @@ pub async fn create_facility(db: &Db, actor: &Actor, input: HealthFacilityInput)
     };
     let facility = facility_from_input(input, blank);
     sql::save_facility(&mut tx, &facility, None).await?;
-    audit::append(&mut tx, actor, HEALTH_FACILITY, facility.id, "create", None::<&()>, Some(&facility)).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        HEALTH_FACILITY,
+        facility.id,
+        "create",
+        None::<&()>,
+        Some(&facility),
+    )
+    .await?;
     tx.commit().await?;
     Ok(facility)
 }
 
-pub async fn update_facility(db: &Db, actor: &Actor, id: &str, input: HealthFacilityInput) -> Result<HealthFacility> {
+pub async fn update_facility(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: HealthFacilityInput,
+) -> Result<HealthFacility> {
     actor.require(Right::HF_EDIT)?;
     let version = required_version(input.version)?;
     let mut tx = db.begin().await?;
@@ -411,7 +528,16 @@ pub async fn update_facility(db: &Db, actor: &Actor, id: &str, input: HealthFaci
     if !sql::save_facility(&mut tx, &after, Some(version)).await? {
         return Err(Error::stale("health facility"));
     }
-    audit::append(&mut tx, actor, HEALTH_FACILITY, after.id, "update", Some(&before), Some(&after)).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        HEALTH_FACILITY,
+        after.id,
+        "update",
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -424,7 +550,16 @@ pub async fn delete_facility(db: &Db, actor: &Actor, id: &str, version: Option<i
     if !sql::delete_facility(&mut tx, before.id, version, audit::now_micros()).await? {
         return Err(Error::stale("health facility"));
     }
-    audit::append(&mut tx, actor, HEALTH_FACILITY, before.id, "delete", Some(&before), None::<&()>).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        HEALTH_FACILITY,
+        before.id,
+        "delete",
+        Some(&before),
+        None::<&()>,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -435,14 +570,18 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
         (
             LOCATION,
             std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(async move { get_location(&db, &actor, &id.to_string()).await.map(|_| ()) })
+                Box::pin(
+                    async move { get_location(&db, &actor, &id.to_string()).await.map(|_| ()) },
+                )
                     as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
             }),
         ),
         (
             HEALTH_FACILITY,
             std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(async move { get_facility(&db, &actor, &id.to_string()).await.map(|_| ()) })
+                Box::pin(
+                    async move { get_facility(&db, &actor, &id.to_string()).await.map(|_| ()) },
+                )
                     as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
             }),
         ),

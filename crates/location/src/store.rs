@@ -75,10 +75,14 @@ pub fn like_pattern(text: &str, prefix_only: bool) -> String {
 fn location_where(f: &LocationFilter) -> Sql {
     let mut sql = Sql::new(" WHERE deleted_at IS NULL");
     if let Some(code) = &f.code {
-        sql.push(" AND LOWER(code) LIKE ").arg(like_pattern(code, true)).push(" ESCAPE '\\'");
+        sql.push(" AND LOWER(code) LIKE ")
+            .arg(like_pattern(code, true))
+            .push(" ESCAPE '\\'");
     }
     if let Some(name) = &f.name {
-        sql.push(" AND LOWER(name) LIKE ").arg(like_pattern(name, false)).push(" ESCAPE '\\'");
+        sql.push(" AND LOWER(name) LIKE ")
+            .arg(like_pattern(name, false))
+            .push(" ESCAPE '\\'");
     }
     if let Some(kind) = f.kind {
         sql.push(" AND type = ").arg(kind.code());
@@ -109,7 +113,11 @@ pub async fn list_locations(
     let mut select = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM locations"));
     select.text.push_str(&condition.text);
     select.args = condition.args.clone();
-    select.push(" ORDER BY code, id LIMIT ").arg(limit).push(" OFFSET ").arg(offset);
+    select
+        .push(" ORDER BY code, id LIMIT ")
+        .arg(limit)
+        .push(" OFFSET ")
+        .arg(offset);
     let count_sql = format!("SELECT COUNT(*) FROM locations{}", condition.text);
     let (rows, total): (Vec<LocationRow>, (i64,)) = on_tx!(tx, conn => {
         let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
@@ -211,7 +219,12 @@ pub async fn update_location(tx: &mut Tx, l: &Location, expected_version: i64) -
     Ok(done == 1)
 }
 
-pub async fn delete_location(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
+pub async fn delete_location(
+    tx: &mut Tx,
+    id: Uuid,
+    version: i64,
+    at: OffsetDateTime,
+) -> Result<bool> {
     let done = on_tx!(tx, conn => {
         sqlx::query("UPDATE locations SET deleted_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
             .bind(at)
@@ -281,11 +294,15 @@ pub async fn fully_held_regions(tx: &mut Tx, held: &[Uuid]) -> Result<Vec<Uuid>>
 }
 
 /// The types of the given current locations, for checking references (ids not found are absent).
-pub async fn location_types(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<(Uuid, LocationType, Option<Uuid>)>> {
+pub async fn location_types(
+    tx: &mut Tx,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, LocationType, Option<Uuid>)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new("SELECT id, type, district_id FROM locations WHERE deleted_at IS NULL AND id IN ");
+    let mut sql =
+        Sql::new("SELECT id, type, district_id FROM locations WHERE deleted_at IS NULL AND id IN ");
     sql.list(ids.iter().copied());
     let rows: Vec<(Uuid, String, Option<Uuid>)> = on_tx!(tx, conn => {
         bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
@@ -374,16 +391,22 @@ pub struct FacilityFilter {
 fn facility_where(f: &FacilityFilter) -> Sql {
     let mut sql = Sql::new(" WHERE deleted_at IS NULL");
     if let Some(code) = &f.code {
-        sql.push(" AND LOWER(code) LIKE ").arg(like_pattern(code, true)).push(" ESCAPE '\\'");
+        sql.push(" AND LOWER(code) LIKE ")
+            .arg(like_pattern(code, true))
+            .push(" ESCAPE '\\'");
     }
     if let Some(name) = &f.name {
-        sql.push(" AND LOWER(name) LIKE ").arg(like_pattern(name, false)).push(" ESCAPE '\\'");
+        sql.push(" AND LOWER(name) LIKE ")
+            .arg(like_pattern(name, false))
+            .push(" ESCAPE '\\'");
     }
     if let Some(d) = f.district_id {
         sql.push(" AND location_id = ").arg(d);
     }
     if let Some(r) = f.region_id {
-        sql.push(" AND location_id IN (SELECT id FROM locations WHERE parent_id = ").arg(r).push(")");
+        sql.push(" AND location_id IN (SELECT id FROM locations WHERE parent_id = ")
+            .arg(r)
+            .push(")");
     }
     if let Some(level) = f.level {
         sql.push(" AND level = ").arg(level.code());
@@ -395,7 +418,8 @@ fn facility_where(f: &FacilityFilter) -> Sql {
         sql.push(" AND status = ").arg(status.code());
     }
     if let Some(districts) = &f.scope {
-        sql.push(" AND location_id IN ").list(districts.iter().copied());
+        sql.push(" AND location_id IN ")
+            .list(districts.iter().copied());
     }
     sql
 }
@@ -410,7 +434,11 @@ pub async fn list_facilities(
     let mut select = Sql::new(&format!("SELECT {FACILITY_COLUMNS} FROM health_facilities"));
     select.text.push_str(&condition.text);
     select.args = condition.args.clone();
-    select.push(" ORDER BY code, id LIMIT ").arg(limit).push(" OFFSET ").arg(offset);
+    select
+        .push(" ORDER BY code, id LIMIT ")
+        .arg(limit)
+        .push(" OFFSET ")
+        .arg(offset);
     let count_sql = format!("SELECT COUNT(*) FROM health_facilities{}", condition.text);
     let (rows, total): (Vec<FacilityRow>, (i64,)) = on_tx!(tx, conn => {
         let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
@@ -436,8 +464,14 @@ pub async fn get_facility_by_code(tx: &mut Tx, code: &str) -> Result<Option<Heal
     fetch_facility(tx, "code = $1", store::Arg::Text(code.to_string())).await
 }
 
-async fn fetch_facility(tx: &mut Tx, condition: &str, arg: store::Arg) -> Result<Option<HealthFacility>> {
-    let sql = format!("SELECT {FACILITY_COLUMNS} FROM health_facilities WHERE {condition} AND deleted_at IS NULL");
+async fn fetch_facility(
+    tx: &mut Tx,
+    condition: &str,
+    arg: store::Arg,
+) -> Result<Option<HealthFacility>> {
+    let sql = format!(
+        "SELECT {FACILITY_COLUMNS} FROM health_facilities WHERE {condition} AND deleted_at IS NULL"
+    );
     let args = [arg];
     let row: Option<FacilityRow> = on_tx!(tx, conn => {
         bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), args)
@@ -459,7 +493,10 @@ pub async fn catchments(tx: &mut Tx, facility: Uuid) -> Result<Vec<Catchment>> {
     });
     Ok(rows
         .into_iter()
-        .map(|(location_id, catchment)| Catchment { location_id, catchment })
+        .map(|(location_id, catchment)| Catchment {
+            location_id,
+            catchment,
+        })
         .collect())
 }
 
@@ -475,7 +512,11 @@ pub async fn facility_code_taken(tx: &mut Tx, code: &str, except: Option<Uuid>) 
 
 /// Insert a new facility, or (when `expected_version` is given) overwrite the current one if it
 /// is still at that version. Catchments are replaced. False if the version moved on.
-pub async fn save_facility(tx: &mut Tx, f: &HealthFacility, expected_version: Option<i64>) -> Result<bool> {
+pub async fn save_facility(
+    tx: &mut Tx,
+    f: &HealthFacility,
+    expected_version: Option<i64>,
+) -> Result<bool> {
     let written = on_tx!(tx, conn => {
         let query = match expected_version {
             None => sqlx::query(
@@ -540,7 +581,12 @@ pub async fn save_facility(tx: &mut Tx, f: &HealthFacility, expected_version: Op
     Ok(true)
 }
 
-pub async fn delete_facility(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
+pub async fn delete_facility(
+    tx: &mut Tx,
+    id: Uuid,
+    version: i64,
+    at: OffsetDateTime,
+) -> Result<bool> {
     let done = on_tx!(tx, conn => {
         sqlx::query("UPDATE health_facilities SET deleted_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
             .bind(at)

@@ -107,8 +107,7 @@ impl Db {
             }
             None => {
                 std::fs::create_dir_all(&options.data_dir)?;
-                Self::open_sqlite(&options.data_dir.join("bima.db"), options.max_connections)
-                    .await
+                Self::open_sqlite(&options.data_dir.join("bima.db"), options.max_connections).await
             }
         }
     }

@@ -75,7 +75,11 @@ impl Db {
                     .await?;
             });
             tx.commit().await?;
-            tracing::info!(module = migration.module, name = migration.name, "migration applied");
+            tracing::info!(
+                module = migration.module,
+                name = migration.name,
+                "migration applied"
+            );
             applied += 1;
         }
         Ok(applied)

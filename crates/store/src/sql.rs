@@ -108,8 +108,15 @@ mod tests {
     #[test]
     fn placeholders_are_numbered() {
         let mut sql = Sql::new("SELECT * FROM t WHERE a = ");
-        sql.arg("x").push(" AND b IN ").list([1i64, 2]).push(" AND c IN ").list(Vec::<i64>::new());
-        assert_eq!(sql.text, "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)");
+        sql.arg("x")
+            .push(" AND b IN ")
+            .list([1i64, 2])
+            .push(" AND c IN ")
+            .list(Vec::<i64>::new());
+        assert_eq!(
+            sql.text,
+            "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)"
+        );
         assert_eq!(sql.args.len(), 3);
     }
 }

@@ -49,11 +49,10 @@ pub async fn fresh(engine: crate::Engine, dir: &std::path::Path) -> Result<Db, s
 
 /// Test schemas left behind by crashed runs are dropped after two hours.
 async fn sweep_old_schemas(pool: &sqlx::PgPool, now: u64) -> Result<(), sqlx::Error> {
-    let names: Vec<(String,)> = sqlx::query_as(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bima\\_t\\_%'",
-    )
-    .fetch_all(pool)
-    .await?;
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bima\\_t\\_%'")
+            .fetch_all(pool)
+            .await?;
     for (name,) in names {
         let stamp = name
             .split('_')
@@ -61,9 +60,11 @@ async fn sweep_old_schemas(pool: &sqlx::PgPool, now: u64) -> Result<(), sqlx::Er
             .and_then(|s| s.parse::<u64>().ok())
             .unwrap_or(0);
         if now.saturating_sub(stamp) > 7200 {
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
-                .execute(pool)
-                .await;
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE"
+            )))
+            .execute(pool)
+            .await;
         }
     }
     Ok(())
@@ -78,9 +79,11 @@ pub async fn drop_schema(db: &Db) {
         if let Ok((schema,)) = schema
             && schema.starts_with("bima_t_")
         {
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                .execute(pool)
-                .await;
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(pool)
+            .await;
         }
     }
     db.close().await;

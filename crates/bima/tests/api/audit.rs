@@ -1,0 +1,126 @@
+//! The audit trail: history per entity, and a hash chain that detects edits by hand.
+
+use crate::support::*;
+use kernel::audit::{self, Verdict};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn every_write_leaves_history() {
+    each_engine(|app| async move {
+        let region = app.location("R1", "R", None).await;
+        let (status, _) = app
+            .put(
+                &format!("/api/v1/locations/{region}"),
+                json!({"code": "R1", "name": "Renamed", "type": "R", "version": 1}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, history) = app
+            .get(&format!("/api/v1/audit?entity=location&id={region}"))
+            .await;
+        assert_eq!(status, 200, "{history}");
+        assert_eq!(history["total"], 2);
+        let newest = &history["items"][0];
+        assert_eq!(newest["action"], "update");
+        assert_eq!(newest["actor_name"], "admin");
+        assert_eq!(newest["before"]["name"], "R1 name");
+        assert_eq!(newest["after"]["name"], "Renamed");
+        assert_eq!(history["items"][1]["action"], "create");
+        let unknown = app
+            .get(&format!("/api/v1/audit?entity=spaceship&id={region}"))
+            .await;
+        assert_problem(app.engine, &unknown, 422, "validation_failed");
+        assert_eq!(first_field(&unknown.1), "entity");
+        // Someone who cannot see the location cannot see its history either.
+        let tree = app.small_tree().await;
+        let clerk = app.user_with("clerk", &[121901], &[&tree.d1]).await;
+        let hidden = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/audit?entity=location&id={}", tree.d2),
+                Some(&clerk),
+                None,
+            )
+            .await;
+        assert_eq!(hidden.0, 404);
+        let visible = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/audit?entity=location&id={}", tree.d1),
+                Some(&clerk),
+                None,
+            )
+            .await;
+        assert_eq!(visible.0, 200);
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn editing_the_audit_table_is_detected() {
+    each_engine(|app| async move {
+        app.small_tree().await;
+        let records = match audit::verify(&app.db).await.unwrap() {
+            Verdict::Intact { records } => records,
+            broken => panic!("{broken:?}"),
+        };
+        assert!(records >= 7 + 13, "7 locations, 12 roles and the admin: {records}");
+        // Sealed records carry their hashes.
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE hash IS NULL").await, 0);
+
+        let tamper = |sql: &'static str| {
+            let db = app.db.clone();
+            async move { exec(&db, sql).await }
+        };
+        tamper("UPDATE audit_log SET after_json = REPLACE(after_json, 'V1 name', 'forged') WHERE entity = 'location' AND action = 'create' AND after_json LIKE '%V1 name%'").await;
+        match audit::verify(&app.db).await.unwrap() {
+            Verdict::Broken { reason, .. } => assert!(reason.contains("changed after it was written"), "{reason}"),
+            intact => panic!("[{:?}] tampering went unnoticed: {intact:?}", app.engine),
+        }
+        tamper("UPDATE audit_log SET after_json = REPLACE(after_json, 'forged', 'V1 name') WHERE after_json LIKE '%forged%'").await;
+        assert!(matches!(audit::verify(&app.db).await.unwrap(), Verdict::Intact { .. }));
+        tamper("DELETE FROM audit_log WHERE chain_pos = 3").await;
+        match audit::verify(&app.db).await.unwrap() {
+            Verdict::Broken { reason, .. } => assert!(reason.contains("deleted"), "{reason}"),
+            intact => panic!("a deleted record went unnoticed: {intact:?}"),
+        }
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_command_line_verifies_the_chain() {
+    // `bima audit verify` on a real data folder: ok, then broken after an edit by hand.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_bima");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("BIMA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("BIMA_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["audit", "verify"]);
+    assert!(ok.status.success(), "{ok:?}");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(out.starts_with("ok, 13 records"), "{out}");
+    let db = store::Db::open_sqlite(&dir.path().join("bima.db"), 2)
+        .await
+        .unwrap();
+    exec(
+        &db,
+        "UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2",
+    )
+    .await;
+    db.close().await;
+    let broken = run(&["audit", "verify"]);
+    assert!(!broken.status.success());
+    let out = String::from_utf8_lossy(&broken.stdout);
+    assert!(out.contains("broken at record 2"), "{out}");
+}

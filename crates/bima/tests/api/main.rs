@@ -1,0 +1,13 @@
+//! The API tested through the real app over HTTP, on SQLite and (with BIMA_TEST_DATABASE_URL)
+//! on PostgreSQL. One test binary, so that it builds once.
+
+mod support;
+
+mod audit;
+mod auth;
+mod bad_input;
+mod health_facilities;
+mod import;
+mod locations;
+mod system;
+mod users_roles;

@@ -1,0 +1,240 @@
+//! A running Bima on a random port over a fresh database, and a small HTTP client for it.
+
+use bima::config::Settings;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use store::{Db, Engine};
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub engine: Engine,
+    pub token: String,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// Run `test` once per engine under test, each on a fresh app.
+pub async fn each_engine<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for engine in store::testing::engines() {
+        let app = TestApp::spawn(engine).await;
+        test(app).await;
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(engine: Engine) -> TestApp {
+        Self::spawn_with(engine, Settings::default()).await
+    }
+
+    pub async fn spawn_with(engine: Engine, settings: Settings) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = store::testing::fresh(engine, dir.path())
+            .await
+            .expect("test database");
+        bima::app::prepare(&db, Some(ADMIN_PASSWORD))
+            .await
+            .expect("prepare");
+        let router = bima::app::router(db.clone(), &settings)
+            .await
+            .expect("router");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        let mut app = TestApp {
+            base,
+            client: reqwest::Client::new(),
+            db,
+            engine,
+            token: String::new(),
+            _dir: dir,
+            server,
+        };
+        app.token = app.login("admin", ADMIN_PASSWORD).await;
+        app
+    }
+
+    /// Log in and return the token; panics unless 200.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "[{:?}] login {username}: {body}",
+            self.engine
+        );
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// One request; answers the status and the JSON body (or `Null`).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let value = response.json().await.unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&self.token), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&self.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(&self.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(&self.token), None)
+            .await
+    }
+
+    /// Create a location as admin; panics unless 201. Returns its id.
+    pub async fn location(&self, code: &str, kind: &str, parent: Option<&str>) -> String {
+        let (status, body) = self
+            .post("/api/v1/locations", json!({"code": code, "name": format!("{code} name"), "type": kind, "parent_id": parent}))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "[{:?}] location {code}: {body}",
+            self.engine
+        );
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Region R, districts D1 and D2, a ward and a village under each district.
+    pub async fn small_tree(&self) -> Tree {
+        let region = self.location("R", "R", None).await;
+        let d1 = self.location("D1", "D", Some(&region)).await;
+        let d2 = self.location("D2", "D", Some(&region)).await;
+        let w1 = self.location("W1", "W", Some(&d1)).await;
+        let w2 = self.location("W2", "W", Some(&d2)).await;
+        let v1 = self.location("V1", "V", Some(&w1)).await;
+        let v2 = self.location("V2", "V", Some(&w2)).await;
+        Tree {
+            region,
+            d1,
+            d2,
+            w1,
+            w2,
+            v1,
+            v2,
+        }
+    }
+
+    /// A custom role with `rights`, and a user holding it in `districts`; returns the user's token.
+    pub async fn user_with(&self, username: &str, rights: &[u32], districts: &[&str]) -> String {
+        let (status, role) = self
+            .post(
+                "/api/v1/roles",
+                json!({"name": format!("role of {username}"), "rights": rights}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{role}");
+        let (status, user) = self
+            .post(
+                "/api/v1/users",
+                json!({"username": username, "password": "a-good-password", "last_name": "Test", "other_names": username,
+                       "role_ids": [role["id"]], "district_ids": districts}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        self.login(username, "a-good-password").await
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let (n,): (i64,) = store::on_db!(&self.db, pool => sqlx::query_as(sql).fetch_one(pool).await.expect("count"));
+        n
+    }
+
+    pub async fn finish(self) {
+        self.server.abort();
+        store::testing::drop_schema(&self.db).await;
+    }
+}
+
+#[allow(dead_code)]
+pub struct Tree {
+    pub region: String,
+    pub d1: String,
+    pub d2: String,
+    pub w1: String,
+    pub w2: String,
+    pub v1: String,
+    pub v2: String,
+}
+
+/// Assert a problem+json answer with this status and code.
+#[track_caller]
+pub fn assert_problem(
+    engine: Engine,
+    (status, body): &(StatusCode, Value),
+    want_status: u16,
+    want_code: &str,
+) {
+    assert_eq!(status.as_u16(), want_status, "[{engine:?}] {body}");
+    assert_eq!(body["code"], want_code, "[{engine:?}] {body}");
+    assert_eq!(body["status"], want_status, "[{engine:?}] {body}");
+}
+
+/// The field named by the first error of a 422.
+pub fn first_field(body: &Value) -> &str {
+    body["errors"][0]["field"].as_str().unwrap_or("")
+}
+
+/// Run a statement directly on the database (to tamper, or to set up a state the API refuses).
+pub async fn exec(db: &Db, sql: &'static str) {
+    store::on_db!(db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect("statement");
+}

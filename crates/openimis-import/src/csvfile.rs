@@ -1,0 +1,138 @@
+//! Reading one openIMIS table export: a CSV with a header row, `t`/`f` booleans, timestamps with
+//! a `+00` offset, and empty fields for NULL.
+
+use std::collections::HashMap;
+use std::path::Path;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+use uuid::Uuid;
+
+/// One data row, with its line number in the file for error reports.
+pub struct Row {
+    pub line: u64,
+    fields: HashMap<String, String>,
+}
+
+impl Row {
+    /// The trimmed value of `column`; `None` when empty or absent.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.fields
+            .get(column)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn text(&self, column: &str) -> Result<&str, String> {
+        self.get(column).ok_or_else(|| format!("{column} is empty"))
+    }
+
+    pub fn uuid(&self, column: &str) -> Result<Uuid, String> {
+        let v = self.text(column)?;
+        Uuid::parse_str(v).map_err(|_| format!("{column} \"{v}\" is not a UUID"))
+    }
+
+    pub fn int(&self, column: &str) -> Result<Option<i64>, String> {
+        self.get(column)
+            .map(|v| {
+                v.parse::<i64>()
+                    .or_else(|_| v.parse::<f64>().map(|f| f as i64))
+                    .map_err(|_| format!("{column} \"{v}\" is not a number"))
+            })
+            .transpose()
+    }
+
+    pub fn bool(&self, column: &str) -> bool {
+        matches!(self.get(column), Some("t" | "true" | "1" | "True" | "TRUE"))
+    }
+
+    pub fn date(&self, column: &str) -> Result<Option<Date>, String> {
+        self.get(column)
+            .map(|v| {
+                let day = v.get(..10).unwrap_or(v);
+                Date::parse(
+                    day,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .map_err(|_| format!("{column} \"{v}\" is not a date"))
+            })
+            .transpose()
+    }
+
+    pub fn timestamp(&self, column: &str) -> Result<Option<OffsetDateTime>, String> {
+        self.get(column)
+            .map(|v| {
+                parse_timestamp(v).ok_or_else(|| format!("{column} \"{v}\" is not a timestamp"))
+            })
+            .transpose()
+    }
+
+    /// A current row: `ValidityTo` is empty. Other rows are history or deleted records.
+    pub fn is_current(&self) -> bool {
+        self.get("ValidityTo").is_none()
+    }
+}
+
+/// `2019-05-10 05:08:23.167+00` as PostgreSQL exports it (SQL Server: without the offset).
+pub fn parse_timestamp(v: &str) -> Option<OffsetDateTime> {
+    let v = v.trim();
+    let (body, offset_hours) = match v.rfind(['+', '-']) {
+        Some(i) if i > 10 => (
+            &v[..i],
+            v[i..]
+                .split(':')
+                .next()
+                .and_then(|h| h.parse::<i8>().ok())
+                .unwrap_or(0),
+        ),
+        _ => (v, 0),
+    };
+    let format = time::macros::format_description!(
+        version = 2,
+        "[year]-[month]-[day][first [T] [ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    let naive = PrimitiveDateTime::parse(body, format).ok()?;
+    let offset = time::UtcOffset::from_hms(offset_hours, 0, 0).ok()?;
+    Some(naive.assume_offset(offset).to_offset(time::UtcOffset::UTC))
+}
+
+/// Read a table export; a missing file is an empty table.
+pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
+    let path = dir.join(format!("{table}.csv"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
+    let headers: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let fields = headers
+            .iter()
+            .cloned()
+            .zip(record.iter().map(str::to_string))
+            .collect();
+        rows.push(Row { line, fields });
+    }
+    Ok(Some(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_as_exported() {
+        let t = parse_timestamp("2019-05-10 05:08:23.167+00").unwrap();
+        assert_eq!((t.year(), t.hour(), t.millisecond()), (2019, 5, 167));
+        assert_eq!(
+            parse_timestamp("2017-01-01 00:00:00+02").unwrap().hour(),
+            22
+        );
+        assert!(parse_timestamp("2017-01-01T00:00:00").is_some());
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+}
