@@ -59,7 +59,7 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
-    pub fn settings(&self) -> Result<Settings, figment::Error> {
+    pub fn settings(&self) -> Result<Settings, Box<figment::Error>> {
         let file = self
             .config
             .clone()
@@ -67,7 +67,8 @@ impl GlobalOptions {
         let mut settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("BIMA_").ignore(&["config", "test_database_url"]))
-            .extract()?;
+            .extract()
+            .map_err(Box::new)?;
         if let Some(d) = &self.data_dir {
             settings.data_dir = d.clone();
         }

@@ -324,7 +324,8 @@ pub async fn active_grants(tx: &mut Tx, user: Uuid) -> Result<Option<Grants>> {
     let Some((username, health_facility_id)) = row else {
         return Ok(None);
     };
-    let (rights, admin, districts): (Vec<(i64,)>, Option<(i64,)>, Vec<(Uuid,)>) = on_tx!(tx, conn => {
+    type Rows = (Vec<(i64,)>, Option<(i64,)>, Vec<(Uuid,)>);
+    let (rights, admin, districts): Rows = on_tx!(tx, conn => {
         let rights = sqlx::query_as(
             "SELECT DISTINCT rr.right_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
              JOIN role_rights rr ON rr.role_id = r.id

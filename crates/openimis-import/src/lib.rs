@@ -203,13 +203,11 @@ fn legacy_map(rows: &[Row], id_column: &str, uuid_column: &str) -> HashMap<i64, 
         }
     }
     for r in rows.iter().filter(|r| !r.is_current()) {
-        if let (Ok(Some(id)), Ok(Some(legacy))) = (
-            r.int(id_column),
-            r.int("LegacyID").or_else(|_| r.int("LegacyId")),
-        ) {
-            if let Some(uuid) = map.get(&legacy).copied() {
-                map.insert(id, uuid);
-            }
+        let legacy = r.get("LegacyID").or(r.get("LegacyId"));
+        if let (Ok(Some(id)), Some(Ok(legacy))) = (r.int(id_column), legacy.map(str::parse::<i64>))
+            && let Some(uuid) = map.get(&legacy).copied()
+        {
+            map.insert(id, uuid);
         }
     }
     map
