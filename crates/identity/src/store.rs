@@ -315,17 +315,23 @@ pub struct Grants {
 }
 
 pub async fn active_grants(tx: &mut Tx, user: Uuid) -> Result<Option<Grants>> {
-    let row: Option<(String, Option<Uuid>)> = on_tx!(tx, conn => {
-        sqlx::query_as("SELECT username, health_facility_id FROM users WHERE id = $1 AND active = TRUE AND deleted_at IS NULL")
-            .bind(user)
-            .fetch_optional(&mut **conn)
-            .await?
+    // Three statements: this runs on every request.
+    let row: Option<(String, Option<Uuid>, bool)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT u.username, u.health_facility_id, EXISTS (
+                 SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                 WHERE ur.user_id = u.id AND r.system_code = 64 AND r.deleted_at IS NULL AND r.blocked = FALSE
+             ) AS is_admin
+             FROM users u WHERE u.id = $1 AND u.active = TRUE AND u.deleted_at IS NULL",
+        )
+        .bind(user)
+        .fetch_optional(&mut **conn)
+        .await?
     });
-    let Some((username, health_facility_id)) = row else {
+    let Some((username, health_facility_id, is_admin)) = row else {
         return Ok(None);
     };
-    type Rows = (Vec<(i64,)>, Option<(i64,)>, Vec<(Uuid,)>);
-    let (rights, admin, districts): Rows = on_tx!(tx, conn => {
+    let (rights, districts): (Vec<(i64,)>, Vec<(Uuid,)>) = on_tx!(tx, conn => {
         let rights = sqlx::query_as(
             "SELECT DISTINCT rr.right_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
              JOIN role_rights rr ON rr.role_id = r.id
@@ -334,23 +340,16 @@ pub async fn active_grants(tx: &mut Tx, user: Uuid) -> Result<Option<Grants>> {
         .bind(user)
         .fetch_all(&mut **conn)
         .await?;
-        let admin = sqlx::query_as(
-            "SELECT r.system_code FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-             WHERE ur.user_id = $1 AND r.system_code = 64 AND r.deleted_at IS NULL AND r.blocked = FALSE",
-        )
-        .bind(user)
-        .fetch_optional(&mut **conn)
-        .await?;
         let districts = sqlx::query_as("SELECT location_id FROM user_districts WHERE user_id = $1")
             .bind(user)
             .fetch_all(&mut **conn)
             .await?;
-        (rights, admin, districts)
+        (rights, districts)
     });
     Ok(Some(Grants {
         username,
         rights: rights.into_iter().map(|(r,)| Right(r as u32)).collect(),
-        is_admin: admin.is_some(),
+        is_admin,
         districts: districts.into_iter().map(|(d,)| d).collect(),
         health_facility_id,
     }))

@@ -57,6 +57,9 @@ pub enum Db {
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
     Postgres(Transaction<'static, Postgres>),
+    /// Reads on PostgreSQL need no transaction: under READ COMMITTED each statement takes its
+    /// own snapshot anyway, and BEGIN/COMMIT would cost two round trips per request.
+    PostgresRead(sqlx::pool::PoolConnection<Postgres>),
 }
 
 /// Run `$body` with `$pool` bound to the concrete pool of `$db`.
@@ -77,6 +80,7 @@ macro_rules! on_tx {
         match $tx {
             $crate::Tx::Sqlite($conn, _) => $body,
             $crate::Tx::Postgres($conn) => $body,
+            $crate::Tx::PostgresRead($conn) => $body,
         }
     };
 }
@@ -165,13 +169,11 @@ impl Db {
         }
     }
 
-    /// Begin a read-only unit of work: one consistent snapshot, no writer slot.
+    /// Begin a read-only unit of work: no writer slot (on SQLite one snapshot for all its reads).
     pub async fn read(&self) -> Result<Tx, sqlx::Error> {
         match self {
             Db::Sqlite { pool, .. } => Ok(Tx::Sqlite(pool.begin().await?, None)),
-            Db::Postgres { pool } => Ok(Tx::Postgres(
-                pool.begin_with("BEGIN TRANSACTION READ ONLY").await?,
-            )),
+            Db::Postgres { pool } => Ok(Tx::PostgresRead(pool.acquire().await?)),
         }
     }
 
@@ -198,13 +200,14 @@ impl Tx {
                 result
             }
             Tx::Postgres(tx) => tx.commit().await,
+            Tx::PostgresRead(_) => Ok(()),
         }
     }
 
     pub fn engine(&self) -> Engine {
         match self {
             Tx::Sqlite(..) => Engine::Sqlite,
-            Tx::Postgres(_) => Engine::Postgres,
+            Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
         }
     }
 }
