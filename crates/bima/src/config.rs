@@ -82,3 +82,67 @@ impl GlobalOptions {
         Ok(settings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_is_read_and_options_win_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bima.toml");
+        std::fs::write(
+            &file,
+            "addr = \"127.0.0.1:9999\"\ndata_dir = \"/srv/bima\"\ntoken_minutes = 60\n",
+        )
+        .unwrap();
+        let from_file = GlobalOptions {
+            config: Some(file.clone()),
+            ..GlobalOptions::default()
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(from_file.addr, "127.0.0.1:9999");
+        assert_eq!(from_file.data_dir, PathBuf::from("/srv/bima"));
+        assert_eq!(from_file.token_minutes, 60);
+        let overridden = GlobalOptions {
+            config: Some(file),
+            addr: Some("0.0.0.0:8081".into()),
+            data_dir: Some("here".into()),
+            database_url: Some("  ".into()),
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(overridden.addr, "0.0.0.0:8081");
+        assert_eq!(overridden.data_dir, PathBuf::from("here"));
+        assert_eq!(overridden.database_url, None, "a blank URL means SQLite");
+    }
+
+    #[test]
+    fn without_a_file_the_defaults_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = GlobalOptions {
+            config: Some(dir.path().join("absent.toml")),
+            ..GlobalOptions::default()
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("bima-data"));
+        assert_eq!(s.token_minutes, 480);
+    }
+
+    #[test]
+    fn a_broken_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bima.toml");
+        std::fs::write(&file, "token_minutes = \"soon\"").unwrap();
+        assert!(
+            GlobalOptions {
+                config: Some(file),
+                ..GlobalOptions::default()
+            }
+            .settings()
+            .is_err()
+        );
+    }
+}

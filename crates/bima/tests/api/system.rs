@@ -63,3 +63,46 @@ async fn health_metrics_and_docs_answer() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn bima_serve_starts_on_a_fresh_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bima-data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bima"))
+        .arg("serve")
+        .arg("--addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("BIMA_DATABASE_URL")
+        .env_remove("BIMA_ADMIN_PASSWORD")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..300 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            && r.status() == StatusCode::OK
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(healthy, "{stderr}");
+    assert!(data.join("bima.db").exists());
+    // Without BIMA_ADMIN_PASSWORD a random password is printed once.
+    assert!(stderr.contains("shown only this once"), "{stderr}");
+}
