@@ -7,7 +7,9 @@ use crate::store::UserFilter;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use kernel::{Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery};
+use kernel::{
+    Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery, VersionQuery,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -88,13 +90,6 @@ pub struct UserQuery {
     health_facility_id: Option<Uuid>,
     page: Option<u32>,
     per_page: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VersionQuery {
-    /// The version you read; a stale one is refused with 409.
-    version: Option<i64>,
 }
 
 /// List users who share one of your districts (an administrator sees all).

@@ -6,23 +6,15 @@ use crate::rules;
 use crate::store::{self as sql, UserFilter};
 use crate::system_roles::SYSTEM_ROLES;
 use kernel::rights::system_role;
-use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, Scope, audit};
+use kernel::{
+    Actor, Checks, Error, PageParams, Paged, Result, Right, Scope, audit, required_version,
+};
 use location::model::LocationType;
 use store::{Db, Tx};
 use uuid::Uuid;
 
 pub const USER: &str = "user";
 pub const ROLE: &str = "role";
-
-fn required_version(version: Option<i64>) -> Result<i64> {
-    version.ok_or_else(|| {
-        Error::invalid(
-            "version",
-            "required",
-            "send the version you read, so that a change made meanwhile is not overwritten",
-        )
-    })
-}
 
 async fn hash(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || hash_password(&password))
@@ -676,16 +668,14 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
     vec![
         (
             USER,
-            std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(async move { get_user(&db, &actor, &id.to_string()).await.map(|_| ()) })
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+            kernel::audit_guard(|db, actor, id| async move {
+                get_user(&db, &actor, &id.to_string()).await.map(|_| ())
             }),
         ),
         (
             ROLE,
-            std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(async move { get_role(&db, &actor, &id.to_string()).await.map(|_| ()) })
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+            kernel::audit_guard(|db, actor, id| async move {
+                get_role(&db, &actor, &id.to_string()).await.map(|_| ())
             }),
         ),
     ]

@@ -134,7 +134,7 @@ pub async fn list_users(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<User>, i64)> {
-    let mut condition = Sql::new(" WHERE deleted_at IS NULL");
+    let mut condition = Sql::new(" FROM users WHERE deleted_at IS NULL");
     if let Some(u) = &f.username {
         condition
             .push(" AND LOWER(username) LIKE ")
@@ -174,32 +174,21 @@ pub async fn list_users(
             .list(scope.iter().copied())
             .push(")");
     }
-    let mut select = Sql::new(&format!(
-        "SELECT {USER_COLUMNS} FROM users{}",
-        condition.text
-    ));
-    select.args = condition.args.clone();
-    select
-        .push(" ORDER BY LOWER(username), id LIMIT ")
-        .arg(limit)
-        .push(" OFFSET ")
-        .arg(offset);
-    let count = format!("SELECT COUNT(*) FROM users{}", condition.text);
-    let (rows, total): (Vec<UserRow>, (i64,)) = on_tx!(tx, conn => {
-        let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
-            .fetch_all(&mut **conn)
-            .await?;
-        let total = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(count)), condition.args)
-            .fetch_one(&mut **conn)
-            .await?;
-        (rows, total)
-    });
+    let (rows, total): (Vec<UserRow>, i64) = store::fetch_page(
+        tx,
+        &format!("SELECT {USER_COLUMNS}"),
+        &condition,
+        "LOWER(username), id",
+        limit,
+        offset,
+    )
+    .await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let (roles, districts) = links(tx, row.id).await?;
         users.push(row.into_user(roles, districts));
     }
-    Ok((users, total.0))
+    Ok((users, total))
 }
 
 pub async fn username_taken(tx: &mut Tx, username: &str, except: Option<Uuid>) -> Result<bool> {
@@ -292,16 +281,7 @@ pub async fn set_password(tx: &mut Tx, user: Uuid, hash: &str, at: OffsetDateTim
 }
 
 pub async fn delete_user(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
-    let done = on_tx!(tx, conn => {
-        sqlx::query("UPDATE users SET deleted_at = $1, active = FALSE, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .bind(version)
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
-    });
-    Ok(done == 1)
+    Ok(store::soft_delete(tx, "users", id, version, at).await?)
 }
 
 /// What a request needs to know of its caller: active?, the union of rights of unblocked roles,
@@ -446,7 +426,7 @@ pub async fn list_roles(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Role>, i64)> {
-    let mut condition = Sql::new(" WHERE deleted_at IS NULL");
+    let mut condition = Sql::new(" FROM roles WHERE deleted_at IS NULL");
     if let Some(n) = name {
         condition
             .push(" AND LOWER(name) LIKE ")
@@ -462,31 +442,20 @@ pub async fn list_roles(
         }
         None => {}
     }
-    let mut select = Sql::new(&format!(
-        "SELECT {ROLE_COLUMNS} FROM roles{}",
-        condition.text
-    ));
-    select.args = condition.args.clone();
-    select
-        .push(" ORDER BY CASE WHEN system_code = 0 THEN 1 ELSE 0 END, system_code, name LIMIT ")
-        .arg(limit)
-        .push(" OFFSET ")
-        .arg(offset);
-    let count = format!("SELECT COUNT(*) FROM roles{}", condition.text);
-    let (rows, total): (Vec<RoleRow>, (i64,)) = on_tx!(tx, conn => {
-        let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
-            .fetch_all(&mut **conn)
-            .await?;
-        let total = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(count)), condition.args)
-            .fetch_one(&mut **conn)
-            .await?;
-        (rows, total)
-    });
+    let (rows, total): (Vec<RoleRow>, i64) = store::fetch_page(
+        tx,
+        &format!("SELECT {ROLE_COLUMNS}"),
+        &condition,
+        "CASE WHEN system_code = 0 THEN 1 ELSE 0 END, system_code, name",
+        limit,
+        offset,
+    )
+    .await?;
     let mut roles = Vec::with_capacity(rows.len());
     for row in rows {
         roles.push(into_role(tx, row).await?);
     }
-    Ok((roles, total.0))
+    Ok((roles, total))
 }
 
 pub async fn role_name_taken(tx: &mut Tx, name: &str, except: Option<Uuid>) -> Result<bool> {
@@ -553,14 +522,5 @@ pub async fn role_in_use(tx: &mut Tx, id: Uuid) -> Result<i64> {
 }
 
 pub async fn delete_role(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
-    let done = on_tx!(tx, conn => {
-        sqlx::query("UPDATE roles SET deleted_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .bind(version)
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
-    });
-    Ok(done == 1)
+    Ok(store::soft_delete(tx, "roles", id, version, at).await?)
 }

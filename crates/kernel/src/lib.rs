@@ -14,7 +14,7 @@ pub mod validate;
 pub use actor::{Actor, Scope};
 pub use error::{Error, FieldError, Problem, Result};
 pub use extract::{ValidJson, ValidQuery};
-pub use page::{PageParams, Paged};
+pub use page::{PageParams, Paged, VersionQuery, required_version};
 pub use rights::Right;
 pub use validate::Checks;
 
@@ -32,6 +32,15 @@ pub type AuditGuard = Arc<
         + Send
         + Sync,
 >;
+
+/// Build an [`AuditGuard`] from an async check.
+pub fn audit_guard<F, Fut>(check: F) -> AuditGuard
+where
+    F: Fn(store::Db, Actor, Uuid) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    Arc::new(move |db, actor, id| Box::pin(check(db, actor, id)))
+}
 
 /// What every module's handlers share.
 #[derive(Clone)]

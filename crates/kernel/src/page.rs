@@ -72,3 +72,23 @@ mod tests {
         assert_eq!((p.limit(), p.offset()), (20, 40));
     }
 }
+
+/// `?version=` of a delete: the version the client read.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
+    /// The version you read; a stale one is refused with 409.
+    pub version: Option<i64>,
+}
+
+/// A change must say which version it was made on, so that a change made meanwhile is not
+/// silently overwritten.
+pub fn required_version(version: Option<i64>) -> Result<i64, crate::Error> {
+    version.ok_or_else(|| {
+        crate::Error::invalid(
+            "version",
+            "required",
+            "send the version you read, so that a change made meanwhile is not overwritten",
+        )
+    })
+}

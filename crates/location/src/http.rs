@@ -6,7 +6,9 @@ use crate::store::{FacilityFilter, LocationFilter};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kernel::{Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery};
+use kernel::{
+    Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery, VersionQuery,
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,14 +37,6 @@ pub struct LocationQuery {
     district_id: Option<Uuid>,
     page: Option<u32>,
     per_page: Option<u32>,
-}
-
-/// The version a delete applies to.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VersionQuery {
-    /// The version you read; a stale one is refused with 409.
-    version: Option<i64>,
 }
 
 /// List locations within your districts.

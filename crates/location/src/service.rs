@@ -3,7 +3,9 @@
 use crate::model::*;
 use crate::rules;
 use crate::store::{self as sql, FacilityFilter, LocationFilter};
-use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, Scope, audit};
+use kernel::{
+    Actor, Checks, Error, PageParams, Paged, Result, Right, Scope, audit, required_version,
+};
 use store::{Db, Tx};
 use uuid::Uuid;
 
@@ -173,16 +175,6 @@ pub async fn create_location(db: &Db, actor: &Actor, input: LocationInput) -> Re
     .await?;
     tx.commit().await?;
     Ok(location)
-}
-
-fn required_version(version: Option<i64>) -> Result<i64> {
-    version.ok_or_else(|| {
-        Error::invalid(
-            "version",
-            "required",
-            "send the version you read, so that a change made meanwhile is not overwritten",
-        )
-    })
 }
 
 pub async fn update_location(
@@ -569,20 +561,14 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
     vec![
         (
             LOCATION,
-            std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(
-                    async move { get_location(&db, &actor, &id.to_string()).await.map(|_| ()) },
-                )
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+            kernel::audit_guard(|db, actor, id| async move {
+                get_location(&db, &actor, &id.to_string()).await.map(|_| ())
             }),
         ),
         (
             HEALTH_FACILITY,
-            std::sync::Arc::new(|db: Db, actor: Actor, id: Uuid| {
-                Box::pin(
-                    async move { get_facility(&db, &actor, &id.to_string()).await.map(|_| ()) },
-                )
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+            kernel::audit_guard(|db, actor, id| async move {
+                get_facility(&db, &actor, &id.to_string()).await.map(|_| ())
             }),
         ),
     ]

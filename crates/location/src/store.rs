@@ -73,7 +73,7 @@ pub fn like_pattern(text: &str, prefix_only: bool) -> String {
 }
 
 fn location_where(f: &LocationFilter) -> Sql {
-    let mut sql = Sql::new(" WHERE deleted_at IS NULL");
+    let mut sql = Sql::new(" FROM locations WHERE deleted_at IS NULL");
     if let Some(code) = &f.code {
         sql.push(" AND LOWER(code) LIKE ")
             .arg(like_pattern(code, true))
@@ -109,26 +109,16 @@ pub async fn list_locations(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Location>, i64)> {
-    let condition = location_where(filter);
-    let mut select = Sql::new(&format!("SELECT {LOCATION_COLUMNS} FROM locations"));
-    select.text.push_str(&condition.text);
-    select.args = condition.args.clone();
-    select
-        .push(" ORDER BY code, id LIMIT ")
-        .arg(limit)
-        .push(" OFFSET ")
-        .arg(offset);
-    let count_sql = format!("SELECT COUNT(*) FROM locations{}", condition.text);
-    let (rows, total): (Vec<LocationRow>, (i64,)) = on_tx!(tx, conn => {
-        let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
-            .fetch_all(&mut **conn)
-            .await?;
-        let total = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), condition.args)
-            .fetch_one(&mut **conn)
-            .await?;
-        (rows, total)
-    });
-    Ok((rows.into_iter().map(Location::from).collect(), total.0))
+    let (rows, total): (Vec<LocationRow>, i64) = store::fetch_page(
+        tx,
+        &format!("SELECT {LOCATION_COLUMNS}"),
+        &location_where(filter),
+        "code, id",
+        limit,
+        offset,
+    )
+    .await?;
+    Ok((rows.into_iter().map(Location::from).collect(), total))
 }
 
 pub async fn get_location(tx: &mut Tx, id: Uuid) -> Result<Option<Location>> {
@@ -225,16 +215,7 @@ pub async fn delete_location(
     version: i64,
     at: OffsetDateTime,
 ) -> Result<bool> {
-    let done = on_tx!(tx, conn => {
-        sqlx::query("UPDATE locations SET deleted_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .bind(version)
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
-    });
-    Ok(done == 1)
+    Ok(store::soft_delete(tx, "locations", id, version, at).await?)
 }
 
 /// Re-point the district of a ward or village and everything under it.
@@ -389,7 +370,7 @@ pub struct FacilityFilter {
 }
 
 fn facility_where(f: &FacilityFilter) -> Sql {
-    let mut sql = Sql::new(" WHERE deleted_at IS NULL");
+    let mut sql = Sql::new(" FROM health_facilities WHERE deleted_at IS NULL");
     if let Some(code) = &f.code {
         sql.push(" AND LOWER(code) LIKE ")
             .arg(like_pattern(code, true))
@@ -430,30 +411,20 @@ pub async fn list_facilities(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<HealthFacility>, i64)> {
-    let condition = facility_where(filter);
-    let mut select = Sql::new(&format!("SELECT {FACILITY_COLUMNS} FROM health_facilities"));
-    select.text.push_str(&condition.text);
-    select.args = condition.args.clone();
-    select
-        .push(" ORDER BY code, id LIMIT ")
-        .arg(limit)
-        .push(" OFFSET ")
-        .arg(offset);
-    let count_sql = format!("SELECT COUNT(*) FROM health_facilities{}", condition.text);
-    let (rows, total): (Vec<FacilityRow>, (i64,)) = on_tx!(tx, conn => {
-        let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(select.text.clone())), select.args)
-            .fetch_all(&mut **conn)
-            .await?;
-        let total = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), condition.args)
-            .fetch_one(&mut **conn)
-            .await?;
-        (rows, total)
-    });
+    let (rows, total): (Vec<FacilityRow>, i64) = store::fetch_page(
+        tx,
+        &format!("SELECT {FACILITY_COLUMNS}"),
+        &facility_where(filter),
+        "code, id",
+        limit,
+        offset,
+    )
+    .await?;
     let mut facilities: Vec<HealthFacility> = rows.into_iter().map(HealthFacility::from).collect();
     for f in &mut facilities {
         f.catchments = catchments(tx, f.id).await?;
     }
-    Ok((facilities, total.0))
+    Ok((facilities, total))
 }
 
 pub async fn get_facility(tx: &mut Tx, id: Uuid) -> Result<Option<HealthFacility>> {
@@ -587,14 +558,5 @@ pub async fn delete_facility(
     version: i64,
     at: OffsetDateTime,
 ) -> Result<bool> {
-    let done = on_tx!(tx, conn => {
-        sqlx::query("UPDATE health_facilities SET deleted_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3 AND deleted_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .bind(version)
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
-    });
-    Ok(done == 1)
+    Ok(store::soft_delete(tx, "health_facilities", id, version, at).await?)
 }

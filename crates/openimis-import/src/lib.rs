@@ -820,6 +820,34 @@ fn imported_user(id: Uuid, username: &str, row: &Row, kind: UserKind) -> Result<
     })
 }
 
+/// Import one table of accounts (officers or claim administrators), built by `account`.
+async fn import_accounts(
+    db: &Db,
+    dir: &Path,
+    table: &'static str,
+    actor: &Actor,
+    progress: Progress,
+    report: &mut Report,
+    account: impl Fn(&Row) -> Result<User, String>,
+) -> anyhow::Result<()> {
+    let Some(rows) = csvfile::read(dir, table)? else {
+        return Ok(());
+    };
+    let mut run = TableRun::new(db, table, rows.len(), progress);
+    for row in &rows {
+        if !row.is_current() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
+        }
+        match account(row) {
+            Ok(user) => import_user(&mut run, row, actor, user).await?,
+            Err(reason) => run.skip(row, reason),
+        }
+    }
+    run.finish(report).await
+}
+
 async fn import_officers(
     db: &Db,
     dir: &Path,
@@ -829,50 +857,34 @@ async fn import_officers(
     ids: &LegacyIds,
     roles: &RoleMap,
 ) -> anyhow::Result<()> {
-    let Some(rows) = csvfile::read(dir, "tblOfficer")? else {
-        return Ok(());
-    };
-    let mut run = TableRun::new(db, "tblOfficer", rows.len(), progress);
-    for row in &rows {
-        if !row.is_current() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
+    import_accounts(db, dir, "tblOfficer", actor, progress, report, |row| {
+        let mut user = imported_user(
+            row.uuid("OfficerUUID")?,
+            row.text("Code")?,
+            row,
+            UserKind::EnrolmentOfficer,
+        )?;
+        if let Some(legacy) = row.int("LocationId")? {
+            let location = ids
+                .locations
+                .get(&legacy)
+                .ok_or_else(|| format!("LocationId {legacy} is not a location of this export"))?;
+            let district = ids
+                .location_types
+                .get(location)
+                .and_then(|(_, d)| *d)
+                .ok_or_else(|| format!("LocationId {legacy} is not within an imported district"))?;
+            user.district_ids = vec![district];
         }
-        let parsed = (|| -> Result<User, String> {
-            let mut user = imported_user(
-                row.uuid("OfficerUUID")?,
-                row.text("Code")?,
-                row,
-                UserKind::EnrolmentOfficer,
-            )?;
-            if let Some(legacy) = row.int("LocationId")? {
-                let location = ids.locations.get(&legacy).ok_or_else(|| {
-                    format!("LocationId {legacy} is not a location of this export")
-                })?;
-                let district = ids
-                    .location_types
-                    .get(location)
-                    .and_then(|(_, d)| *d)
-                    .ok_or_else(|| {
-                        format!("LocationId {legacy} is not within an imported district")
-                    })?;
-                user.district_ids = vec![district];
-            }
-            user.role_ids = roles
-                .system
-                .get(&system_role::ENROLMENT_OFFICER)
-                .copied()
-                .into_iter()
-                .collect();
-            Ok(user)
-        })();
-        match parsed {
-            Ok(user) => import_user(&mut run, row, actor, user).await?,
-            Err(reason) => run.skip(row, reason),
-        }
-    }
-    run.finish(report).await
+        user.role_ids = roles
+            .system
+            .get(&system_role::ENROLMENT_OFFICER)
+            .copied()
+            .into_iter()
+            .collect();
+        Ok(user)
+    })
+    .await
 }
 
 async fn import_claim_admins(
@@ -884,47 +896,32 @@ async fn import_claim_admins(
     ids: &LegacyIds,
     roles: &RoleMap,
 ) -> anyhow::Result<()> {
-    let Some(rows) = csvfile::read(dir, "tblClaimAdmin")? else {
-        return Ok(());
-    };
-    let mut run = TableRun::new(db, "tblClaimAdmin", rows.len(), progress);
-    for row in &rows {
-        if !row.is_current() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
+    import_accounts(db, dir, "tblClaimAdmin", actor, progress, report, |row| {
+        let mut user = imported_user(
+            row.uuid("ClaimAdminUUID")?,
+            row.text("ClaimAdminCode")?,
+            row,
+            UserKind::ClaimAdministrator,
+        )?;
+        if let Some(legacy) = row.int("HFId")? {
+            let facility = *ids
+                .facilities
+                .get(&legacy)
+                .ok_or_else(|| format!("HFId {legacy} is not a facility of this export"))?;
+            let district = *ids
+                .facility_districts
+                .get(&facility)
+                .ok_or_else(|| format!("the facility {legacy} was not imported"))?;
+            user.health_facility_id = Some(facility);
+            user.district_ids = vec![district];
         }
-        let parsed = (|| -> Result<User, String> {
-            let mut user = imported_user(
-                row.uuid("ClaimAdminUUID")?,
-                row.text("ClaimAdminCode")?,
-                row,
-                UserKind::ClaimAdministrator,
-            )?;
-            if let Some(legacy) = row.int("HFId")? {
-                let facility = *ids
-                    .facilities
-                    .get(&legacy)
-                    .ok_or_else(|| format!("HFId {legacy} is not a facility of this export"))?;
-                let district = *ids
-                    .facility_districts
-                    .get(&facility)
-                    .ok_or_else(|| format!("the facility {legacy} was not imported"))?;
-                user.health_facility_id = Some(facility);
-                user.district_ids = vec![district];
-            }
-            user.role_ids = roles
-                .system
-                .get(&system_role::CLAIM_ADMINISTRATOR)
-                .copied()
-                .into_iter()
-                .collect();
-            Ok(user)
-        })();
-        match parsed {
-            Ok(user) => import_user(&mut run, row, actor, user).await?,
-            Err(reason) => run.skip(row, reason),
-        }
-    }
-    run.finish(report).await
+        user.role_ids = roles
+            .system
+            .get(&system_role::CLAIM_ADMINISTRATOR)
+            .copied()
+            .into_iter()
+            .collect();
+        Ok(user)
+    })
+    .await
 }

@@ -101,6 +101,69 @@ macro_rules! bind_args {
     }};
 }
 
+/// One page of rows and the count of all matching rows. `select` is `SELECT <columns>`,
+/// `from_where` holds ` FROM … WHERE …` and its arguments.
+pub async fn fetch_page<T>(
+    tx: &mut crate::Tx,
+    select: &str,
+    from_where: &Sql,
+    order_by: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut page = Sql::new(select);
+    page.text.push_str(&from_where.text);
+    page.args = from_where.args.clone();
+    page.push(" ORDER BY ")
+        .push(order_by)
+        .push(" LIMIT ")
+        .arg(limit)
+        .push(" OFFSET ")
+        .arg(offset);
+    let count = format!("SELECT COUNT(*){}", from_where.text);
+    let (rows, total): (Vec<T>, (i64,)) = crate::on_tx!(tx, conn => {
+        let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page.text.clone())), page.args)
+            .fetch_all(&mut **conn)
+            .await?;
+        let total = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(count)), from_where.args)
+            .fetch_one(&mut **conn)
+            .await?;
+        (rows, total)
+    });
+    Ok((rows, total.0))
+}
+
+/// Soft-delete the current row `id` of `table` if it is still at `version`; false otherwise.
+/// Every entity table has `deleted_at`, `version` and `updated_at`.
+pub async fn soft_delete(
+    tx: &mut crate::Tx,
+    table: &'static str,
+    id: Uuid,
+    version: i64,
+    at: time::OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE {table} SET deleted_at = $1, version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND version = $3 AND deleted_at IS NULL"
+    );
+    let done = crate::on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(at)
+            .bind(id)
+            .bind(version)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(done == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
