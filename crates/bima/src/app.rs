@@ -121,6 +121,9 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
     let mut guards: HashMap<&'static str, AuditGuard> = HashMap::new();
     guards.extend(location::service::audit_guards());
     guards.extend(identity::service::audit_guards());
+    guards.extend(medical::service::audit_guards());
+    guards.extend(product::service::audit_guards());
+    guards.extend(registry::service::audit_guards());
     let state = AppState {
         db: db.clone(),
         audit_guards: Arc::new(guards),
@@ -128,6 +131,9 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::http::router())
         .merge(location::http::router())
+        .merge(medical::http::router())
+        .merge(product::http::router())
+        .merge(registry::http::router())
         .routes(routes!(audit_history))
         .routes(routes!(health))
         .split_for_parts();
@@ -248,10 +254,7 @@ async fn audit_history(
     if !actor.is_admin {
         guard(state.db.clone(), actor.clone(), q.id).await?;
     }
-    let page = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
+    let page = PageParams::new(q.page, q.per_page);
     Ok(Json(
         audit::history(&state.db, &q.entity, q.id, page).await?,
     ))

@@ -110,10 +110,7 @@ async fn list_users(
         health_facility_id: q.health_facility_id,
         scope: None,
     };
-    let page = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
+    let page = PageParams::new(q.page, q.per_page);
     Ok(Json(
         service::list_users(&state.db, &actor, filter, page).await?,
     ))
@@ -199,10 +196,7 @@ async fn list_roles(
     actor: Actor,
     ValidQuery(q): ValidQuery<RoleQuery>,
 ) -> Result<Json<Paged<Role>>> {
-    let page = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
+    let page = PageParams::new(q.page, q.per_page);
     Ok(Json(
         service::list_roles(&state.db, &actor, q.name, q.system, page).await?,
     ))

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod audit;
 pub mod codes;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod page;
 pub mod rights;

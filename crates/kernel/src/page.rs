@@ -12,17 +12,41 @@ pub struct PageParams {
     pub page: Option<u32>,
     /// Rows per page (default 20, at most 100).
     pub per_page: Option<u32>,
+    /// Exports page in larger chunks than a client may ask for.
+    #[serde(skip)]
+    #[param(ignore)]
+    bulk: bool,
 }
 
 impl PageParams {
+    pub fn new(page: Option<u32>, per_page: Option<u32>) -> Self {
+        PageParams {
+            page,
+            per_page,
+            bulk: false,
+        }
+    }
+
+    /// A chunk of an export (`crate::export::EXPORT_CHUNK` rows).
+    pub fn bulk(page: u32) -> Self {
+        PageParams {
+            page: Some(page),
+            per_page: Some(crate::export::EXPORT_CHUNK),
+            bulk: true,
+        }
+    }
+
     pub fn page(&self) -> u32 {
         self.page.unwrap_or(1).max(1)
     }
 
     pub fn per_page(&self) -> u32 {
-        self.per_page
-            .unwrap_or(DEFAULT_PER_PAGE)
-            .clamp(1, MAX_PER_PAGE)
+        let max = if self.bulk {
+            crate::export::EXPORT_CHUNK
+        } else {
+            MAX_PER_PAGE
+        };
+        self.per_page.unwrap_or(DEFAULT_PER_PAGE).clamp(1, max)
     }
 
     pub fn limit(&self) -> i64 {
@@ -60,15 +84,10 @@ mod tests {
 
     #[test]
     fn per_page_is_clamped() {
-        let p = PageParams {
-            page: Some(0),
-            per_page: Some(1000),
-        };
+        let p = PageParams::new(Some(0), Some(1000));
         assert_eq!((p.page(), p.per_page(), p.offset()), (1, 100, 0));
-        let p = PageParams {
-            page: Some(3),
-            per_page: None,
-        };
+        let p = PageParams::new(Some(3), None);
+        assert_eq!(PageParams::bulk(2).limit(), 1000);
         assert_eq!((p.limit(), p.offset()), (20, 40));
     }
 }

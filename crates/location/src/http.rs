@@ -6,6 +6,8 @@ use crate::store::{FacilityFilter, LocationFilter};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
+use kernel::export::{self, CsvRow, ListFormat, field};
 use kernel::{
     Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery, VersionQuery,
 };
@@ -37,17 +39,20 @@ pub struct LocationQuery {
     district_id: Option<Uuid>,
     page: Option<u32>,
     per_page: Option<u32>,
+    /// `csv` exports every matching row (paging ignored).
+    #[param(value_type = Option<String>)]
+    format: Option<ListFormat>,
 }
 
 /// List locations within your districts.
 #[utoipa::path(get, path = "/api/v1/locations", tag = "locations", params(LocationQuery),
-    responses((status = 200, body = Paged<Location>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Paged<Location>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_locations(
     State(state): State<AppState>,
     actor: Actor,
     ValidQuery(q): ValidQuery<LocationQuery>,
-) -> Result<Json<Paged<Location>>> {
+) -> Result<Response> {
     let filter = LocationFilter {
         code: q.code,
         name: q.name,
@@ -56,13 +61,17 @@ async fn list_locations(
         district_id: q.district_id,
         scope: None,
     };
-    let page = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
-    Ok(Json(
-        service::list_locations(&state.db, &actor, filter, page).await?,
-    ))
+    let db = state.db.clone();
+    export::respond(
+        q.format,
+        "locations",
+        PageParams::new(q.page, q.per_page),
+        move |page| {
+            let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+            async move { service::list_locations(&db, &actor, filter, page).await }
+        },
+    )
+    .await
 }
 
 /// Create a location under a parent of the level above (a region has none).
@@ -142,17 +151,20 @@ pub struct FacilityQuery {
     status: Option<FacilityStatus>,
     page: Option<u32>,
     per_page: Option<u32>,
+    /// `csv` exports every matching row (paging ignored).
+    #[param(value_type = Option<String>)]
+    format: Option<ListFormat>,
 }
 
 /// List health facilities within your districts.
 #[utoipa::path(get, path = "/api/v1/health-facilities", tag = "health facilities", params(FacilityQuery),
-    responses((status = 200, body = Paged<HealthFacility>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Paged<HealthFacility>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_facilities(
     State(state): State<AppState>,
     actor: Actor,
     ValidQuery(q): ValidQuery<FacilityQuery>,
-) -> Result<Json<Paged<HealthFacility>>> {
+) -> Result<Response> {
     let filter = FacilityFilter {
         code: q.code,
         name: q.name,
@@ -163,13 +175,17 @@ async fn list_facilities(
         status: q.status,
         scope: None,
     };
-    let page = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
-    Ok(Json(
-        service::list_facilities(&state.db, &actor, filter, page).await?,
-    ))
+    let db = state.db.clone();
+    export::respond(
+        q.format,
+        "health-facilities",
+        PageParams::new(q.page, q.per_page),
+        move |page| {
+            let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+            async move { service::list_facilities(&db, &actor, filter, page).await }
+        },
+    )
+    .await
 }
 
 /// Create a health facility in a district, with its catchment villages.
@@ -228,4 +244,97 @@ async fn delete_facility(
 ) -> Result<StatusCode> {
     service::delete_facility(&state.db, &actor, &id, q.version).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+impl CsvRow for Location {
+    fn header() -> &'static [&'static str] {
+        &[
+            "id",
+            "code",
+            "name",
+            "type",
+            "parent_id",
+            "district_id",
+            "male_population",
+            "female_population",
+            "other_population",
+            "families",
+            "version",
+        ]
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.code.clone(),
+            self.name.clone(),
+            self.kind.code().to_string(),
+            field(&self.parent_id),
+            field(&self.district_id),
+            field(&self.male_population),
+            field(&self.female_population),
+            field(&self.other_population),
+            field(&self.families),
+            self.version.to_string(),
+        ]
+    }
+}
+
+impl CsvRow for HealthFacility {
+    fn header() -> &'static [&'static str] {
+        &[
+            "id",
+            "code",
+            "name",
+            "acc_code",
+            "legal_form",
+            "level",
+            "sub_level",
+            "location_id",
+            "address",
+            "phone",
+            "fax",
+            "email",
+            "care_type",
+            "items_pricelist_id",
+            "services_pricelist_id",
+            "offline",
+            "contract_start_date",
+            "contract_end_date",
+            "status",
+            "catchments",
+            "version",
+        ]
+    }
+
+    fn record(&self) -> Vec<String> {
+        let catchments: Vec<String> = self
+            .catchments
+            .iter()
+            .map(|c| format!("{}:{}", c.location_id, c.catchment))
+            .collect();
+        vec![
+            self.id.to_string(),
+            self.code.clone(),
+            self.name.clone(),
+            field(&self.acc_code),
+            self.legal_form.code().to_string(),
+            self.level.code().to_string(),
+            field(&self.sub_level.map(|s| s.code())),
+            self.location_id.to_string(),
+            field(&self.address),
+            field(&self.phone),
+            field(&self.fax),
+            field(&self.email),
+            self.care_type.code().to_string(),
+            field(&self.items_pricelist_id),
+            field(&self.services_pricelist_id),
+            self.offline.to_string(),
+            field(&self.contract_start_date),
+            field(&self.contract_end_date),
+            self.status.code().to_string(),
+            catchments.join(";"),
+            self.version.to_string(),
+        ]
+    }
 }

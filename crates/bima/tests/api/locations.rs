@@ -297,3 +297,77 @@ async fn concurrent_writers_all_succeed_and_the_chain_verifies() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn csv_exports_every_matching_row() {
+    each_engine(|app| async move {
+        let tree = app.small_tree().await;
+        // More rows than one export chunk, written straight to the store.
+        let mut tx = app.db.begin().await.unwrap();
+        let ward = uuid::Uuid::parse_str(&tree.w1).unwrap();
+        let district = uuid::Uuid::parse_str(&tree.d1).unwrap();
+        for i in 0..1050 {
+            let now = kernel::audit::now_micros();
+            let village = location::model::Location {
+                id: uuid::Uuid::now_v7(),
+                code: format!("X{i:04}"),
+                name: format!("Village {i}"),
+                kind: location::model::LocationType::Village,
+                parent_id: Some(ward),
+                district_id: Some(district),
+                male_population: Some(i),
+                female_population: None,
+                other_population: None,
+                families: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            location::store::insert_location(&mut tx, &village)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let response = app
+            .client
+            .get(format!(
+                "{}/api/v1/locations?format=csv&per_page=2&type=V",
+                app.base
+            ))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let text = response.text().await.unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1 + 2 + 1050,
+            "header, V1, V2 and the generated villages"
+        );
+        assert!(lines[0].starts_with("id,code,name,type,parent_id"));
+        assert!(lines.iter().any(|l| l.contains(",X1049,Village 1049,V,")));
+        // A refusal is still a problem response, not a broken download.
+        let clerk = app.user_with("nobody", &[121101], &[&tree.d1]).await;
+        let refused = app
+            .call(
+                Method::GET,
+                "/api/v1/locations?format=csv",
+                Some(&clerk),
+                None,
+            )
+            .await;
+        assert_problem(app.engine, &refused, 403, "missing_right");
+        let (status, _) = app.get("/api/v1/health-facilities?format=csv").await;
+        assert_eq!(status, 200);
+        let bad = app.get("/api/v1/locations?format=xml").await;
+        assert_eq!(first_field(&bad.1), "format");
+        app.finish().await;
+    })
+    .await;
+}

@@ -9,5 +9,8 @@ mod bad_input;
 mod health_facilities;
 mod import;
 mod locations;
+mod medical;
+mod products;
+mod registry;
 mod system;
 mod users_roles;

@@ -1,0 +1,1 @@
+//! Tests of the medical endpoints (filled in with the module).

@@ -1,0 +1,1 @@
+//! Tests of the products endpoints (filled in with the module).

@@ -1,0 +1,1 @@
+//! Tests of the registry endpoints (filled in with the module).

@@ -1,0 +1,6 @@
+//! Medical registers: items, services, diagnoses (ICD codes), and price lists of items and services.
+
+pub mod http;
+pub mod service;
+
+pub static MIGRATIONS: &[::store::Migration] = ::store::migrations!("medical":);
