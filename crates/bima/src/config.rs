@@ -24,6 +24,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Log filter, e.g. `info` or `bima=debug`.
     pub log: String,
+    /// The registry's settings (insurance number rules, photo size).
+    pub registry: registry::config::Config,
 }
 
 impl Default for Settings {
@@ -37,6 +39,7 @@ impl Default for Settings {
             max_connections: 16,
             max_body_bytes: 2 * 1024 * 1024,
             log: "info".into(),
+            registry: registry::config::Config::default(),
         }
     }
 }
@@ -66,7 +69,11 @@ impl GlobalOptions {
             .unwrap_or_else(|| PathBuf::from("bima.toml"));
         let mut settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("BIMA_").ignore(&["config", "test_database_url"]))
+            .merge(
+                Env::prefixed("BIMA_")
+                    .ignore(&["config", "test_database_url"])
+                    .split("__"),
+            )
             .extract()
             .map_err(Box::new)?;
         if let Some(d) = &self.data_dir {

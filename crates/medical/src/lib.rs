@@ -2,5 +2,6 @@
 
 pub mod http;
 pub mod service;
+pub mod store;
 
 pub static MIGRATIONS: &[::store::Migration] = ::store::migrations!("medical":);

@@ -1,5 +1,6 @@
 //! The registry of the insured: families and insurees, with their photos and insurance numbers (CHFID).
 
+pub mod config;
 pub mod http;
 pub mod service;
 
