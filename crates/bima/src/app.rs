@@ -30,6 +30,9 @@ pub fn migrations() -> Vec<&'static [Migration]> {
         kernel::MIGRATIONS,
         location::MIGRATIONS,
         identity::MIGRATIONS,
+        medical::MIGRATIONS,
+        product::MIGRATIONS,
+        registry::MIGRATIONS,
     ]
 }
 

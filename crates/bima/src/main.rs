@@ -31,6 +31,15 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Build a synthetic scheme: locations, facilities, registers, products, families
+    Demo {
+        /// Exactly this many families (about four insurees each)
+        #[arg(long, default_value_t = 1000)]
+        families: u64,
+        /// Seed of the generator: the same seed builds the same people
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Load data from another system
     Import {
         #[command(subcommand)]
@@ -132,6 +141,14 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Demo { families, seed } => {
+            let started = std::time::Instant::now();
+            let today = time::OffsetDateTime::now_utc().date();
+            let built = demo::build(&db, families, seed, today, true).await?;
+            kernel::audit::seal(&db).await?;
+            println!("built {built} in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import {
             command: ImportCommand::Openimis { dir, allow_partial },
         } => {

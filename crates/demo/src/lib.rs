@@ -3,3 +3,49 @@
 
 pub mod people;
 pub mod places;
+pub mod registers;
+
+use kernel::Actor;
+use store::Db;
+
+/// What `bima demo` built.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub regions: usize,
+    pub districts: usize,
+    pub villages: usize,
+    pub facilities: usize,
+    pub families: u64,
+    pub insurees: u64,
+}
+
+impl std::fmt::Display for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} regions, {} districts, {} villages, {} health facilities, {} families, {} insurees",
+            self.regions, self.districts, self.villages, self.facilities, self.families, self.insurees
+        )
+    }
+}
+
+/// Build a demo scheme of exactly `families` families. The same seed builds the same people.
+pub async fn build(db: &Db, families: u64, seed: u64, today: time::Date, show_progress: bool) -> anyhow::Result<Built> {
+    let actor = Actor::system("demo");
+    let mut places = places::geography(db, &actor, families).await?;
+    let registers = registers::build(db, &actor, &places.regions).await?;
+    places::facilities(db, &actor, &mut places, |region| {
+        let lists = registers.pricelists.get(&region);
+        (lists.map(|l| l.0), lists.map(|l| l.1))
+    })
+    .await?;
+    let _ = (seed, today, show_progress);
+    Ok(Built {
+        regions: places.regions.len(),
+        districts: places.districts.len(),
+        villages: places.villages.len(),
+        facilities: places.facilities.len(),
+        families: 0,
+        insurees: 0,
+    })
+}

@@ -22,6 +22,8 @@ pub struct Places {
     pub districts: Vec<(Uuid, Uuid)>,
     /// (village, its district)
     pub villages: Vec<(Uuid, Uuid)>,
+    /// (ward, its district)
+    pub wards: Vec<(Uuid, Uuid)>,
     /// (facility, its district)
     pub facilities: Vec<(Uuid, Uuid)>,
 }
@@ -45,15 +47,20 @@ fn location(code: String, name: String, kind: LocationType, parent: Option<Uuid>
     }
 }
 
-/// Regions, districts, wards and villages; a hospital in every district and a health centre in
-/// every ward, each serving its villages.
-pub async fn build(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Places> {
+/// Regions, districts, wards and villages.
+pub async fn geography(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Places> {
     let (regions, districts, wards, villages) = shape(families);
     let mut tx = db.begin().await?;
     if location::store::get_location_by_code(&mut tx, "DR01").await?.is_some() {
         anyhow::bail!("this database already holds a demo scheme (location DR01 exists); use a new data folder or database");
     }
-    let mut places = Places { regions: Vec::new(), districts: Vec::new(), villages: Vec::new(), facilities: Vec::new() };
+    let mut places = Places {
+        regions: Vec::new(),
+        districts: Vec::new(),
+        villages: Vec::new(),
+        wards: Vec::new(),
+        facilities: Vec::new(),
+    };
     let mut save = Vec::new();
     for r in 0..regions {
         let id = Uuid::now_v7();
@@ -88,6 +95,24 @@ pub async fn build(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Plac
         location::store::insert_location(&mut tx, l).await?;
         audit::append(&mut tx, actor, location::service::LOCATION, l.id, "demo", None::<&()>, Some(l)).await?;
     }
+    tx.commit().await?;
+    places.wards = ward_ids;
+    Ok(places)
+}
+
+/// A hospital in every district and a health centre in every ward serving its villages, each
+/// priced by the price lists of its region (`pricelists(region)` → (items, services)).
+pub async fn facilities(
+    db: &Db,
+    actor: &Actor,
+    places: &mut Places,
+    pricelists: impl Fn(Uuid) -> (Option<Uuid>, Option<Uuid>),
+) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    let ward_ids = places.wards.clone();
+    let wards = ward_ids.len();
+    let districts = places.districts.clone();
+    let region_of = |district: Uuid| districts.iter().find(|(d, _)| *d == district).map(|(_, r)| *r);
     let now = audit::now_micros();
     let facility = |code: String, name: String, level: FacilityLevel, district: Uuid, catchments: Vec<Catchment>| HealthFacility {
         id: Uuid::now_v7(),
@@ -103,8 +128,8 @@ pub async fn build(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Plac
         fax: None,
         email: None,
         care_type: if level == FacilityLevel::Hospital { CareType::Both } else { CareType::OutPatient },
-        items_pricelist_id: None,
-        services_pricelist_id: None,
+        items_pricelist_id: region_of(district).and_then(|r| pricelists(r).0),
+        services_pricelist_id: region_of(district).and_then(|r| pricelists(r).1),
         offline: false,
         contract_start_date: None,
         contract_end_date: None,
@@ -134,7 +159,7 @@ pub async fn build(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Plac
         places.facilities.push((hf.id, hf.location_id));
     }
     tx.commit().await?;
-    Ok(places)
+    Ok(())
 }
 
 #[cfg(test)]
