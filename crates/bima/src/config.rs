@@ -38,7 +38,7 @@ impl Default for Settings {
             token_minutes: 8 * 60,
             max_connections: 16,
             max_body_bytes: 2 * 1024 * 1024,
-            log: "info".into(),
+            log: "info,sqlx=error".into(),
             registry: registry::config::Config::default(),
         }
     }

@@ -1,8 +1,10 @@
 //! `bima demo --families N`: a synthetic scheme of exactly N families, with the locations,
 //! health facilities, medical registers, price lists and products they need.
 
+pub mod households;
 pub mod people;
 pub mod places;
+pub mod products;
 pub mod registers;
 
 use kernel::Actor;
@@ -39,13 +41,24 @@ pub async fn build(db: &Db, families: u64, seed: u64, today: time::Date, show_pr
         (lists.map(|l| l.0), lists.map(|l| l.1))
     })
     .await?;
-    let _ = (seed, today, show_progress);
+    products::build(db, &actor, places.regions[0], &registers.items, &registers.services).await?;
+    let insurees = households::build(
+        db,
+        &actor,
+        families,
+        seed,
+        today,
+        &places.villages,
+        &places.facilities,
+        show_progress,
+    )
+    .await?;
     Ok(Built {
         regions: places.regions.len(),
         districts: places.districts.len(),
         villages: places.villages.len(),
         facilities: places.facilities.len(),
-        families: 0,
-        insurees: 0,
+        families,
+        insurees,
     })
 }

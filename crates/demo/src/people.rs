@@ -84,7 +84,7 @@ pub fn household(rng: &mut StdRng, today: Date) -> Vec<Person> {
     // Children: a geometric-ish count, most families 0-4, a few up to 7.
     let max_child_age = (head_age - 17).clamp(1, 30);
     let mut children = 0;
-    while children < 7 && rng.random_bool(if children < 2 { 0.7 } else { 0.45 }) {
+    while children < 7 && rng.random_bool(if children < 3 { 0.8 } else { 0.5 }) {
         let gender = if rng.random_bool(0.5) { Gender::Male } else { Gender::Female };
         let age = rng.random_range(0..max_child_age);
         people.push(person(rng, surname, gender, age, Relation::Child, today));
@@ -156,7 +156,7 @@ mod tests {
         let families: Vec<_> = (0..2000).map(|_| household(&mut rng, today)).collect();
         let people: usize = families.iter().map(Vec::len).sum();
         let mean = people as f64 / families.len() as f64;
-        assert!((3.0..5.5).contains(&mean), "mean family size {mean}");
+        assert!((3.6..4.6).contains(&mean), "mean family size {mean}");
         for f in &families {
             assert_eq!(f.iter().filter(|p| p.relation == Relation::Head).count(), 1);
             assert!(f.len() <= 10);

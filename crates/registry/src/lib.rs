@@ -2,6 +2,9 @@
 
 pub mod config;
 pub mod http;
+pub mod model;
+pub mod rules;
 pub mod service;
+pub mod store;
 
-pub static MIGRATIONS: &[::store::Migration] = ::store::migrations!("registry":);
+pub static MIGRATIONS: &[::store::Migration] = ::store::migrations!("registry": "0001_registry");
