@@ -15,13 +15,18 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "bench-admin-password";
 const SEARCHES: usize = 2_000;
-const SURNAME_PREFIXES: &[&str] = &["mwa", "kim", "mas", "sha", "omar", "haj", "tem", "msu", "nyer", "lyi", "bak", "chan"];
+const SURNAME_PREFIXES: &[&str] = &[
+    "mwa", "kim", "mas", "sha", "omar", "haj", "tem", "msu", "nyer", "lyi", "bak", "chan",
+];
 
 struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -48,7 +53,11 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn timed_searches(client: &reqwest::Client, token: &str, urls: &[String]) -> (Duration, Duration, usize) {
+async fn timed_searches(
+    client: &reqwest::Client,
+    token: &str,
+    urls: &[String],
+) -> (Duration, Duration, usize) {
     let mut times = Vec::with_capacity(urls.len());
     let mut found = 0;
     for url in urls {
@@ -75,14 +84,22 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
         .args(["demo", "--families", &families.to_string()])
         .output()
         .unwrap();
-    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
     println!(
         "| bima demo --families {families} | 1 | {:.1} s | | {} |",
         started.elapsed().as_secs_f64(),
         String::from_utf8_lossy(&demo.stdout).trim()
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let _server = Server(
         bima(dir.path(), database_url)
@@ -94,7 +111,12 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
     );
     let client = reqwest::Client::new();
     for _ in 0..600 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -122,24 +144,46 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let chfids: Vec<String> = (0..SEARCHES)
-        .map(|_| format!("{base}/api/v1/insurees?chfid={}", demo::people::insurance_number(rng.random_range(1..=insurees))))
+        .map(|_| {
+            format!(
+                "{base}/api/v1/insurees?chfid={}",
+                demo::people::insurance_number(rng.random_range(1..=insurees))
+            )
+        })
         .collect();
     timed_searches(&client, &token, &chfids[..200]).await;
     let (p50, p99, found) = timed_searches(&client, &token, &chfids).await;
-    println!("| GET /api/v1/insurees?chfid= ({insurees} insurees) | {SEARCHES} | {} | {} | {found} found; target p50 < 1 ms |", ms(p50), ms(p99));
+    println!(
+        "| GET /api/v1/insurees?chfid= ({insurees} insurees) | {SEARCHES} | {} | {} | {found} found; target p50 < 1 ms |",
+        ms(p50),
+        ms(p99)
+    );
 
     let names: Vec<String> = (0..SEARCHES)
-        .map(|i| format!("{base}/api/v1/insurees?q={}", SURNAME_PREFIXES[i % SURNAME_PREFIXES.len()]))
+        .map(|i| {
+            format!(
+                "{base}/api/v1/insurees?q={}",
+                SURNAME_PREFIXES[i % SURNAME_PREFIXES.len()]
+            )
+        })
         .collect();
     timed_searches(&client, &token, &names[..100]).await;
     let (p50, p99, found) = timed_searches(&client, &token, &names).await;
-    println!("| GET /api/v1/insurees?q=<name prefix> (first page of 20) | {SEARCHES} | {} | {} | {found} with results; target p50 < 5 ms |", ms(p50), ms(p99));
+    println!(
+        "| GET /api/v1/insurees?q=<name prefix> (first page of 20) | {SEARCHES} | {} | {} | {found} with results; target p50 < 5 ms |",
+        ms(p50),
+        ms(p99)
+    );
 }
 
 async fn fresh_postgres(url: &str) -> String {
-    let db = store::Db::open(&store::DbOptions { url: Some(url.to_string()), data_dir: std::env::temp_dir(), max_connections: 2 })
-        .await
-        .expect("PostgreSQL");
+    let db = store::Db::open(&store::DbOptions {
+        url: Some(url.to_string()),
+        data_dir: std::env::temp_dir(),
+        max_connections: 2,
+    })
+    .await
+    .expect("PostgreSQL");
     store::on_db!(&db, pool => {
         sqlx::query("DROP DATABASE IF EXISTS bima_bench_registry").execute(pool).await.map(|_| ()).expect("drop");
         sqlx::query("CREATE DATABASE bima_bench_registry").execute(pool).await.map(|_| ()).expect("create");
@@ -150,7 +194,10 @@ async fn fresh_postgres(url: &str) -> String {
 }
 
 fn main() {
-    let families: u64 = std::env::var("BIMA_BENCH_FAMILIES").ok().and_then(|s| s.parse().ok()).unwrap_or(250_000);
+    let families: u64 = std::env::var("BIMA_BENCH_FAMILIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(250_000);
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         println!("# bima registry benchmark");
         run("SQLite", None, families).await;

@@ -157,7 +157,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
                 identity::auth::authenticate,
             ))
             .layer(Extension(auth))
-        .layer(Extension(Arc::new(settings.registry.clone())))
+            .layer(Extension(Arc::new(settings.registry.clone())))
             .layer(DefaultBodyLimit::max(settings.max_body_bytes))
             .layer(middleware::from_fn(record_metrics))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {

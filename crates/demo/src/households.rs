@@ -23,10 +23,16 @@ pub async fn build(
     facilities: &[(Uuid, Uuid)],
     show_progress: bool,
 ) -> anyhow::Result<u64> {
-    let bar = if show_progress { indicatif::ProgressBar::new(families) } else { indicatif::ProgressBar::hidden() };
+    let bar = if show_progress {
+        indicatif::ProgressBar::new(families)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("families {wide_bar} {pos}/{len} ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "families {wide_bar} {pos}/{len} ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut rng = StdRng::seed_from_u64(seed);
     let mut serial = 0u64;
@@ -38,7 +44,10 @@ pub async fn build(
         let mut insuree_rows = Vec::with_capacity(n as usize * 5);
         for f in 0..n {
             let (village, district) = villages[((done + f) % villages.len() as u64) as usize];
-            let fsp = facilities.iter().find(|(_, d)| *d == district).map(|(id, _)| *id);
+            let fsp = facilities
+                .iter()
+                .find(|(_, d)| *d == district)
+                .map(|(id, _)| *id);
             let now = audit::now_micros();
             let family_id = Uuid::now_v7();
             let mut head_id = None;
@@ -112,7 +121,16 @@ pub async fn build(
             "last_family": family_rows.last().map(|f| f.id),
             "seed": seed,
         });
-        audit::append(&mut tx, actor, "demo_batch", Uuid::now_v7(), "demo", None::<&()>, Some(&summary)).await?;
+        audit::append(
+            &mut tx,
+            actor,
+            "demo_batch",
+            Uuid::now_v7(),
+            "demo",
+            None::<&()>,
+            Some(&summary),
+        )
+        .await?;
         tx.commit().await?;
         insurees_total += insuree_rows.len() as u64;
         done += n;

@@ -26,13 +26,24 @@ impl std::fmt::Display for Built {
         write!(
             f,
             "{} regions, {} districts, {} villages, {} health facilities, {} families, {} insurees",
-            self.regions, self.districts, self.villages, self.facilities, self.families, self.insurees
+            self.regions,
+            self.districts,
+            self.villages,
+            self.facilities,
+            self.families,
+            self.insurees
         )
     }
 }
 
 /// Build a demo scheme of exactly `families` families. The same seed builds the same people.
-pub async fn build(db: &Db, families: u64, seed: u64, today: time::Date, show_progress: bool) -> anyhow::Result<Built> {
+pub async fn build(
+    db: &Db,
+    families: u64,
+    seed: u64,
+    today: time::Date,
+    show_progress: bool,
+) -> anyhow::Result<Built> {
     let actor = Actor::system("demo");
     let mut places = places::geography(db, &actor, families).await?;
     let registers = registers::build(db, &actor, &places.regions).await?;
@@ -41,7 +52,14 @@ pub async fn build(db: &Db, families: u64, seed: u64, today: time::Date, show_pr
         (lists.map(|l| l.0), lists.map(|l| l.1))
     })
     .await?;
-    products::build(db, &actor, places.regions[0], &registers.items, &registers.services).await?;
+    products::build(
+        db,
+        &actor,
+        places.regions[0],
+        &registers.items,
+        &registers.services,
+    )
+    .await?;
     let insurees = households::build(
         db,
         &actor,

@@ -6,20 +6,102 @@ use rand::rngs::StdRng;
 use time::{Date, Duration};
 
 const MALE: &[&str] = &[
-    "Abdallah", "Amani", "Baraka", "Daudi", "Elia", "Emmanuel", "Faraji", "Hamisi", "Hassani", "Ibrahimu",
-    "Idrisa", "Jabiri", "Joseph", "Juma", "Kassimu", "Khamisi", "Lukas", "Mussa", "Mohamedi", "Nassoro",
-    "Omari", "Petro", "Rajabu", "Ramadhani", "Saidi", "Salim", "Shabani", "Tumaini", "Yohana", "Zuberi",
+    "Abdallah",
+    "Amani",
+    "Baraka",
+    "Daudi",
+    "Elia",
+    "Emmanuel",
+    "Faraji",
+    "Hamisi",
+    "Hassani",
+    "Ibrahimu",
+    "Idrisa",
+    "Jabiri",
+    "Joseph",
+    "Juma",
+    "Kassimu",
+    "Khamisi",
+    "Lukas",
+    "Mussa",
+    "Mohamedi",
+    "Nassoro",
+    "Omari",
+    "Petro",
+    "Rajabu",
+    "Ramadhani",
+    "Saidi",
+    "Salim",
+    "Shabani",
+    "Tumaini",
+    "Yohana",
+    "Zuberi",
 ];
 const FEMALE: &[&str] = &[
-    "Amina", "Asha", "Aziza", "Bahati", "Dorcas", "Esther", "Fatuma", "Grace", "Halima", "Happiness",
-    "Imani", "Jamila", "Joyce", "Khadija", "Latifa", "Mariamu", "Mwajuma", "Neema", "Rehema", "Rukia",
-    "Salma", "Saida", "Sharifa", "Subira", "Tatu", "Upendo", "Winfrida", "Zainabu", "Zawadi", "Zuhura",
+    "Amina",
+    "Asha",
+    "Aziza",
+    "Bahati",
+    "Dorcas",
+    "Esther",
+    "Fatuma",
+    "Grace",
+    "Halima",
+    "Happiness",
+    "Imani",
+    "Jamila",
+    "Joyce",
+    "Khadija",
+    "Latifa",
+    "Mariamu",
+    "Mwajuma",
+    "Neema",
+    "Rehema",
+    "Rukia",
+    "Salma",
+    "Saida",
+    "Sharifa",
+    "Subira",
+    "Tatu",
+    "Upendo",
+    "Winfrida",
+    "Zainabu",
+    "Zawadi",
+    "Zuhura",
 ];
 const SURNAMES: &[&str] = &[
-    "Abdallah", "Athumani", "Bakari", "Chande", "Haji", "Hamisi", "Hassani", "Juma", "Kapinga", "Kimaro",
-    "Kombo", "Lyimo", "Makame", "Massawe", "Mbwana", "Mfinanga", "Mohamedi", "Msuya", "Mushi", "Mwakalinga",
-    "Mwakyusa", "Mwanga", "Mzee", "Ngowi", "Nyerere", "Omari", "Rashidi", "Salehe", "Shirima", "Swai",
-    "Temba", "Urassa",
+    "Abdallah",
+    "Athumani",
+    "Bakari",
+    "Chande",
+    "Haji",
+    "Hamisi",
+    "Hassani",
+    "Juma",
+    "Kapinga",
+    "Kimaro",
+    "Kombo",
+    "Lyimo",
+    "Makame",
+    "Massawe",
+    "Mbwana",
+    "Mfinanga",
+    "Mohamedi",
+    "Msuya",
+    "Mushi",
+    "Mwakalinga",
+    "Mwakyusa",
+    "Mwanga",
+    "Mzee",
+    "Ngowi",
+    "Nyerere",
+    "Omari",
+    "Rashidi",
+    "Salehe",
+    "Shirima",
+    "Swai",
+    "Temba",
+    "Urassa",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,41 +152,78 @@ pub struct Person {
 /// sometimes a grandparent. Ages are counted back from `today`.
 pub fn household(rng: &mut StdRng, today: Date) -> Vec<Person> {
     let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
-    let head_gender = if rng.random_bool(0.8) { Gender::Male } else { Gender::Female };
+    let head_gender = if rng.random_bool(0.8) {
+        Gender::Male
+    } else {
+        Gender::Female
+    };
     let head_age = rng.random_range(20..70);
-    let mut people = vec![person(rng, surname, head_gender, head_age, Relation::Head, today)];
+    let mut people = vec![person(
+        rng,
+        surname,
+        head_gender,
+        head_age,
+        Relation::Head,
+        today,
+    )];
     if head_age < 65 && rng.random_bool(0.75) {
         let spouse_gender = match head_gender {
             Gender::Male => Gender::Female,
             Gender::Female => Gender::Male,
         };
         let spouse_age = (head_age + rng.random_range(-8..4)).clamp(18, 80);
-        people.push(person(rng, surname, spouse_gender, spouse_age, Relation::Spouse, today));
+        people.push(person(
+            rng,
+            surname,
+            spouse_gender,
+            spouse_age,
+            Relation::Spouse,
+            today,
+        ));
     }
     // Children: a geometric-ish count, most families 0-4, a few up to 7.
     let max_child_age = (head_age - 17).clamp(1, 30);
     let mut children = 0;
     while children < 7 && rng.random_bool(if children < 3 { 0.8 } else { 0.5 }) {
-        let gender = if rng.random_bool(0.5) { Gender::Male } else { Gender::Female };
+        let gender = if rng.random_bool(0.5) {
+            Gender::Male
+        } else {
+            Gender::Female
+        };
         let age = rng.random_range(0..max_child_age);
         people.push(person(rng, surname, gender, age, Relation::Child, today));
         children += 1;
     }
     if people.len() < 10 && head_age < 45 && rng.random_bool(0.1) {
-        let gender = if rng.random_bool(0.6) { Gender::Female } else { Gender::Male };
+        let gender = if rng.random_bool(0.6) {
+            Gender::Female
+        } else {
+            Gender::Male
+        };
         let age = (head_age + rng.random_range(20..35)).min(95);
         people.push(person(rng, surname, gender, age, Relation::Parent, today));
     }
     people
 }
 
-fn person(rng: &mut StdRng, surname: &str, gender: Gender, age: i32, relation: Relation, today: Date) -> Person {
+fn person(
+    rng: &mut StdRng,
+    surname: &str,
+    gender: Gender,
+    age: i32,
+    relation: Relation,
+    today: Date,
+) -> Person {
     let names = match gender {
         Gender::Male => MALE,
         Gender::Female => FEMALE,
     };
     let other_names = if rng.random_bool(0.3) {
-        format!("{} {}", names[rng.random_range(0..names.len())], names[rng.random_range(0..names.len())])
+        format!(
+            "{} {}",
+            names[rng.random_range(0..names.len())],
+            names[rng.random_range(0..names.len())]
+        )
     } else {
         names[rng.random_range(0..names.len())].to_string()
     };
@@ -132,7 +251,14 @@ pub fn luhn_digit(digits: &str) -> u32 {
         .rev()
         .filter_map(|c| c.to_digit(10))
         .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
         .sum();
     (10 - sum % 10) % 10
 }
@@ -160,7 +286,10 @@ mod tests {
         for f in &families {
             assert_eq!(f.iter().filter(|p| p.relation == Relation::Head).count(), 1);
             assert!(f.len() <= 10);
-            assert!(f.iter().all(|p| p.dob <= today && p.last_name == f[0].last_name));
+            assert!(
+                f.iter()
+                    .all(|p| p.dob <= today && p.last_name == f[0].last_name)
+            );
         }
     }
 

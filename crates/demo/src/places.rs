@@ -28,7 +28,14 @@ pub struct Places {
     pub facilities: Vec<(Uuid, Uuid)>,
 }
 
-fn location(code: String, name: String, kind: LocationType, parent: Option<Uuid>, district: Option<Uuid>, id: Uuid) -> Location {
+fn location(
+    code: String,
+    name: String,
+    kind: LocationType,
+    parent: Option<Uuid>,
+    district: Option<Uuid>,
+    id: Uuid,
+) -> Location {
     let now = audit::now_micros();
     Location {
         id,
@@ -51,8 +58,13 @@ fn location(code: String, name: String, kind: LocationType, parent: Option<Uuid>
 pub async fn geography(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<Places> {
     let (regions, districts, wards, villages) = shape(families);
     let mut tx = db.begin().await?;
-    if location::store::get_location_by_code(&mut tx, "DR01").await?.is_some() {
-        anyhow::bail!("this database already holds a demo scheme (location DR01 exists); use a new data folder or database");
+    if location::store::get_location_by_code(&mut tx, "DR01")
+        .await?
+        .is_some()
+    {
+        anyhow::bail!(
+            "this database already holds a demo scheme (location DR01 exists); use a new data folder or database"
+        );
     }
     let mut places = Places {
         regions: Vec::new(),
@@ -64,27 +76,55 @@ pub async fn geography(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<
     let mut save = Vec::new();
     for r in 0..regions {
         let id = Uuid::now_v7();
-        save.push(location(format!("DR{:02}", r + 1), format!("Region {}", r + 1), LocationType::Region, None, None, id));
+        save.push(location(
+            format!("DR{:02}", r + 1),
+            format!("Region {}", r + 1),
+            LocationType::Region,
+            None,
+            None,
+            id,
+        ));
         places.regions.push(id);
     }
     for d in 0..districts {
         let id = Uuid::now_v7();
         let region = places.regions[d % regions];
-        save.push(location(format!("DD{:04}", d + 1), format!("District {}", d + 1), LocationType::District, Some(region), Some(id), id));
+        save.push(location(
+            format!("DD{:04}", d + 1),
+            format!("District {}", d + 1),
+            LocationType::District,
+            Some(region),
+            Some(id),
+            id,
+        ));
         places.districts.push((id, region));
     }
     let mut ward_ids = Vec::new();
     for w in 0..wards {
         let id = Uuid::now_v7();
         let (district, _) = places.districts[w % districts];
-        save.push(location(format!("DW{:05}", w + 1), format!("Ward {}", w + 1), LocationType::Ward, Some(district), Some(district), id));
+        save.push(location(
+            format!("DW{:05}", w + 1),
+            format!("Ward {}", w + 1),
+            LocationType::Ward,
+            Some(district),
+            Some(district),
+            id,
+        ));
         ward_ids.push((id, district));
     }
     let per_village = families.div_ceil(villages as u64) as i64;
     for v in 0..villages {
         let id = Uuid::now_v7();
         let (ward, district) = ward_ids[v % wards];
-        let mut village = location(format!("DV{:06}", v + 1), format!("Village {}", v + 1), LocationType::Village, Some(ward), Some(district), id);
+        let mut village = location(
+            format!("DV{:06}", v + 1),
+            format!("Village {}", v + 1),
+            LocationType::Village,
+            Some(ward),
+            Some(district),
+            id,
+        );
         village.families = Some(per_village);
         village.male_population = Some(per_village * 2);
         village.female_population = Some(per_village * 2);
@@ -93,7 +133,16 @@ pub async fn geography(db: &Db, actor: &Actor, families: u64) -> anyhow::Result<
     }
     for l in &save {
         location::store::insert_location(&mut tx, l).await?;
-        audit::append(&mut tx, actor, location::service::LOCATION, l.id, "demo", None::<&()>, Some(l)).await?;
+        audit::append(
+            &mut tx,
+            actor,
+            location::service::LOCATION,
+            l.id,
+            "demo",
+            None::<&()>,
+            Some(l),
+        )
+        .await?;
     }
     tx.commit().await?;
     places.wards = ward_ids;
@@ -112,9 +161,18 @@ pub async fn facilities(
     let ward_ids = places.wards.clone();
     let wards = ward_ids.len();
     let districts = places.districts.clone();
-    let region_of = |district: Uuid| districts.iter().find(|(d, _)| *d == district).map(|(_, r)| *r);
+    let region_of = |district: Uuid| {
+        districts
+            .iter()
+            .find(|(d, _)| *d == district)
+            .map(|(_, r)| *r)
+    };
     let now = audit::now_micros();
-    let facility = |code: String, name: String, level: FacilityLevel, district: Uuid, catchments: Vec<Catchment>| HealthFacility {
+    let facility = |code: String,
+                    name: String,
+                    level: FacilityLevel,
+                    district: Uuid,
+                    catchments: Vec<Catchment>| HealthFacility {
         id: Uuid::now_v7(),
         code,
         name,
@@ -127,7 +185,11 @@ pub async fn facilities(
         phone: None,
         fax: None,
         email: None,
-        care_type: if level == FacilityLevel::Hospital { CareType::Both } else { CareType::OutPatient },
+        care_type: if level == FacilityLevel::Hospital {
+            CareType::Both
+        } else {
+            CareType::OutPatient
+        },
         items_pricelist_id: region_of(district).and_then(|r| pricelists(r).0),
         services_pricelist_id: region_of(district).and_then(|r| pricelists(r).1),
         offline: false,
@@ -141,7 +203,13 @@ pub async fn facilities(
     };
     let mut hfs = Vec::new();
     for (i, (district, _)) in places.districts.iter().enumerate() {
-        hfs.push(facility(format!("DH{:04}", i + 1), format!("District {} Hospital", i + 1), FacilityLevel::Hospital, *district, Vec::new()));
+        hfs.push(facility(
+            format!("DH{:04}", i + 1),
+            format!("District {} Hospital", i + 1),
+            FacilityLevel::Hospital,
+            *district,
+            Vec::new(),
+        ));
     }
     for (w, (ward, district)) in ward_ids.iter().enumerate() {
         let catchments = places
@@ -149,13 +217,31 @@ pub async fn facilities(
             .iter()
             .enumerate()
             .filter(|(v, _)| ward_ids[v % wards].0 == *ward)
-            .map(|(_, (village, _))| Catchment { location_id: *village, catchment: 100 })
+            .map(|(_, (village, _))| Catchment {
+                location_id: *village,
+                catchment: 100,
+            })
             .collect();
-        hfs.push(facility(format!("DC{:05}", w + 1), format!("Ward {} Health Centre", w + 1), FacilityLevel::HealthCentre, *district, catchments));
+        hfs.push(facility(
+            format!("DC{:05}", w + 1),
+            format!("Ward {} Health Centre", w + 1),
+            FacilityLevel::HealthCentre,
+            *district,
+            catchments,
+        ));
     }
     for hf in &hfs {
         location::store::save_facility(&mut tx, hf, None).await?;
-        audit::append(&mut tx, actor, location::service::HEALTH_FACILITY, hf.id, "demo", None::<&()>, Some(hf)).await?;
+        audit::append(
+            &mut tx,
+            actor,
+            location::service::HEALTH_FACILITY,
+            hf.id,
+            "demo",
+            None::<&()>,
+            Some(hf),
+        )
+        .await?;
         places.facilities.push((hf.id, hf.location_id));
     }
     tx.commit().await?;

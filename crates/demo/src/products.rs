@@ -7,9 +7,18 @@ use serde_json::json;
 use store::Db;
 use uuid::Uuid;
 
-pub async fn build(db: &Db, actor: &Actor, first_region: Uuid, items: &[Uuid], services: &[Uuid]) -> anyhow::Result<Vec<Uuid>> {
+pub async fn build(
+    db: &Db,
+    actor: &Actor,
+    first_region: Uuid,
+    items: &[Uuid],
+    services: &[Uuid],
+) -> anyhow::Result<Vec<Uuid>> {
     let items: Vec<_> = items.iter().map(|id| json!({"item_id": id})).collect();
-    let services: Vec<_> = services.iter().map(|id| json!({"service_id": id})).collect();
+    let services: Vec<_> = services
+        .iter()
+        .map(|id| json!({"service_id": id}))
+        .collect();
     let bodies = [
         json!({
             "code": "DFAM", "name": "Family health cover", "date_from": "2020-01-01", "date_to": "2035-12-31",

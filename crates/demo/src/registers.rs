@@ -11,7 +11,13 @@ use uuid::Uuid;
 const ITEMS: &[(&str, &str, &str, &str, i64)] = &[
     ("D0001", "Paracetamol 500 mg", "D", "tablet", 50),
     ("D0002", "Amoxicillin 250 mg", "D", "capsule", 120),
-    ("D0003", "Artemether-lumefantrine 20/120 mg", "D", "tablet", 300),
+    (
+        "D0003",
+        "Artemether-lumefantrine 20/120 mg",
+        "D",
+        "tablet",
+        300,
+    ),
     ("D0004", "Oral rehydration salts", "D", "sachet", 250),
     ("D0005", "Metronidazole 200 mg", "D", "tablet", 80),
     ("D0006", "Ferrous sulphate + folic acid", "D", "tablet", 40),
@@ -32,7 +38,15 @@ const ITEMS: &[(&str, &str, &str, &str, i64)] = &[
 /// (code, name, category, type, level, care type, price)
 const SERVICES: &[(&str, &str, &str, &str, &str, &str, i64)] = &[
     ("S0001", "Outpatient consultation", "C", "C", "S", "O", 5000),
-    ("S0002", "Specialist consultation", "C", "C", "S", "O", 15000),
+    (
+        "S0002",
+        "Specialist consultation",
+        "C",
+        "C",
+        "S",
+        "O",
+        15000,
+    ),
     ("S0003", "Antenatal visit", "A", "P", "V", "O", 3000),
     ("S0004", "Normal delivery", "D", "C", "D", "I", 40000),
     ("S0005", "Caesarean section", "S", "C", "H", "I", 250000),
@@ -42,7 +56,15 @@ const SERVICES: &[(&str, &str, &str, &str, &str, &str, i64)] = &[
     ("S0009", "Malaria microscopy", "O", "C", "S", "B", 2000),
     ("S0010", "Ultrasound", "O", "C", "S", "B", 25000),
     ("S0011", "X-ray, chest", "O", "C", "S", "B", 20000),
-    ("S0012", "Child immunisation visit", "V", "P", "V", "O", 1000),
+    (
+        "S0012",
+        "Child immunisation visit",
+        "V",
+        "P",
+        "V",
+        "O",
+        1000,
+    ),
 ];
 
 pub struct Registers {
@@ -119,7 +141,10 @@ pub async fn build(db: &Db, actor: &Actor, regions: &[Uuid]) -> anyhow::Result<R
                 lines: items
                     .iter()
                     .enumerate()
-                    .map(|(i, (id, price))| ItemPriceLineInput { item_id: *id, price_overrule: overrule(i, *price) })
+                    .map(|(i, (id, price))| ItemPriceLineInput {
+                        item_id: *id,
+                        price_overrule: overrule(i, *price),
+                    })
                     .collect(),
                 version: None,
             }
@@ -137,7 +162,10 @@ pub async fn build(db: &Db, actor: &Actor, regions: &[Uuid]) -> anyhow::Result<R
                 lines: services
                     .iter()
                     .enumerate()
-                    .map(|(i, (id, price))| ServicePriceLineInput { service_id: *id, price_overrule: overrule(i, *price) })
+                    .map(|(i, (id, price))| ServicePriceLineInput {
+                        service_id: *id,
+                        price_overrule: overrule(i, *price),
+                    })
                     .collect(),
                 version: None,
             }

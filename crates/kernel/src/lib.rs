@@ -7,6 +7,7 @@ pub mod codes;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod money;
 pub mod page;
 pub mod rights;
 pub mod settings;

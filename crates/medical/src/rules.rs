@@ -145,47 +145,7 @@ pub fn check_pricelist(input: &PriceListInput, line_field: &str, checks: &mut Ch
     name
 }
 
-/// An openIMIS decimal amount ("12.50", "10", "-3.5") in minor units (1250, 1000, -350),
-/// exactly: more than two decimals, or an overflow, is refused rather than rounded.
-pub fn parse_money(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let (negative, digits) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let numeric = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty()) || !numeric(whole) || !numeric(fraction) {
-        return Err(format!("\"{text}\" is not an amount"));
-    }
-    // Trailing zeros beyond the cents are harmless ("12.5000" from SQL Server's decimal(18,4)).
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > 2 {
-        return Err(format!("\"{text}\" has more than two decimals"));
-    }
-    let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("\"{text}\" is too large"))?
-    };
-    let value = whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(cents))
-        .ok_or_else(|| format!("\"{text}\" is too large"))?;
-    Ok(if negative { -value } else { value })
-}
-
-/// A decimal count that must be whole ("2.00" → 2).
-pub fn parse_whole(text: &str) -> Result<i64, String> {
-    let minor = parse_money(text)?;
-    if minor % 100 != 0 {
-        return Err(format!("\"{text}\" is not a whole number"));
-    }
-    Ok(minor / 100)
-}
+pub use kernel::money::{parse_money, parse_whole};
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,20 @@ impl Row {
             .transpose()
     }
 
+    /// A decimal amount ("12.50") in minor units, exactly.
+    pub fn money(&self, column: &str) -> Result<Option<i64>, String> {
+        self.get(column)
+            .map(|v| kernel::money::parse_money(v).map_err(|e| format!("{column}: {e}")))
+            .transpose()
+    }
+
+    /// A decimal that must be a whole number ("2.00").
+    pub fn whole(&self, column: &str) -> Result<Option<i64>, String> {
+        self.get(column)
+            .map(|v| kernel::money::parse_whole(v).map_err(|e| format!("{column}: {e}")))
+            .transpose()
+    }
+
     pub fn bool(&self, column: &str) -> bool {
         matches!(self.get(column), Some("t" | "true" | "1" | "True" | "TRUE"))
     }

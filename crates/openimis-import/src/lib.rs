@@ -204,6 +204,31 @@ pub(crate) struct LegacyIds {
     pub(crate) registry: registry::Ids,
 }
 
+impl LegacyIds {
+    /// The imported region or district a `LocationId` names (`None` when empty: national).
+    pub(crate) fn region_or_district(
+        &self,
+        legacy: Option<i64>,
+        what: &str,
+    ) -> Result<Option<Uuid>, String> {
+        let Some(legacy) = legacy else {
+            return Ok(None);
+        };
+        let uuid = *self
+            .locations
+            .get(&legacy)
+            .ok_or_else(|| format!("LocationId {legacy} is not a location of this export"))?;
+        match self.location_types.get(&uuid) {
+            Some((LocationType::Region | LocationType::District, _)) => Ok(Some(uuid)),
+            Some((other, _)) => Err(format!(
+                "{what} is attached to a {}, not a region or district",
+                other.label()
+            )),
+            None => Err(format!("the location {legacy} was not imported")),
+        }
+    }
+}
+
 /// Map each current row's id to its UUID, and each history row's id to its current row's UUID.
 pub(crate) fn legacy_map(rows: &[Row], id_column: &str, uuid_column: &str) -> HashMap<i64, Uuid> {
     let mut map = HashMap::new();

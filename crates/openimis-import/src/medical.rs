@@ -3,14 +3,13 @@
 //!
 //! openIMIS UUIDs are kept (tblICDCodes has none: a diagnosis gets a UUID derived from its
 //! ICDID, so that a second run finds it again). Prices are decimals in the export and are
-//! converted to minor units exactly (`medical::rules::parse_money`), never through a float.
+//! converted to minor units exactly (`kernel::money::parse_money`), never through a float.
 
 use crate::csvfile::{self, Row};
 use crate::{LegacyIds, Progress, Report, Skipped, TableRun, legacy_map};
 use kernel::{Actor, Checks, audit};
-use location::model::LocationType;
 use medical::model::*;
-use medical::rules::{self, parse_money, parse_whole};
+use medical::rules;
 use medical::service as medical_service;
 use medical::store as sql;
 use std::collections::HashMap;
@@ -252,18 +251,6 @@ fn stamp(row: &Row) -> Result<time::OffsetDateTime, String> {
         .unwrap_or_else(audit::now_micros))
 }
 
-fn money(row: &Row, column: &str) -> Result<Option<i64>, String> {
-    row.get(column)
-        .map(|v| parse_money(v).map_err(|e| format!("{column}: {e}")))
-        .transpose()
-}
-
-fn whole(row: &Row, column: &str) -> Result<Option<i64>, String> {
-    row.get(column)
-        .map(|v| parse_whole(v).map_err(|e| format!("{column}: {e}")))
-        .transpose()
-}
-
 fn code_of<T: Copy>(
     row: &Row,
     column: &str,
@@ -300,9 +287,9 @@ fn item_from_row(row: &Row) -> Result<Entry, String> {
         name: row.text("ItemName")?.to_string(),
         kind: code_of(row, "ItemType", ItemType::from_code, "D or M")?,
         package: row.get("ItemPackage").map(str::to_string),
-        price: money(row, "ItemPrice")?.ok_or("ItemPrice is empty")?,
-        quantity: whole(row, "Quantity")?,
-        maximum_amount: whole(row, "MaximumAmount")?,
+        price: row.money("ItemPrice")?.ok_or("ItemPrice is empty")?,
+        quantity: row.whole("Quantity")?,
+        maximum_amount: row.whole("MaximumAmount")?,
         care_type: code_of(row, "ItemCareType", CareType::from_code, "O, I or B")?,
         frequency: row.int("ItemFrequency")?,
         patient_category: row.int("ItemPatCat")?.unwrap_or(EVERYONE),
@@ -357,8 +344,8 @@ fn service_from_row(row: &Row) -> Result<Entry, String> {
         level: code_of(row, "ServLevel", ServiceLevel::from_code, "S, V, D or H")?,
         package_type,
         manual_price: row.bool("manualPrice"),
-        price: money(row, "ServPrice")?.ok_or("ServPrice is empty")?,
-        maximum_amount: whole(row, "MaximumAmount")?,
+        price: row.money("ServPrice")?.ok_or("ServPrice is empty")?,
+        maximum_amount: row.whole("MaximumAmount")?,
         care_type: code_of(row, "ServCareType", CareType::from_code, "O, I or B")?,
         frequency: row.int("ServFrequency")?,
         patient_category: row.int("ServPatCat")?.unwrap_or(EVERYONE),
@@ -436,25 +423,7 @@ fn pricelist_from_row(
     let mut checks = Checks::new();
     let name = rules::check_pricelist(&input, layout.kind.line_field(), &mut checks);
     first_problem(&name, checks)?;
-    let location_id = match row.int("LocationId")? {
-        None => None,
-        Some(legacy) => {
-            let uuid = *ids
-                .locations
-                .get(&legacy)
-                .ok_or_else(|| format!("LocationId {legacy} is not a location of this export"))?;
-            match ids.location_types.get(&uuid) {
-                Some((LocationType::Region | LocationType::District, _)) => Some(uuid),
-                Some((other, _)) => {
-                    return Err(format!(
-                        "LocationId {legacy} is a {}; a price list belongs to a region or a district",
-                        other.label()
-                    ));
-                }
-                None => return Err(format!("the location {legacy} was not imported")),
-            }
-        }
-    };
+    let location_id = ids.region_or_district(row.int("LocationId")?, "the price list")?;
     let at = stamp(row)?;
     Ok(PriceList {
         id: row.uuid(layout.uuid)?,
@@ -551,7 +520,7 @@ async fn import_pricelists(
             let target = *register.get(&reg).ok_or_else(|| {
                 format!("{} {reg} is not in this export's register", layout.register)
             })?;
-            let overrule = money(row, "PriceOverule")?;
+            let overrule = row.money("PriceOverule")?;
             if overrule.is_some_and(|p| p < 0) {
                 return Err("PriceOverule is negative".into());
             }

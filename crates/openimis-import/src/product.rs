@@ -9,7 +9,7 @@
 use crate::csvfile::{self, Row};
 use crate::{LegacyIds, Progress, Report, TableRun, legacy_map};
 use kernel::{Actor, audit};
-use location::model::{FacilityLevel, FacilitySubLevel, LocationType};
+use location::model::{FacilityLevel, FacilitySubLevel};
 use product::model::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,45 +37,9 @@ pub(crate) async fn import(
     import_distributions(db, dir, actor, progress, report, ids).await
 }
 
-/// "12.50" → 1250, exactly; more than two decimals that are not zeros is refused.
-pub(crate) fn minor_units(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (cents, rest) = fraction.split_at(fraction.len().min(2));
-    if rest.bytes().any(|b| b != b'0') {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let cents: i64 = format!("{cents:0<2}").parse().ok()?;
-    let value = whole.checked_mul(100)?.checked_add(cents)?;
-    Some(if negative { -value } else { value })
-}
-
-fn money(row: &Row, column: &str) -> Result<Option<i64>, String> {
-    row.get(column)
-        .map(|v| {
-            minor_units(v).ok_or_else(|| format!("{column} \"{v}\" is not an amount of money"))
-        })
-        .transpose()
-}
-
 /// A whole percentage written as a decimal ("100.00").
 fn percent(row: &Row, column: &str) -> Result<Option<i64>, String> {
-    match money(row, column)? {
+    match row.money(column)? {
         None => Ok(None),
         Some(v) if v % 100 == 0 => Ok(Some(v / 100)),
         Some(_) => Err(format!(
@@ -99,25 +63,7 @@ fn letter<T>(
 fn product_from_row(row: &Row, ids: &LegacyIds) -> Result<Product, String> {
     let id = row.uuid("ProdUUID")?;
     let code = row.text("ProductCode")?.to_string();
-    let location_id = match row.int("LocationId")? {
-        None => None,
-        Some(legacy) => {
-            let uuid = *ids
-                .locations
-                .get(&legacy)
-                .ok_or_else(|| format!("LocationId {legacy} is not a location of this export"))?;
-            match ids.location_types.get(&uuid) {
-                Some((LocationType::Region | LocationType::District, _)) => Some(uuid),
-                Some((other, _)) => {
-                    return Err(format!(
-                        "product {code} is attached to a {}, not a region or district",
-                        other.label()
-                    ));
-                }
-                None => return Err(format!("the location {legacy} was not imported")),
-            }
-        }
-    };
+    let location_id = ids.region_or_district(row.int("LocationId")?, &format!("product {code}"))?;
     let conversion_product_id =
         match row.int("ConversionProdID")? {
             None => None,
@@ -165,47 +111,47 @@ fn product_from_row(row: &Row, ids: &LegacyIds) -> Result<Product, String> {
         },
         start_cycles,
         premium: Premium {
-            lump_sum: money(row, "LumpSum")?.unwrap_or(0),
+            lump_sum: row.money("LumpSum")?.unwrap_or(0),
             max_members: row.int("MemberCount")?.ok_or("MemberCount is empty")?,
             threshold: row.int("Threshold")?,
-            adult: money(row, "PremiumAdult")?,
-            child: money(row, "PremiumChild")?,
-            registration_lump_sum: money(row, "RegistrationLumpSum")?,
-            registration_fee: money(row, "RegistrationFee")?,
-            general_assembly_lump_sum: money(row, "GeneralAssemblyLumpSum")?,
-            general_assembly_fee: money(row, "GeneralAssemblyFee")?,
+            adult: row.money("PremiumAdult")?,
+            child: row.money("PremiumChild")?,
+            registration_lump_sum: row.money("RegistrationLumpSum")?,
+            registration_fee: row.money("RegistrationFee")?,
+            general_assembly_lump_sum: row.money("GeneralAssemblyLumpSum")?,
+            general_assembly_fee: row.money("GeneralAssemblyFee")?,
             enrolment_discount_percent: percent(row, "EnrolmentDiscountPerc")?,
             enrolment_discount_period: row.int("EnrolmentDiscountPeriod")?,
             renewal_discount_percent: percent(row, "RenewalDiscountPerc")?,
             renewal_discount_period: row.int("RenewalDiscountPeriod")?,
         },
         deductibles: Deductibles {
-            insuree: money(row, "DedInsuree")?,
-            ip_insuree: money(row, "DedIPInsuree")?,
-            op_insuree: money(row, "DedOPInsuree")?,
-            treatment: money(row, "DedTreatment")?,
-            ip_treatment: money(row, "DedIPTreatment")?,
-            op_treatment: money(row, "DedOPTreatment")?,
-            policy: money(row, "DedPolicy")?,
-            ip_policy: money(row, "DedIPPolicy")?,
-            op_policy: money(row, "DedOPPolicy")?,
+            insuree: row.money("DedInsuree")?,
+            ip_insuree: row.money("DedIPInsuree")?,
+            op_insuree: row.money("DedOPInsuree")?,
+            treatment: row.money("DedTreatment")?,
+            ip_treatment: row.money("DedIPTreatment")?,
+            op_treatment: row.money("DedOPTreatment")?,
+            policy: row.money("DedPolicy")?,
+            ip_policy: row.money("DedIPPolicy")?,
+            op_policy: row.money("DedOPPolicy")?,
         },
         ceilings: Ceilings {
-            insuree: money(row, "MaxInsuree")?,
-            ip_insuree: money(row, "MaxIPInsuree")?,
-            op_insuree: money(row, "MaxOPInsuree")?,
-            treatment: money(row, "MaxTreatment")?,
-            ip_treatment: money(row, "MaxIPTreatment")?,
-            op_treatment: money(row, "MaxOPTreatment")?,
-            policy: money(row, "MaxPolicy")?,
-            ip_policy: money(row, "MaxIPPolicy")?,
-            op_policy: money(row, "MaxOPPolicy")?,
-            extra_member: money(row, "MaxPolicyExtraMember")?,
-            extra_member_ip: money(row, "MaxPolicyExtraMemberIP")?,
-            extra_member_op: money(row, "MaxPolicyExtraMemberOP")?,
-            policy_cap: money(row, "MaxCeilingPolicy")?,
-            policy_cap_ip: money(row, "MaxCeilingPolicyIP")?,
-            policy_cap_op: money(row, "MaxCeilingPolicyOP")?,
+            insuree: row.money("MaxInsuree")?,
+            ip_insuree: row.money("MaxIPInsuree")?,
+            op_insuree: row.money("MaxOPInsuree")?,
+            treatment: row.money("MaxTreatment")?,
+            ip_treatment: row.money("MaxIPTreatment")?,
+            op_treatment: row.money("MaxOPTreatment")?,
+            policy: row.money("MaxPolicy")?,
+            ip_policy: row.money("MaxIPPolicy")?,
+            op_policy: row.money("MaxOPPolicy")?,
+            extra_member: row.money("MaxPolicyExtraMember")?,
+            extra_member_ip: row.money("MaxPolicyExtraMemberIP")?,
+            extra_member_op: row.money("MaxPolicyExtraMemberOP")?,
+            policy_cap: row.money("MaxCeilingPolicy")?,
+            policy_cap_ip: row.money("MaxCeilingPolicyIP")?,
+            policy_cap_op: row.money("MaxCeilingPolicyOP")?,
         },
         ceiling_type: letter(row, "CeilingType", CeilingType::from_code, "I, T or P")?,
         ceiling_interpretation: letter(
@@ -222,11 +168,11 @@ fn product_from_row(row: &Row, ids: &LegacyIds) -> Result<Product, String> {
             max_no_hospitalization: row.int("MaxNoHospitalizaion")?,
             max_no_visits: row.int("MaxNoVisits")?,
             max_no_antenatal: row.int("MaxNoAntenatal")?,
-            max_amount_consultation: money(row, "MaxAmountConsultation")?,
-            max_amount_surgery: money(row, "MaxAmountSurgery")?,
-            max_amount_delivery: money(row, "MaxAmountDelivery")?,
-            max_amount_hospitalization: money(row, "MaxAmountHospitalization")?,
-            max_amount_antenatal: money(row, "MaxAmountAntenatal")?,
+            max_amount_consultation: row.money("MaxAmountConsultation")?,
+            max_amount_surgery: row.money("MaxAmountSurgery")?,
+            max_amount_delivery: row.money("MaxAmountDelivery")?,
+            max_amount_hospitalization: row.money("MaxAmountHospitalization")?,
+            max_amount_antenatal: row.money("MaxAmountAntenatal")?,
         },
         capitation_levels,
         capitation: Capitation {
@@ -400,7 +346,7 @@ fn product_of(row: &Row, ids: &LegacyIds) -> Result<Uuid, String> {
 /// The limit of a coverage line: C → whole percent, F → money.
 fn limit(row: &Row, kind: Option<LimitationType>, column: &str) -> Result<Option<i64>, String> {
     match kind {
-        Some(LimitationType::Fixed) => money(row, column),
+        Some(LimitationType::Fixed) => row.money(column),
         _ => percent(row, column),
     }
 }
@@ -702,31 +648,4 @@ async fn add_distributions(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::minor_units;
-
-    #[test]
-    fn decimal_money_converts_exactly() {
-        for (text, want) in [
-            ("12.50", Some(1250)),
-            ("12.5", Some(1250)),
-            ("12", Some(1200)),
-            ("0.07", Some(7)),
-            ("300000.00", Some(30000000)),
-            ("-3.10", Some(-310)),
-            ("1.2500", Some(125)),
-            (".5", Some(50)),
-            ("1.005", None),
-            ("12,50", None),
-            ("", None),
-            ("abc", None),
-            ("92233720368547758.07", Some(i64::MAX)),
-            ("92233720368547758.08", None),
-        ] {
-            assert_eq!(minor_units(text), want, "{text}");
-        }
-    }
 }
