@@ -23,7 +23,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (REST API, docs, metrics) until stopped
-    Serve,
+    Serve {
+        /// On a database without any scheme yet, first build a demo scheme
+        #[arg(long)]
+        demo: bool,
+        /// Families of that demo scheme
+        #[arg(long, default_value_t = 1000)]
+        demo_families: u64,
+    },
     /// Apply pending database migrations and exit
     Migrate,
     /// Check the audit trail
@@ -100,7 +107,16 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
     let (db, bootstrap) = app::open_database(&settings).await?;
     app::announce(&bootstrap);
     match command {
-        Command::Serve => {
+        Command::Serve {
+            demo,
+            demo_families,
+        } => {
+            if demo && demo::scheme_is_empty(&db).await? {
+                eprintln!("Building a demo scheme of {demo_families} families…");
+                let today = time::OffsetDateTime::now_utc().date();
+                let built = demo::build(&db, demo_families, 1, today, true).await?;
+                eprintln!("Built {built}.");
+            }
             let router = app::router(db.clone(), &settings).await?;
             let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
             let listener = tokio::net::TcpListener::bind(&settings.addr)

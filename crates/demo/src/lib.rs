@@ -80,3 +80,11 @@ pub async fn build(
         insurees,
     })
 }
+
+/// Does the database hold no scheme yet (no location at all)? Only then does `serve --demo`
+/// build one.
+pub async fn scheme_is_empty(db: &Db) -> anyhow::Result<bool> {
+    let mut tx = db.read().await?;
+    let (_, total) = location::store::list_locations(&mut tx, &Default::default(), 1, 0).await?;
+    Ok(total == 0)
+}

@@ -75,6 +75,9 @@ async fn bima_serve_starts_on_a_fresh_data_folder() {
         .port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bima"))
         .arg("serve")
+        .arg("--demo")
+        .arg("--demo-families")
+        .arg("25")
         .arg("--addr")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
@@ -105,4 +108,8 @@ async fn bima_serve_starts_on_a_fresh_data_folder() {
     assert!(data.join("bima.db").exists());
     // Without BIMA_ADMIN_PASSWORD a random password is printed once.
     assert!(stderr.contains("shown only this once"), "{stderr}");
+    assert!(
+        stderr.contains("25 families"),
+        "the demo scheme was built: {stderr}"
+    );
 }
