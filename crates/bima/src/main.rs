@@ -169,6 +169,7 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
             command: ImportCommand::Openimis { dir, allow_partial },
         } => {
             let report = openimis_import::run(&db, &dir, openimis_import::Progress::Bar).await?;
+            db.optimize().await?;
             print!("{}", report.table());
             kernel::audit::seal(&db).await?;
             if report.skipped() > 0 && !allow_partial {

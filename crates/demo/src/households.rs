@@ -19,10 +19,10 @@ pub async fn build(
     families: u64,
     seed: u64,
     today: time::Date,
-    villages: &[(Uuid, Uuid)],
-    facilities: &[(Uuid, Uuid)],
+    places: &crate::places::Places,
     show_progress: bool,
 ) -> anyhow::Result<u64> {
+    let (villages, facilities) = (&places.villages, &places.facilities);
     let bar = if show_progress {
         indicatif::ProgressBar::new(families)
     } else {

@@ -60,17 +60,11 @@ pub async fn build(
         &registers.services,
     )
     .await?;
-    let insurees = households::build(
-        db,
-        &actor,
-        families,
-        seed,
-        today,
-        &places.villages,
-        &places.facilities,
-        show_progress,
-    )
-    .await?;
+    let insurees =
+        households::build(db, &actor, families, seed, today, &places, show_progress).await?;
+    // Fresh statistics (and, on PostgreSQL, a visibility map) so that searches use their
+    // indexes at once rather than after the next autovacuum.
+    db.optimize().await?;
     Ok(Built {
         regions: places.regions.len(),
         districts: places.districts.len(),

@@ -7,7 +7,6 @@ use openimis_import::{Progress, run};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-
 fn item(code: &str, price: i64) -> Value {
     json!({"code": code, "name": "Paracetamol 500mg", "type": "D", "package": "tablet", "price": price,
            "quantity": null, "maximum_amount": null, "care_type": "B", "frequency": null, "patient_category": 15})
