@@ -158,6 +158,9 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             ))
             .layer(Extension(auth))
             .layer(Extension(Arc::new(settings.registry.clone())))
+            .layer(Extension(
+                medical::service::facility_pricelists as location::service::PriceListCheck,
+            ))
             .layer(DefaultBodyLimit::max(settings.max_body_bytes))
             .layer(middleware::from_fn(record_metrics))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {

@@ -3,10 +3,10 @@
 use crate::model::*;
 use crate::service;
 use crate::store::{FacilityFilter, LocationFilter};
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::{Extension, Json};
 use kernel::export::{self, CsvRow, ListFormat, field};
 use kernel::{
     Actor, AppState, PageParams, Paged, Problem, Result, ValidJson, ValidQuery, VersionQuery,
@@ -196,9 +196,10 @@ async fn list_facilities(
 async fn create_facility(
     State(state): State<AppState>,
     actor: Actor,
+    Extension(pricelists): Extension<service::PriceListCheck>,
     ValidJson(input): ValidJson<HealthFacilityInput>,
 ) -> Result<(StatusCode, Json<HealthFacility>)> {
-    let facility = service::create_facility(&state.db, &actor, input).await?;
+    let facility = service::create_facility(&state.db, &actor, input, pricelists).await?;
     Ok((StatusCode::CREATED, Json(facility)))
 }
 
@@ -223,11 +224,12 @@ async fn get_facility(
 async fn update_facility(
     State(state): State<AppState>,
     actor: Actor,
+    Extension(pricelists): Extension<service::PriceListCheck>,
     Path(id): Path<String>,
     ValidJson(input): ValidJson<HealthFacilityInput>,
 ) -> Result<Json<HealthFacility>> {
     Ok(Json(
-        service::update_facility(&state.db, &actor, &id, input).await?,
+        service::update_facility(&state.db, &actor, &id, input, pricelists).await?,
     ))
 }
 

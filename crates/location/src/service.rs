@@ -9,6 +9,17 @@ use kernel::{
 use store::{Db, Tx};
 use uuid::Uuid;
 
+/// Which of a facility's price lists (`items_pricelist_id`, `services_pricelist_id`) do not
+/// exist. Price lists belong to the medical module, which location cannot depend on: the
+/// composition root hands its check to the HTTP layer.
+pub type PriceListCheck = for<'a> fn(
+    &'a mut Tx,
+    Option<Uuid>,
+    Option<Uuid>,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<&'static str>>> + Send + 'a>,
+>;
+
 pub const LOCATION: &str = "location";
 pub const HEALTH_FACILITY: &str = "health_facility";
 
@@ -347,9 +358,13 @@ async fn check_facility_input(
     actor: &Actor,
     input: &HealthFacilityInput,
     except: Option<Uuid>,
+    pricelists: PriceListCheck,
 ) -> Result<()> {
     let mut checks = Checks::new();
     rules::check_facility(input, &mut checks);
+    for field in pricelists(tx, input.items_pricelist_id, input.services_pricelist_id).await? {
+        checks.push(field, "not_found", "this price list does not exist");
+    }
     checks.finish()?;
     let district = check_locations(
         tx,
@@ -454,10 +469,11 @@ pub async fn create_facility(
     db: &Db,
     actor: &Actor,
     input: HealthFacilityInput,
+    pricelists: PriceListCheck,
 ) -> Result<HealthFacility> {
     actor.require(Right::HF_ADD)?;
     let mut tx = db.begin().await?;
-    check_facility_input(&mut tx, actor, &input, None).await?;
+    check_facility_input(&mut tx, actor, &input, None, pricelists).await?;
     let now = audit::now_micros();
     let blank = HealthFacility {
         id: Uuid::now_v7(),
@@ -505,12 +521,13 @@ pub async fn update_facility(
     actor: &Actor,
     id: &str,
     input: HealthFacilityInput,
+    pricelists: PriceListCheck,
 ) -> Result<HealthFacility> {
     actor.require(Right::HF_EDIT)?;
     let version = required_version(input.version)?;
     let mut tx = db.begin().await?;
     let before = find_facility(&mut tx, actor, id).await?;
-    check_facility_input(&mut tx, actor, &input, Some(before.id)).await?;
+    check_facility_input(&mut tx, actor, &input, Some(before.id), pricelists).await?;
     if version != before.version {
         return Err(Error::stale("health facility"));
     }

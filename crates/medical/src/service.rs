@@ -935,3 +935,26 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
         ),
     ]
 }
+
+/// For health facilities: which of the price lists a facility names do not exist
+/// (wired into the location module by the composition root).
+pub fn facility_pricelists<'a>(
+    tx: &'a mut Tx,
+    items: Option<Uuid>,
+    services: Option<Uuid>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<&'static str>>> + Send + 'a>> {
+    Box::pin(async move {
+        let mut missing = Vec::new();
+        for (field, kind, id) in [
+            ("items_pricelist_id", PriceListKind::Items, items),
+            ("services_pricelist_id", PriceListKind::Services, services),
+        ] {
+            if let Some(id) = id
+                && sql::get_pricelist(tx, kind, id).await?.is_none()
+            {
+                missing.push(field);
+            }
+        }
+        Ok(missing)
+    })
+}

@@ -157,3 +157,44 @@ async fn facilities_are_scoped_by_district() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_facility_names_only_price_lists_that_exist() {
+    each_engine(|app| async move {
+        let tree = app.small_tree().await;
+        let mut body = facility("HF1", &tree.d1, json!([]));
+        body["items_pricelist_id"] = json!(uuid::Uuid::now_v7());
+        body["services_pricelist_id"] = json!(uuid::Uuid::now_v7());
+        let refused = app.post("/api/v1/health-facilities", body.clone()).await;
+        assert_problem(app.engine, &refused, 422, "validation_failed");
+        let fields: Vec<&str> = refused.1["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["items_pricelist_id", "services_pricelist_id"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM health_facilities").await, 0);
+        let (status, items) = app
+            .post(
+                "/api/v1/item-price-lists",
+                json!({"name": "Items", "lines": []}),
+            )
+            .await;
+        assert_eq!(status, 201, "{items}");
+        let (status, services) = app
+            .post(
+                "/api/v1/service-price-lists",
+                json!({"name": "Services", "lines": []}),
+            )
+            .await;
+        assert_eq!(status, 201, "{services}");
+        body["items_pricelist_id"] = items["id"].clone();
+        body["services_pricelist_id"] = services["id"].clone();
+        let (status, hf) = app.post("/api/v1/health-facilities", body).await;
+        assert_eq!(status, 201, "{hf}");
+        assert_eq!(hf["items_pricelist_id"], items["id"]);
+        app.finish().await;
+    })
+    .await;
+}
