@@ -88,6 +88,42 @@ struct ApiDoc;
 
 struct BearerAuth;
 
+/// Error responses are served as `application/problem+json` (RFC 9457); say so in the document,
+/// for every response whose body is a `Problem`. Applied once every module's routes are in.
+struct ProblemContentType;
+
+impl utoipa::Modify for ProblemContentType {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    let utoipa::openapi::RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let is_problem = response.content.get("application/json").is_some_and(|c| {
+                        matches!(c, utoipa::openapi::RefOr::T(content)
+                            if matches!(&content.schema, Some(utoipa::openapi::RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
+                    });
+                    if is_problem
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".to_string(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -131,7 +167,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
         db: db.clone(),
         audit_guards: Arc::new(guards),
     };
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::http::router())
         .merge(location::http::router())
         .merge(medical::http::router())
@@ -140,6 +176,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
         .routes(routes!(audit_history))
         .routes(routes!(health))
         .split_for_parts();
+    utoipa::Modify::modify(&ProblemContentType, &mut openapi);
     let handle = metrics_handle();
     let router =
         Router::new()

@@ -27,6 +27,20 @@ async fn health_metrics_and_docs_answer() {
             assert!(doc["paths"][path].is_object(), "OpenAPI lacks {path}");
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        // Errors are documented with the media type they are served with.
+        let post = &doc["paths"]["/api/v1/locations"]["post"]["responses"];
+        assert!(
+            post["422"]["content"]["application/problem+json"].is_object(),
+            "{post}"
+        );
+        assert!(
+            post["422"]["content"]["application/json"].is_null(),
+            "{post}"
+        );
+        assert!(
+            post["201"]["content"]["application/json"].is_object(),
+            "{post}"
+        );
 
         let docs = app
             .client
