@@ -3,6 +3,7 @@
 use crate::model::*;
 use crate::rules;
 use kernel::Result;
+use store::bulk::CopyRows;
 use store::{Engine, Sql, Tx, bind_args, on_tx};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -687,6 +688,19 @@ pub async fn row_exists(tx: &mut Tx, table: &'static str, id: Uuid) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Does the registry hold no family and no insuree at all, current or deleted (the condition for
+/// loading it with its indexes built afterwards)?
+pub async fn registry_is_empty(tx: &mut Tx) -> Result<bool> {
+    let found: Option<(i32,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT 1 FROM families UNION ALL SELECT 1 FROM insurees LIMIT 1",
+        )
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(found.is_none())
+}
+
 /// Rows per multi-row INSERT. sqlx binds SQLite parameters in time quadratic in their number
 /// (30 000 parameters: about a second), so SQLite gets ~400 per statement; PostgreSQL takes
 /// up to its limit of 65 535.
@@ -716,9 +730,18 @@ fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> St
     sql
 }
 
-/// Insert many new insurees at once (bulk loads: demo schemes, imports), in multi-row
-/// statements that stay under both engines' limit on placeholders.
+/// Insert many new insurees at once (bulk loads: demo schemes, imports): one COPY on
+/// PostgreSQL, multi-row statements under SQLite's limit on placeholders.
 pub async fn insert_insurees_bulk(tx: &mut Tx, insurees: &[Insuree]) -> Result<()> {
+    if tx.engine() == Engine::Postgres {
+        let mut rows = CopyRows::new();
+        for i in insurees {
+            bind_insuree!(rows.row(), i);
+        }
+        rows.copy_into(tx, "insurees", INSUREE_WRITE_COLUMNS)
+            .await?;
+        return Ok(());
+    }
     let width = INSUREE_WRITE_COLUMNS.split(',').count();
     for chunk in insurees.chunks(rows_per_statement(tx, width)) {
         let sql = multi_row_insert("insurees", INSUREE_WRITE_COLUMNS, width, chunk.len());
@@ -735,6 +758,14 @@ pub async fn insert_insurees_bulk(tx: &mut Tx, insurees: &[Insuree]) -> Result<(
 
 /// Insert many new families at once (see [`insert_insurees_bulk`]).
 pub async fn insert_families_bulk(tx: &mut Tx, families: &[Family]) -> Result<()> {
+    if tx.engine() == Engine::Postgres {
+        let mut rows = CopyRows::new();
+        for f in families {
+            bind_family!(rows.row(), f);
+        }
+        rows.copy_into(tx, "families", FAMILY_WRITE_COLUMNS).await?;
+        return Ok(());
+    }
     let width = FAMILY_WRITE_COLUMNS.split(',').count();
     for chunk in families.chunks(rows_per_statement(tx, width)) {
         let sql = multi_row_insert("families", FAMILY_WRITE_COLUMNS, width, chunk.len());

@@ -4,6 +4,7 @@
 //! [`on_tx!`] macros, which expand the same code for each concrete pool so that sqlx's types stay
 //! concrete (the `Any` driver cannot bind dates or UUIDs).
 
+pub mod bulk;
 mod migrate;
 mod sql;
 pub mod testing;
