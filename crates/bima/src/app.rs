@@ -33,6 +33,7 @@ pub fn migrations() -> Vec<&'static [Migration]> {
         medical::MIGRATIONS,
         product::MIGRATIONS,
         registry::MIGRATIONS,
+        policy::MIGRATIONS,
     ]
 }
 
@@ -163,6 +164,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
     guards.extend(medical::service::audit_guards());
     guards.extend(product::service::audit_guards());
     guards.extend(registry::service::audit_guards());
+    guards.extend(policy::service::audit_guards());
     let state = AppState {
         db: db.clone(),
         audit_guards: Arc::new(guards),
@@ -173,6 +175,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
         .merge(medical::http::router())
         .merge(product::http::router())
         .merge(registry::http::router())
+        .merge(policy::http::router())
         .routes(routes!(audit_history))
         .routes(routes!(health))
         .split_for_parts();
@@ -195,6 +198,11 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             ))
             .layer(Extension(auth))
             .layer(Extension(Arc::new(settings.registry.clone())))
+            .layer(Extension(Arc::new(settings.policy)))
+            .layer(Extension(registry::service::PolicyHooks {
+                insuree_policies: policy::service::insuree_policies_hook,
+                member_joined: policy::service::member_joined_hook,
+            }))
             .layer(Extension(
                 medical::service::facility_pricelists as location::service::PriceListCheck,
             ))

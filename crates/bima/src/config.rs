@@ -26,6 +26,8 @@ pub struct Settings {
     pub log: String,
     /// The registry's settings (insurance number rules, photo size).
     pub registry: registry::config::Config,
+    /// The policy module's settings (what a paid policy becomes).
+    pub policy: policy::service::Config,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             max_body_bytes: 2 * 1024 * 1024,
             log: "info,sqlx=error".into(),
             registry: registry::config::Config::default(),
+            policy: policy::service::Config::default(),
         }
     }
 }

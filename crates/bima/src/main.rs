@@ -52,6 +52,21 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Policy housekeeping
+    Policies {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Expire every policy whose expiry date is before DATE (the server does this daily)
+    Expire {
+        /// As of this day, YYYY-MM-DD [default: today]
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +134,7 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
             }
             let router = app::router(db.clone(), &settings).await?;
             let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
+            let expiry = policy::service::spawn_expiry(db.clone());
             let listener = tokio::net::TcpListener::bind(&settings.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -133,8 +149,25 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             sealer.abort();
+            expiry.abort();
             kernel::audit::seal(&db).await?;
             db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policies {
+            command: PolicyCommand::Expire { date },
+        } => {
+            let today = match date {
+                None => time::OffsetDateTime::now_utc().date(),
+                Some(text) => time::Date::parse(
+                    text.trim(),
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .with_context(|| format!("{text} is not a date like 2026-11-25"))?,
+            };
+            let expired = policy::service::expire_policies(&db, today).await?;
+            kernel::audit::seal(&db).await?;
+            println!("{expired} policies expired as of {today}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

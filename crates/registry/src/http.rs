@@ -261,11 +261,12 @@ async fn list_insurees(
     security(("bearer" = [])))]
 async fn create_insuree(
     State(state): State<AppState>,
+    Extension(hooks): Extension<service::PolicyHooks>,
     Extension(config): Extension<Arc<Config>>,
     actor: Actor,
     ValidJson(input): ValidJson<InsureeInput>,
 ) -> Result<(StatusCode, Json<Insuree>)> {
-    let insuree = service::create_insuree(&state.db, &actor, &config, input).await?;
+    let insuree = service::create_insuree(&state.db, &actor, &config, hooks, input).await?;
     Ok((StatusCode::CREATED, Json(insuree)))
 }
 
@@ -275,10 +276,13 @@ async fn create_insuree(
     security(("bearer" = [])))]
 async fn get_insuree(
     State(state): State<AppState>,
+    Extension(hooks): Extension<service::PolicyHooks>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<InsureeDetail>> {
-    Ok(Json(service::get_insuree(&state.db, &actor, &id).await?))
+    Ok(Json(
+        service::get_insuree(&state.db, &actor, hooks, &id).await?,
+    ))
 }
 
 /// Change an insuree; send the `version` you read.
@@ -332,12 +336,21 @@ pub struct MoveInput {
     security(("bearer" = [])))]
 async fn move_insuree(
     State(state): State<AppState>,
+    Extension(hooks): Extension<service::PolicyHooks>,
     actor: Actor,
     Path(id): Path<String>,
     ValidJson(input): ValidJson<MoveInput>,
 ) -> Result<Json<Insuree>> {
     Ok(Json(
-        service::move_insuree(&state.db, &actor, &id, input.family_id, input.version).await?,
+        service::move_insuree(
+            &state.db,
+            &actor,
+            hooks,
+            &id,
+            input.family_id,
+            input.version,
+        )
+        .await?,
     ))
 }
 

@@ -27,6 +27,27 @@ pub const INSUREE_EDIT: Right = Right(101103);
 pub const INSUREE_DELETE: Right = Right(101104);
 pub const INSUREE_ENQUIRE: Right = Right(101105);
 
+type HookFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
+
+/// What the policy module adds to the registry's use cases. The registry cannot depend on it
+/// (policies depend on families): the composition root hands its functions to the HTTP layer.
+#[derive(Clone, Copy)]
+pub struct PolicyHooks {
+    /// The policies covering an insuree, for the insuree's detail.
+    pub insuree_policies: for<'a> fn(&'a mut Tx, Uuid) -> HookFuture<'a, Vec<serde_json::Value>>,
+    /// A member joined a family (family, insuree, date), in the joining transaction.
+    pub member_joined: for<'a> fn(&'a mut Tx, &'a Actor, Uuid, Uuid, Date) -> HookFuture<'a, ()>,
+}
+
+impl PolicyHooks {
+    /// No policy module: no policies to show, nothing to do when a member joins.
+    pub const NONE: PolicyHooks = PolicyHooks {
+        insuree_policies: |_, _| Box::pin(async { Ok(Vec::new()) }),
+        member_joined: |_, _, _, _, _| Box::pin(async { Ok(()) }),
+    };
+}
+
 fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
@@ -587,7 +608,12 @@ pub async fn list_insurees(
 }
 
 /// One insuree, by UUID or insurance number, with their family.
-pub async fn get_insuree(db: &Db, actor: &Actor, id: &str) -> Result<InsureeDetail> {
+pub async fn get_insuree(
+    db: &Db,
+    actor: &Actor,
+    hooks: PolicyHooks,
+    id: &str,
+) -> Result<InsureeDetail> {
     if !actor.has(INSUREE_ENQUIRE) {
         actor.require(INSUREE_SEARCH)?;
     }
@@ -597,10 +623,11 @@ pub async fn get_insuree(db: &Db, actor: &Actor, id: &str) -> Result<InsureeDeta
         Some(f) => sql::get_family(&mut tx, f).await?,
         None => None,
     };
+    let policies = (hooks.insuree_policies)(&mut tx, insuree.id).await?;
     Ok(InsureeDetail {
         insuree,
         family,
-        policies: Vec::new(),
+        policies,
     })
 }
 
@@ -609,6 +636,7 @@ pub async fn create_insuree(
     db: &Db,
     actor: &Actor,
     config: &Config,
+    hooks: PolicyHooks,
     input: InsureeInput,
 ) -> Result<Insuree> {
     actor.require(INSUREE_ADD)?;
@@ -653,6 +681,7 @@ pub async fn create_insuree(
         Some(&insuree),
     )
     .await?;
+    (hooks.member_joined)(&mut tx, actor, family.id, insuree.id, today()).await?;
     tx.commit().await?;
     Ok(insuree)
 }
@@ -706,6 +735,7 @@ pub async fn update_insuree(
 pub async fn move_insuree(
     db: &Db,
     actor: &Actor,
+    hooks: PolicyHooks,
     id: &str,
     family_id: Uuid,
     version: Option<i64>,
@@ -766,6 +796,7 @@ pub async fn move_insuree(
         Some(&after),
     )
     .await?;
+    (hooks.member_joined)(&mut tx, actor, target.id, after.id, today()).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -904,7 +935,9 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
         (
             INSUREE,
             kernel::audit_guard(|db, actor, id| async move {
-                get_insuree(&db, &actor, &id.to_string()).await.map(|_| ())
+                get_insuree(&db, &actor, PolicyHooks::NONE, &id.to_string())
+                    .await
+                    .map(|_| ())
             }),
         ),
     ]

@@ -11,6 +11,7 @@ mod health_facilities;
 mod import;
 mod locations;
 mod medical;
+mod policies;
 mod products;
 mod registry;
 mod system;
