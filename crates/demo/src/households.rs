@@ -16,16 +16,27 @@ use uuid::Uuid;
 /// Families per multi-row batch (and per audit record).
 const BATCH: u64 = 2_000;
 
+/// What to build: how many families, from which seed, as of which day, where, in which product.
+pub struct Request<'a> {
+    pub families: u64,
+    pub seed: u64,
+    pub today: time::Date,
+    pub places: &'a crate::places::Places,
+    /// The product every family is enrolled in (none: no policies).
+    pub product: Option<&'a product::model::Product>,
+    pub show_progress: bool,
+}
+
 /// Build `families` families; answers the number of insurees.
-pub async fn build(
-    db: &Db,
-    actor: &Actor,
-    families: u64,
-    seed: u64,
-    today: time::Date,
-    places: &crate::places::Places,
-    show_progress: bool,
-) -> anyhow::Result<u64> {
+pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Result<u64> {
+    let Request {
+        families,
+        seed,
+        today,
+        places,
+        product,
+        show_progress,
+    } = request;
     let (villages, facilities) = (&places.villages, &places.facilities);
     let bar = if show_progress {
         indicatif::ProgressBar::new(families)
@@ -47,15 +58,23 @@ pub async fn build(
         vec![
             DeferredIndexes::drop_for_load(&mut tx, "families").await?,
             DeferredIndexes::drop_for_load(&mut tx, "insurees").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "policies").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "insuree_policies").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "contributions").await?,
         ]
     } else {
         Vec::new()
     };
+    let mut maker = product.map(|p| crate::policies::PolicyMaker::new(p, today, seed));
     while done < families {
         let n = BATCH.min(families - done);
         let mut family_rows = Vec::with_capacity(n as usize);
         let mut insuree_rows = Vec::with_capacity(n as usize * 5);
+        let mut policy_rows = Vec::with_capacity(n as usize);
+        let mut window_rows = Vec::with_capacity(n as usize * 5);
+        let mut contribution_rows = Vec::with_capacity(n as usize);
         for f in 0..n {
+            let first_member = insuree_rows.len();
             let (village, district) = villages[((done + f) % villages.len() as u64) as usize];
             let fsp = facilities
                 .iter()
@@ -122,13 +141,23 @@ pub async fn build(
                 created_at: now,
                 updated_at: now,
             });
+            if let (Some(maker), Some(family)) = (maker.as_mut(), family_rows.last()) {
+                let enrolled = maker.enrol(family, &insuree_rows[first_member..])?;
+                policy_rows.push(enrolled.policy);
+                window_rows.extend(enrolled.insurees);
+                contribution_rows.extend(enrolled.contributions);
+            }
         }
         registry::store::insert_families_bulk(&mut tx, &family_rows).await?;
         registry::store::insert_insurees_bulk(&mut tx, &insuree_rows).await?;
+        policy::store::insert_policies_bulk(&mut tx, &policy_rows).await?;
+        policy::store::insert_insuree_policies(&mut tx, &window_rows).await?;
+        policy::store::insert_contributions(&mut tx, &contribution_rows).await?;
         // One audit record per batch: who built which synthetic families.
         let summary = serde_json::json!({
             "families": family_rows.len(),
             "insurees": insuree_rows.len(),
+            "policies": policy_rows.len(),
             "first_family": family_rows.first().map(|f| f.id),
             "last_family": family_rows.last().map(|f| f.id),
             "seed": seed,

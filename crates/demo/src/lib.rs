@@ -4,6 +4,7 @@
 pub mod households;
 pub mod people;
 pub mod places;
+pub mod policies;
 pub mod products;
 pub mod registers;
 
@@ -52,7 +53,7 @@ pub async fn build(
         (lists.map(|l| l.0), lists.map(|l| l.1))
     })
     .await?;
-    products::build(
+    let products = products::build(
         db,
         &actor,
         places.regions[0],
@@ -60,8 +61,24 @@ pub async fn build(
         &registers.services,
     )
     .await?;
-    let insurees =
-        households::build(db, &actor, families, seed, today, &places, show_progress).await?;
+    // Every family is enrolled in the national product.
+    let national = {
+        let mut tx = db.read().await?;
+        product::store::get_product(&mut tx, products[0]).await?
+    };
+    let insurees = households::build(
+        db,
+        &actor,
+        households::Request {
+            families,
+            seed,
+            today,
+            places: &places,
+            product: national.as_ref(),
+            show_progress,
+        },
+    )
+    .await?;
     // Fresh statistics (and, on PostgreSQL, a visibility map) so that searches use their
     // indexes at once rather than after the next autovacuum.
     db.optimize().await?;

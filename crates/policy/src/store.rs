@@ -2,8 +2,7 @@
 
 use crate::model::*;
 use kernel::Result;
-use store::bulk::CopyRows;
-use store::{Engine, Sql, Tx, on_tx};
+use store::{Sql, Tx, on_tx};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -195,20 +194,9 @@ pub async fn save_policy(tx: &mut Tx, p: &Policy, expected_version: Option<i64>)
     Ok(written == 1)
 }
 
-/// Many new policies at once (bulk loads): one COPY on PostgreSQL, one statement per row on
-/// SQLite (the bulk loads that call this run in one transaction).
+/// Many new policies at once (bulk loads: demo schemes, imports).
 pub async fn insert_policies_bulk(tx: &mut Tx, policies: &[Policy]) -> Result<()> {
-    if tx.engine() == Engine::Postgres {
-        let mut rows = CopyRows::new();
-        for p in policies {
-            bind_policy!(rows.row(), p);
-        }
-        rows.copy_into(tx, "policies", POLICY_WRITE_COLUMNS).await?;
-        return Ok(());
-    }
-    for p in policies {
-        save_policy(tx, p, None).await?;
-    }
+    store::bulk_insert!(tx, "policies", POLICY_WRITE_COLUMNS, policies, bind_policy)?;
     Ok(())
 }
 
@@ -330,27 +318,13 @@ macro_rules! bind_insuree_policy {
 }
 
 pub async fn insert_insuree_policies(tx: &mut Tx, rows: &[InsureePolicy]) -> Result<()> {
-    if tx.engine() == Engine::Postgres && rows.len() > 50 {
-        let mut copy = CopyRows::new();
-        for ip in rows {
-            bind_insuree_policy!(copy.row(), ip);
-        }
-        copy.copy_into(tx, "insuree_policies", IP_WRITE_COLUMNS)
-            .await?;
-        return Ok(());
-    }
-    for ip in rows {
-        on_tx!(tx, conn => {
-            bind_insuree_policy!(
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO insuree_policies ({IP_WRITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ))),
-                ip
-            )
-            .execute(&mut **conn)
-            .await?;
-        });
-    }
+    store::bulk_insert!(
+        tx,
+        "insuree_policies",
+        IP_WRITE_COLUMNS,
+        rows,
+        bind_insuree_policy
+    )?;
     Ok(())
 }
 
@@ -542,28 +516,13 @@ macro_rules! bind_contribution {
 }
 
 pub async fn insert_contributions(tx: &mut Tx, rows: &[Contribution]) -> Result<()> {
-    if tx.engine() == Engine::Postgres && rows.len() > 50 {
-        let mut copy = CopyRows::new();
-        for c in rows {
-            bind_contribution!(copy.row(), c);
-        }
-        copy.copy_into(tx, "contributions", CONTRIBUTION_WRITE_COLUMNS)
-            .await?;
-        return Ok(());
-    }
-    for c in rows {
-        on_tx!(tx, conn => {
-            bind_contribution!(
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO contributions ({CONTRIBUTION_WRITE_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                ))),
-                c
-            )
-            .execute(&mut **conn)
-            .await?;
-        });
-    }
+    store::bulk_insert!(
+        tx,
+        "contributions",
+        CONTRIBUTION_WRITE_COLUMNS,
+        rows,
+        bind_contribution
+    )?;
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 use crate::model::*;
 use crate::rules;
 use kernel::Result;
-use store::bulk::CopyRows;
 use store::{Engine, Sql, Tx, bind_args, on_tx};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -701,81 +700,21 @@ pub async fn registry_is_empty(tx: &mut Tx) -> Result<bool> {
     Ok(found.is_none())
 }
 
-/// Rows per multi-row INSERT. sqlx binds SQLite parameters in time quadratic in their number
-/// (30 000 parameters: about a second), so SQLite gets ~400 per statement; PostgreSQL takes
-/// up to its limit of 65 535.
-fn rows_per_statement(tx: &Tx, width: usize) -> usize {
-    match tx.engine() {
-        Engine::Sqlite => (400 / width).max(1),
-        Engine::Postgres => 30_000 / width,
-    }
-}
-
-/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `width` placeholders.
-fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..width {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * width + c + 1));
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 /// Insert many new insurees at once (bulk loads: demo schemes, imports): one COPY on
 /// PostgreSQL, multi-row statements under SQLite's limit on placeholders.
 pub async fn insert_insurees_bulk(tx: &mut Tx, insurees: &[Insuree]) -> Result<()> {
-    if tx.engine() == Engine::Postgres {
-        let mut rows = CopyRows::new();
-        for i in insurees {
-            bind_insuree!(rows.row(), i);
-        }
-        rows.copy_into(tx, "insurees", INSUREE_WRITE_COLUMNS)
-            .await?;
-        return Ok(());
-    }
-    let width = INSUREE_WRITE_COLUMNS.split(',').count();
-    for chunk in insurees.chunks(rows_per_statement(tx, width)) {
-        let sql = multi_row_insert("insurees", INSUREE_WRITE_COLUMNS, width, chunk.len());
-        on_tx!(tx, conn => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for i in chunk {
-                query = bind_insuree!(query, i);
-            }
-            query.execute(&mut **conn).await?;
-        });
-    }
+    store::bulk_insert!(
+        tx,
+        "insurees",
+        INSUREE_WRITE_COLUMNS,
+        insurees,
+        bind_insuree
+    )?;
     Ok(())
 }
 
 /// Insert many new families at once (see [`insert_insurees_bulk`]).
 pub async fn insert_families_bulk(tx: &mut Tx, families: &[Family]) -> Result<()> {
-    if tx.engine() == Engine::Postgres {
-        let mut rows = CopyRows::new();
-        for f in families {
-            bind_family!(rows.row(), f);
-        }
-        rows.copy_into(tx, "families", FAMILY_WRITE_COLUMNS).await?;
-        return Ok(());
-    }
-    let width = FAMILY_WRITE_COLUMNS.split(',').count();
-    for chunk in families.chunks(rows_per_statement(tx, width)) {
-        let sql = multi_row_insert("families", FAMILY_WRITE_COLUMNS, width, chunk.len());
-        on_tx!(tx, conn => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for f in chunk {
-                query = bind_family!(query, f);
-            }
-            query.execute(&mut **conn).await?;
-        });
-    }
+    store::bulk_insert!(tx, "families", FAMILY_WRITE_COLUMNS, families, bind_family)?;
     Ok(())
 }

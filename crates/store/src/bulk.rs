@@ -268,6 +268,69 @@ impl CopyValue for time::OffsetDateTime {
     }
 }
 
+/// Insert many new rows of one table: one COPY on PostgreSQL, multi-row INSERTs under SQLite's
+/// parameter budget. `$bind` is the module's `bind_*!` macro, `$columns` its column list in
+/// the macro's order. Answers `Result<(), sqlx::Error>`.
+#[macro_export]
+macro_rules! bulk_insert {
+    ($tx:expr, $table:expr, $columns:expr, $rows:expr, $bind:ident) => {{
+        async {
+            let (tx, rows): (&mut $crate::Tx, _) = ($tx, $rows);
+            if tx.engine() == $crate::Engine::Postgres {
+                let mut copy = $crate::bulk::CopyRows::new();
+                for r in rows.iter() {
+                    $bind!(copy.row(), r);
+                }
+                copy.copy_into(tx, $table, $columns).await?;
+            } else {
+                let width = $columns.split(',').count();
+                for chunk in rows.chunks($crate::bulk::rows_per_statement(tx.engine(), width)) {
+                    let sql = $crate::bulk::multi_row_insert($table, $columns, width, chunk.len());
+                    $crate::on_tx!(tx, conn => {
+                        let mut query = $crate::sqlx::query($crate::sqlx::AssertSqlSafe(sql));
+                        for r in chunk {
+                            query = $bind!(query, r);
+                        }
+                        query.execute(&mut **conn).await?;
+                    });
+                }
+            }
+            Ok::<(), $crate::sqlx::Error>(())
+        }
+        .await
+    }};
+}
+
+/// Rows per multi-row INSERT of `width` columns. sqlx binds SQLite parameters in time
+/// quadratic in their number (30 000 parameters: about a second), so SQLite gets ~400 per
+/// statement; PostgreSQL takes up to its limit of 65 535.
+pub fn rows_per_statement(engine: Engine, width: usize) -> usize {
+    match engine {
+        Engine::Sqlite => (400 / width.max(1)).max(1),
+        Engine::Postgres => (30_000 / width.max(1)).max(1),
+    }
+}
+
+/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `width` placeholders.
+pub fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", r * width + c + 1);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// An identifier quoted for SQL (both engines use double quotes).
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -275,7 +338,15 @@ fn quote(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{CopyRows, quote};
+    use super::{CopyRows, multi_row_insert, quote};
+
+    #[test]
+    fn a_multi_row_insert_numbers_every_placeholder() {
+        assert_eq!(
+            multi_row_insert("t", "a, b", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+    }
 
     #[test]
     fn identifiers_are_quoted() {

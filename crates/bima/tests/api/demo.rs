@@ -27,6 +27,18 @@ async fn the_demo_builds_exactly_n_families_and_everything_they_need() {
         assert_eq!(found["total"], 1);
         let (status, detail) = app.get(&format!("/api/v1/insurees/{}", demo::people::insurance_number(2))).await;
         assert_eq!(status, 200, "{detail}");
+        // Every family holds a policy of the national product, most of them paid and active,
+        // every member has a window, and the paid ones a contribution.
+        assert_eq!(app.count("SELECT COUNT(*) FROM policies").await, 137);
+        let active = app.count("SELECT COUNT(*) FROM policies WHERE status = 'active'").await;
+        assert!((90..137).contains(&active), "{active} active policies");
+        assert_eq!(app.count("SELECT COUNT(*) FROM insuree_policies").await, insurees);
+        assert!(app.count("SELECT COUNT(*) FROM contributions").await >= active);
+        let (status, e) = app
+            .get(&format!("/api/v1/insurees/{}/eligibility?date=2026-11-25", demo::people::insurance_number(1)))
+            .await;
+        assert_eq!(status, 200, "{e}");
+        assert_eq!(e["products"][0]["product_code"], "DFAM", "{e}");
         // The same seed builds the same people; a second demo in one database is refused.
         assert!(demo::build(&app.db, 10, 7, today, false).await.is_err());
         assert!(matches!(kernel::audit::verify(&app.db).await.unwrap(), kernel::audit::Verdict::Intact { .. }));
