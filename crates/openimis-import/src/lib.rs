@@ -1,13 +1,17 @@
 //! `bima import openimis DIR`: load an openIMIS CSV export (one file per legacy table).
 //!
-//! This tables: locations, health facilities with catchments, roles (system roles map
-//! onto Bima's built-in ones by their bitmask, custom roles come with their rights), enrolment
-//! officers and claim administrators (as users without passwords). openIMIS UUIDs are kept, so a
-//! second run finds every row already there and changes nothing. A row that cannot be imported
-//! is reported with its file, line and reason, and the rest goes on.
+//! Here: locations, health facilities with catchments, roles (system roles map onto Bima's
+//! built-in ones by their bitmask, custom roles come with their rights), enrolment officers and
+//! claim administrators (as users without passwords). Each module's tables have their own file,
+//! in the order they are loaded: `medical.rs` (diagnoses, items, services, price lists),
+//! `product.rs`, `registry.rs` (families, insurees) and `policy.rs` (payers, policies, insuree
+//! policies, contributions). openIMIS UUIDs are kept, so a second run finds every row already
+//! there and changes nothing. A row that cannot be imported is reported with its file, line and
+//! reason, and the rest goes on.
 
 mod csvfile;
 mod medical;
+mod policy;
 mod product;
 mod registry;
 
@@ -188,6 +192,7 @@ pub async fn run(db: &Db, dir: &Path, progress: Progress) -> anyhow::Result<Repo
     medical::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     product::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     registry::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
+    policy::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     Ok(report)
 }
 
@@ -202,6 +207,7 @@ pub(crate) struct LegacyIds {
     pub(crate) medical: medical::Ids,
     pub(crate) product: product::Ids,
     pub(crate) registry: registry::Ids,
+    pub(crate) policy: policy::Ids,
 }
 
 impl LegacyIds {

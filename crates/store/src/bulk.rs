@@ -285,7 +285,13 @@ macro_rules! bulk_insert {
             } else {
                 let width = $columns.split(',').count();
                 for chunk in rows.chunks($crate::bulk::rows_per_statement(tx.engine(), width)) {
-                    let sql = $crate::bulk::multi_row_insert($table, $columns, width, chunk.len());
+                    let sql = $crate::bulk::multi_row_insert(
+                        tx.engine(),
+                        $table,
+                        $columns,
+                        width,
+                        chunk.len(),
+                    );
                     $crate::on_tx!(tx, conn => {
                         let mut query = $crate::sqlx::query($crate::sqlx::AssertSqlSafe(sql));
                         for r in chunk {
@@ -301,18 +307,28 @@ macro_rules! bulk_insert {
     }};
 }
 
-/// Rows per multi-row INSERT of `width` columns. sqlx binds SQLite parameters in time
-/// quadratic in their number (30 000 parameters: about a second), so SQLite gets ~400 per
-/// statement; PostgreSQL takes up to its limit of 65 535.
+/// Rows per multi-row INSERT of `width` columns: up to ~4,000 values a statement on SQLite
+/// (its placeholders are anonymous, see [`multi_row_insert`]), 30,000 on PostgreSQL (its limit
+/// is 65,535).
 pub fn rows_per_statement(engine: Engine, width: usize) -> usize {
-    match engine {
-        Engine::Sqlite => (400 / width.max(1)).max(1),
-        Engine::Postgres => (30_000 / width.max(1)).max(1),
-    }
+    let values = match engine {
+        Engine::Sqlite => 4_000,
+        Engine::Postgres => 30_000,
+    };
+    (values / width.max(1)).max(1)
 }
 
-/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `width` placeholders.
-pub fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
+/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `width` placeholders:
+/// numbered `$n` on PostgreSQL, anonymous `?` on SQLite. sqlx asks SQLite for each
+/// placeholder's name, which SQLite finds by walking the statement's list of names: numbered
+/// placeholders make binding quadratic in their number, anonymous ones have no names.
+pub fn multi_row_insert(
+    engine: Engine,
+    table: &str,
+    columns: &str,
+    width: usize,
+    rows: usize,
+) -> String {
     use std::fmt::Write;
     let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
     for r in 0..rows {
@@ -324,7 +340,12 @@ pub fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -
             if c > 0 {
                 sql.push_str(", ");
             }
-            let _ = write!(sql, "${}", r * width + c + 1);
+            match engine {
+                Engine::Sqlite => sql.push('?'),
+                Engine::Postgres => {
+                    let _ = write!(sql, "${}", r * width + c + 1);
+                }
+            }
         }
         sql.push(')');
     }
@@ -339,12 +360,17 @@ fn quote(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{CopyRows, multi_row_insert, quote};
+    use crate::Engine;
 
     #[test]
     fn a_multi_row_insert_numbers_every_placeholder() {
         assert_eq!(
-            multi_row_insert("t", "a, b", 2, 2),
+            multi_row_insert(Engine::Postgres, "t", "a, b", 2, 2),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            multi_row_insert(Engine::Sqlite, "t", "a, b", 2, 2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
         );
     }
 

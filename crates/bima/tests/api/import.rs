@@ -4,6 +4,8 @@
 use crate::auth::demo_dir;
 use crate::support::*;
 use openimis_import::{Progress, run};
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// Current rows (ValidityTo empty) of a demo CSV.
 fn current_rows(table: &str) -> u64 {
@@ -157,4 +159,363 @@ async fn the_command_exits_non_zero_when_rows_are_skipped() {
     );
     let partial = run(&["--allow-partial"]);
     assert!(partial.status.success(), "{partial:?}");
+}
+
+/// Every row of a demo CSV, as column → value.
+fn demo_rows(table: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(demo_dir().join(format!("{table}.csv"))).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.trim().to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn is_current(row: &HashMap<String, String>) -> bool {
+    row["ValidityTo"].is_empty()
+}
+
+/// "10000.00" → 1000000 (the demo's amounts are positive with at most two decimals).
+fn minor_units(decimal: &str) -> i64 {
+    let (whole, cents) = decimal.split_once('.').unwrap_or((decimal, ""));
+    let cents = format!("{cents:0<2}");
+    whole.parse::<i64>().unwrap() * 100 + cents[..2].parse::<i64>().unwrap()
+}
+
+/// A CSV date as the API writes it: the same text, or `null` when empty.
+fn date_or_null(value: &str) -> Value {
+    if value.is_empty() {
+        Value::Null
+    } else {
+        Value::String(value.to_string())
+    }
+}
+
+#[tokio::test]
+async fn policies_payers_and_contributions_are_imported() {
+    // What the export holds, counted from its files. A current policy (ValidityTo empty) is
+    // imported unless it has no ExpiryDate; its insuree policies and premiums come with it.
+    let policies = demo_rows("tblPolicy");
+    let importable: Vec<_> = policies
+        .iter()
+        .filter(|r| is_current(r) && !r["ExpiryDate"].is_empty())
+        .collect();
+    let skipped_policies = policies.iter().filter(|r| is_current(r)).count() - importable.len();
+    // PolicyID → the UUID of the imported policy it is (or, for a history row, the one its
+    // LegacyID points at).
+    let mut policy_uuid: HashMap<&str, &str> = importable
+        .iter()
+        .map(|r| (r["PolicyID"].as_str(), r["PolicyUUID"].as_str()))
+        .collect();
+    for r in policies.iter().filter(|r| !is_current(r)) {
+        if let Some(uuid) = policy_uuid.get(r["LegacyID"].as_str()).copied() {
+            policy_uuid.insert(r["PolicyID"].as_str(), uuid);
+        }
+    }
+    let insuree_policies = demo_rows("tblInsureePolicy");
+    let premiums = demo_rows("tblPremium");
+    let payers = demo_rows("tblPayer");
+    let insurees = demo_rows("tblInsuree");
+    let products = demo_rows("tblProduct");
+    let current_payers: Vec<_> = payers.iter().filter(|r| is_current(r)).collect();
+    let covered = insuree_policies
+        .iter()
+        .filter(|r| is_current(r) && policy_uuid.contains_key(r["PolicyId"].as_str()))
+        .count();
+    let paid: Vec<_> = premiums
+        .iter()
+        .filter(|r| is_current(r) && policy_uuid.contains_key(r["PolicyID"].as_str()))
+        .collect();
+    let history = |rows: &[HashMap<String, String>]| rows.iter().filter(|r| !is_current(r)).count();
+    let expected = [
+        ("tblPayer", current_payers.len(), history(&payers)),
+        ("tblPolicy", importable.len(), history(&policies)),
+        ("tblInsureePolicy", covered, history(&insuree_policies)),
+        ("tblPremium", paid.len(), history(&premiums)),
+    ];
+    // Read from the files above: 1 payer (+1 history), 21 policies (+58 history or deleted),
+    // 60 insuree policies (+30), 21 premiums (+45); every current policy has an expiry date.
+    assert_eq!(
+        expected.map(|(_, imported, history)| (imported, history)),
+        [(1, 1), (21, 58), (60, 30), (21, 45)]
+    );
+    let (importable, paid, current_payers) = (&importable, &paid, &current_payers);
+    let (policy_uuid, insuree_policies, insurees, products) =
+        (&policy_uuid, &insuree_policies, &insurees, &products);
+
+    each_engine(|app| async move {
+        let first = run(&app.db, &demo_dir(), Progress::Hidden).await.unwrap();
+        for (table, imported, history) in expected {
+            let count = first.count(table).unwrap();
+            assert_eq!(
+                (count.imported, count.history),
+                (imported as u64, history as u64),
+                "[{:?}] {table}\n{}",
+                app.engine,
+                first.table()
+            );
+        }
+        assert_eq!(
+            first.count("tblPolicy").unwrap().skipped,
+            skipped_policies as u64
+        );
+        assert_eq!(first.skipped(), 0, "{}", first.table());
+        let (status, list) = app.get("/api/v1/policies?per_page=100").await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["total"], importable.len());
+
+        // Active in openIMIS: active here, with the same dates, value and premiums.
+        let active: Vec<_> = importable
+            .iter()
+            .filter(|r| r["PolicyStatus"] == "2")
+            .collect();
+        assert!(!active.is_empty());
+        for row in &active {
+            let uuid = &row["PolicyUUID"];
+            let (status, policy) = app.get(&format!("/api/v1/policies/{uuid}")).await;
+            assert_eq!(status, 200, "{policy}");
+            assert_eq!(policy["status"], "active", "{policy}");
+            assert_eq!(policy["stage"], row["PolicyStage"].as_str());
+            assert_eq!(policy["enroll_date"], date_or_null(&row["EnrollDate"]));
+            assert_eq!(policy["start_date"], date_or_null(&row["StartDate"]));
+            assert_eq!(
+                policy["effective_date"],
+                date_or_null(&row["EffectiveDate"])
+            );
+            assert_eq!(policy["expiry_date"], date_or_null(&row["ExpiryDate"]));
+            assert_eq!(policy["value"], minor_units(&row["PolicyValue"]));
+            let product = products
+                .iter()
+                .find(|p| is_current(p) && p["ProdID"] == row["ProdID"])
+                .unwrap();
+            assert_eq!(policy["product_id"], product["ProdUUID"].as_str());
+
+            let (status, page) = app
+                .get(&format!(
+                    "/api/v1/contributions?policy_id={uuid}&per_page=100"
+                ))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            let mut got: Vec<(String, i64)> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["receipt"].as_str().unwrap().to_string(),
+                        c["amount"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            let mut want: Vec<(String, i64)> = paid
+                .iter()
+                .filter(|p| policy_uuid[p["PolicyID"].as_str()] == uuid.as_str())
+                .map(|p| (p["Receipt"].clone(), minor_units(&p["Amount"])))
+                .collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "premiums of policy {}", row["PolicyID"]);
+        }
+
+        // Payers, and the contributions they paid.
+        let (status, page) = app.get("/api/v1/payers").await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], current_payers.len());
+        for payer in current_payers.iter() {
+            let item = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == payer["PayerUUID"].as_str())
+                .unwrap_or_else(|| panic!("payer {} missing: {page}", payer["PayerID"]));
+            assert_eq!(item["name"], payer["PayerName"].as_str());
+            assert_eq!(item["payer_type"], payer["PayerType"].as_str());
+            let (_, by_payer) = app
+                .get(&format!(
+                    "/api/v1/contributions?payer_id={}",
+                    payer["PayerUUID"]
+                ))
+                .await;
+            let expected = paid
+                .iter()
+                .filter(|p| p["PayerID"] == payer["PayerID"])
+                .count();
+            assert!(expected > 0);
+            assert_eq!(by_payer["total"], expected, "{by_payer}");
+        }
+
+        // An insuree of the active policy that runs longest is covered by its product.
+        let policy = active
+            .iter()
+            .max_by_key(|r| r["ExpiryDate"].clone())
+            .unwrap();
+        let member = insuree_policies
+            .iter()
+            .find(|r| is_current(r) && r["PolicyId"] == policy["PolicyID"])
+            .unwrap();
+        let chfid = &insurees
+            .iter()
+            .find(|i| is_current(i) && i["InsureeID"] == member["InsureeID"])
+            .unwrap()["CHFID"];
+        let (_, detail) = app
+            .get(&format!("/api/v1/policies/{}", policy["PolicyUUID"]))
+            .await;
+        let (status, answer) = app
+            .get(&format!(
+                "/api/v1/insurees/{chfid}/eligibility?date={}",
+                member["EffectiveDate"]
+            ))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let product = answer["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["policy_id"] == policy["PolicyUUID"].as_str())
+            .unwrap_or_else(|| panic!("{answer}"));
+        assert_eq!(product["product_id"], detail["product_id"]);
+        assert_eq!(product["status"], "A", "{answer}");
+        assert_eq!(answer["eligible"], true, "{answer}");
+
+        // A second run finds everything there and changes nothing.
+        let tables = [
+            "SELECT COUNT(*) FROM payers",
+            "SELECT COUNT(*) FROM policies",
+            "SELECT COUNT(*) FROM insuree_policies",
+            "SELECT COUNT(*) FROM contributions",
+            "SELECT COUNT(*) FROM audit_log",
+        ];
+        let mut before = Vec::new();
+        for sql in tables {
+            before.push(app.count(sql).await);
+        }
+        let second = run(&app.db, &demo_dir(), Progress::Hidden).await.unwrap();
+        for (table, imported, _) in expected {
+            let count = second.count(table).unwrap();
+            assert_eq!(
+                (count.imported, count.unchanged, count.skipped),
+                (0, imported as u64, 0),
+                "[{:?}] {table}\n{}",
+                app.engine,
+                second.table()
+            );
+        }
+        let mut after = Vec::new();
+        for sql in tables {
+            after.push(app.count(sql).await);
+        }
+        assert_eq!(after, before, "the second run changed nothing");
+        let (_, list) = app.get("/api/v1/policies?per_page=100").await;
+        assert_eq!(list["total"], importable.len());
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policy_rows_that_cannot_stand_are_skipped_with_a_reason() {
+    // The demo, with policy 1 losing its expiry date, a member who is no insuree and a premium
+    // of no policy.
+    let export = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(demo_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, export.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let edit = |table: &str, change: &dyn Fn(String) -> String| {
+        let path = export.path().join(format!("{table}.csv"));
+        std::fs::write(&path, change(std::fs::read_to_string(&path).unwrap())).unwrap();
+    };
+    edit("tblPolicy", &|text| {
+        text.lines()
+            .map(|l| {
+                if l.contains("a3df066b-3e23-429a-92ad-cd1ef46daa2f") {
+                    l.replace(",2027-08-19,", ",,")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    });
+    edit("tblInsureePolicy", &|text| {
+        text + "2019-01-01 00:00:00+00,,,9001,2026-08-20,2026-08-20,2026-08-20,2027-08-19,f,2,9999,3,\n"
+    });
+    edit("tblPremium", &|text| {
+        text + "9001,0f0e0d0c-0000-4000-8000-000000000001,,50.00,RX1,2026-08-20,C,f,f,,2019-01-01 00:00:00+00,,2,,9999,2026-11-25,,,,,\n"
+    });
+    // Policy 1's members and premiums go with it.
+    let of_policy_1 = |table: &str, column: &str| {
+        demo_rows(table)
+            .iter()
+            .filter(|r| is_current(r) && r[column] == "1")
+            .count() as u64
+    };
+    let members = of_policy_1("tblInsureePolicy", "PolicyId");
+    let premiums = of_policy_1("tblPremium", "PolicyID");
+    assert!(members > 0 && premiums > 0);
+    let dir = export.path();
+
+    each_engine(|app| async move {
+        let report = run(&app.db, dir, Progress::Hidden).await.unwrap();
+        let skipped = |table: &str| report.count(table).unwrap().skipped;
+        assert_eq!(skipped("tblPolicy"), 1, "{}", report.table());
+        assert_eq!(
+            skipped("tblInsureePolicy"),
+            members + 1,
+            "{}",
+            report.table()
+        );
+        assert_eq!(skipped("tblPremium"), premiums + 1, "{}", report.table());
+        let reasons = |file: &str| -> Vec<String> {
+            report
+                .problems
+                .iter()
+                .filter(|p| p.file == file)
+                .map(|p| p.reason.clone())
+                .collect()
+        };
+        assert!(reasons("tblPolicy.csv")[0].contains("ExpiryDate is empty"));
+        let members_skipped = reasons("tblInsureePolicy.csv");
+        assert!(
+            members_skipped
+                .iter()
+                .any(|r| r == "InsureeID 9999 is not an insuree of this export"),
+            "{members_skipped:?}"
+        );
+        assert_eq!(
+            members_skipped
+                .iter()
+                .filter(|r| *r == "the policy 1 was not imported")
+                .count() as u64,
+            members
+        );
+        let premiums_skipped = reasons("tblPremium.csv");
+        assert!(
+            premiums_skipped
+                .iter()
+                .any(|r| r == "PolicyID 9999 is not a policy of this export"),
+            "{premiums_skipped:?}"
+        );
+        assert_eq!(
+            premiums_skipped
+                .iter()
+                .filter(|r| *r == "the policy 1 was not imported")
+                .count() as u64,
+            premiums
+        );
+        let (status, _) = app
+            .get("/api/v1/policies/a3df066b-3e23-429a-92ad-cd1ef46daa2f")
+            .await;
+        assert_eq!(status, 404);
+        app.finish().await;
+    })
+    .await;
 }
