@@ -8,78 +8,15 @@
 //! With BIMA_BENCH_DATABASE_URL the same runs on PostgreSQL, in a database `bima_bench` that the
 //! benchmark drops and creates on that server.
 
-use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const PASSWORD: &str = "bench-admin-password";
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::*;
+
 const READS: usize = 5_000;
 const WRITERS: usize = 8;
 const WRITES_PER_WRITER: usize = 125;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn bima(data_dir: &std::path::Path, database_url: Option<&str>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bima"));
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("BIMA_ADMIN_PASSWORD", PASSWORD)
-        .env("BIMA_LOG", "warn")
-        .env_remove("BIMA_DATABASE_URL");
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    command
-}
-
-/// Start `bima serve` and wait for the first 200 from /health; answers the time it took.
-async fn start(
-    client: &reqwest::Client,
-    data_dir: &std::path::Path,
-    database_url: Option<&str>,
-) -> (Server, Duration) {
-    let port = free_port();
-    let started = Instant::now();
-    let child = bima(data_dir, database_url)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bima");
-    let base = format!("http://127.0.0.1:{port}");
-    loop {
-        if let Ok(r) = client.get(format!("{base}/health")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "bima did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    (Server { child, base }, started.elapsed())
-}
 
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -90,15 +27,6 @@ fn rss_mib(pid: u32) -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 async fn run(engine: &str, database_url: Option<&str>) {
@@ -239,30 +167,6 @@ async fn run(engine: &str, database_url: Option<&str>) {
     );
 }
 
-fn sigterm(pid: u32) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-}
-
-async fn fresh_postgres(url: &str) -> String {
-    let db = store::Db::open(&store::DbOptions {
-        url: Some(url.to_string()),
-        data_dir: std::env::temp_dir(),
-        max_connections: 2,
-    })
-    .await
-    .expect("PostgreSQL");
-    store::on_db!(&db, pool => {
-        sqlx::query("DROP DATABASE IF EXISTS bima_bench").execute(pool).await.map(|_| ()).expect("drop");
-        sqlx::query("CREATE DATABASE bima_bench").execute(pool).await.map(|_| ()).expect("create");
-    });
-    db.close().await;
-    let (server, _) = url.rsplit_once('/').expect("a database URL");
-    format!("{server}/bima_bench")
-}
-
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -274,7 +178,7 @@ fn main() {
         );
         run("SQLite", None).await;
         if let Ok(url) = std::env::var("BIMA_BENCH_DATABASE_URL") {
-            let bench_url = fresh_postgres(&url).await;
+            let bench_url = fresh_postgres(&url, "bima_bench").await;
             run("PostgreSQL", Some(&bench_url)).await;
         }
     });

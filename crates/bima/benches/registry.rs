@@ -8,50 +8,17 @@
 //! With BIMA_BENCH_DATABASE_URL it runs on PostgreSQL too, in a database `bima_bench_registry`
 //! that it drops and creates on that server.
 
-use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const PASSWORD: &str = "bench-admin-password";
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::*;
+
 const SEARCHES: usize = 2_000;
 const SURNAME_PREFIXES: &[&str] = &[
     "mwa", "kim", "mas", "sha", "omar", "haj", "tem", "msu", "nyer", "lyi", "bak", "chan",
 ];
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn bima(data_dir: &std::path::Path, database_url: Option<&str>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bima"));
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("BIMA_ADMIN_PASSWORD", PASSWORD)
-        .env("BIMA_LOG", "warn")
-        .env_remove("BIMA_DATABASE_URL");
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    command
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
 
 async fn timed_searches(
     client: &reqwest::Client,
@@ -79,58 +46,15 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
     println!("\n## {engine}, {families} families\n");
     println!("| operation | n | p50 | p99 | result |");
     println!("|---|---|---|---|---|");
-    let started = Instant::now();
-    let demo = bima(dir.path(), database_url)
-        .args(["demo", "--families", &families.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    let (took, built) = demo(dir.path(), database_url, families);
     println!(
-        "| bima demo --families {families} | 1 | {:.1} s | | {} |",
-        started.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&demo.stdout).trim()
-    );
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = Server(
-        bima(dir.path(), database_url)
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        "| bima demo --families {families} | 1 | {:.1} s | | {built} |",
+        took.as_secs_f64()
     );
     let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let (server, _) = start(&client, dir.path(), database_url).await;
+    let base = server.base.clone();
+    let token = login(&client, &base).await;
     let total: Value = client
         .get(format!("{base}/api/v1/insurees?per_page=1"))
         .bearer_auth(&token)
@@ -176,23 +100,6 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
     );
 }
 
-async fn fresh_postgres(url: &str) -> String {
-    let db = store::Db::open(&store::DbOptions {
-        url: Some(url.to_string()),
-        data_dir: std::env::temp_dir(),
-        max_connections: 2,
-    })
-    .await
-    .expect("PostgreSQL");
-    store::on_db!(&db, pool => {
-        sqlx::query("DROP DATABASE IF EXISTS bima_bench_registry").execute(pool).await.map(|_| ()).expect("drop");
-        sqlx::query("CREATE DATABASE bima_bench_registry").execute(pool).await.map(|_| ()).expect("create");
-    });
-    db.close().await;
-    let (server, _) = url.rsplit_once('/').expect("a database URL");
-    format!("{server}/bima_bench_registry")
-}
-
 fn main() {
     let families: u64 = std::env::var("BIMA_BENCH_FAMILIES")
         .ok()
@@ -202,7 +109,7 @@ fn main() {
         println!("# bima registry benchmark");
         run("SQLite", None, families).await;
         if let Ok(url) = std::env::var("BIMA_BENCH_DATABASE_URL") {
-            let bench_url = fresh_postgres(&url).await;
+            let bench_url = fresh_postgres(&url, "bima_bench_registry").await;
             run("PostgreSQL", Some(&bench_url), families).await;
         }
     });

@@ -295,42 +295,53 @@ pub struct Grants {
 }
 
 pub async fn active_grants(tx: &mut Tx, user: Uuid) -> Result<Option<Grants>> {
-    // Three statements: this runs on every request.
-    let row: Option<(String, Option<Uuid>, bool)> = on_tx!(tx, conn => {
+    // One statement, as this runs on every request: the user ('u'), then each right ('r') and
+    // each district ('d'); an inactive or deleted user gives no 'u' row and no grants.
+    type GrantRow = (
+        String,
+        Option<String>,
+        Option<Uuid>,
+        Option<bool>,
+        Option<i64>,
+    );
+    let rows: Vec<GrantRow> = on_tx!(tx, conn => {
         sqlx::query_as(
-            "SELECT u.username, u.health_facility_id, EXISTS (
+            "SELECT 'u' AS kind, u.username AS name, u.health_facility_id AS id, EXISTS (
                  SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                  WHERE ur.user_id = u.id AND r.system_code = 64 AND r.deleted_at IS NULL AND r.blocked = FALSE
-             ) AS is_admin
-             FROM users u WHERE u.id = $1 AND u.active = TRUE AND u.deleted_at IS NULL",
-        )
-        .bind(user)
-        .fetch_optional(&mut **conn)
-        .await?
-    });
-    let Some((username, health_facility_id, is_admin)) = row else {
-        return Ok(None);
-    };
-    let (rights, districts): (Vec<(i64,)>, Vec<(Uuid,)>) = on_tx!(tx, conn => {
-        let rights = sqlx::query_as(
-            "SELECT DISTINCT rr.right_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-             JOIN role_rights rr ON rr.role_id = r.id
-             WHERE ur.user_id = $1 AND r.deleted_at IS NULL AND r.blocked = FALSE",
+             ) AS flag, CAST(NULL AS BIGINT) AS n
+             FROM users u WHERE u.id = $1 AND u.active = TRUE AND u.deleted_at IS NULL
+             UNION ALL
+             SELECT DISTINCT 'r', CAST(NULL AS TEXT), CAST(NULL AS UUID), CAST(NULL AS BOOLEAN), rr.right_id
+             FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN role_rights rr ON rr.role_id = r.id
+             WHERE ur.user_id = $1 AND r.deleted_at IS NULL AND r.blocked = FALSE
+             UNION ALL
+             SELECT 'd', CAST(NULL AS TEXT), ud.location_id, CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT)
+             FROM user_districts ud WHERE ud.user_id = $1",
         )
         .bind(user)
         .fetch_all(&mut **conn)
-        .await?;
-        let districts = sqlx::query_as("SELECT location_id FROM user_districts WHERE user_id = $1")
-            .bind(user)
-            .fetch_all(&mut **conn)
-            .await?;
-        (rights, districts)
+        .await?
     });
+    let Some((_, Some(username), health_facility_id, is_admin, _)) =
+        rows.iter().find(|r| r.0 == "u").cloned()
+    else {
+        return Ok(None);
+    };
     Ok(Some(Grants {
         username,
-        rights: rights.into_iter().map(|(r,)| Right(r as u32)).collect(),
-        is_admin,
-        districts: districts.into_iter().map(|(d,)| d).collect(),
+        rights: rows
+            .iter()
+            .filter(|r| r.0 == "r")
+            .filter_map(|r| r.4)
+            .map(|r| Right(r as u32))
+            .collect(),
+        is_admin: is_admin.unwrap_or(false),
+        districts: rows
+            .iter()
+            .filter(|r| r.0 == "d")
+            .filter_map(|r| r.2)
+            .collect(),
         health_facility_id,
     }))
 }

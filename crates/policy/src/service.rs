@@ -86,9 +86,18 @@ fn product_cache() -> &'static ProductCache {
 }
 
 async fn load_product(tx: &mut Tx, id: Uuid) -> Result<Option<Arc<Product>>> {
-    let Some((version, stamp)) = sql::product_stamp(tx, id).await? else {
-        return Ok(None);
-    };
+    match sql::product_stamp(tx, id).await? {
+        Some(stamp) => cached_product(tx, id, stamp).await,
+        None => Ok(None),
+    }
+}
+
+/// The product at this (version, last change): from the cache, or read once.
+async fn cached_product(
+    tx: &mut Tx,
+    id: Uuid,
+    (version, stamp): (i64, i64),
+) -> Result<Option<Arc<Product>>> {
     let key = (id, version, stamp);
     if let Some(p) = product_cache()
         .lock()
@@ -791,8 +800,14 @@ pub async fn member_joined(
 /// The policies covering an insuree, for the insuree's detail (registry hook).
 pub async fn insuree_policies(tx: &mut Tx, insuree: Uuid) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
-    for (ip, policy) in sql::insuree_coverage(tx, insuree).await? {
-        let product = load_product(tx, policy.product_id).await?;
+    for sql::Cover {
+        window: ip,
+        policy,
+        product_stamp,
+        ..
+    } in sql::insuree_coverage(tx, insuree).await?
+    {
+        let product = cached_product(tx, policy.product_id, product_stamp).await?;
         out.push(serde_json::json!({
             "policy_id": policy.id,
             "product_id": policy.product_id,
@@ -1278,23 +1293,24 @@ pub async fn eligibility(
     let adult = period::add_months(insuree.dob, 18 * 12) <= date;
     let coverage = sql::insuree_coverage(&mut tx, insuree.id).await?;
     // One window per product: the one covering the date, else the latest.
-    let mut chosen: Vec<(InsureePolicy, Policy)> = Vec::new();
-    for (ip, policy) in coverage {
-        let covers = members::covers(policy.status, ip.effective_date, ip.expiry_date, date);
+    let mut chosen: Vec<sql::Cover> = Vec::new();
+    for cover in coverage {
+        let covers = |c: &sql::Cover| {
+            members::covers(
+                c.policy.status,
+                c.window.effective_date,
+                c.window.expiry_date,
+                date,
+            )
+        };
         match chosen
             .iter_mut()
-            .find(|(_, p)| p.product_id == policy.product_id)
+            .find(|c| c.policy.product_id == cover.policy.product_id)
         {
-            None => chosen.push((ip, policy)),
+            None => chosen.push(cover),
             Some(slot) => {
-                let slot_covers = members::covers(
-                    slot.1.status,
-                    slot.0.effective_date,
-                    slot.0.expiry_date,
-                    date,
-                );
-                if covers && !slot_covers {
-                    *slot = (ip, policy);
+                if covers(&cover) && !covers(slot) {
+                    *slot = cover;
                 }
             }
         }
@@ -1302,11 +1318,16 @@ pub async fn eligibility(
     let usage = Usage::default();
     let mut products = Vec::with_capacity(chosen.len());
     let mut eligible = false;
-    for (ip, policy) in chosen {
-        let Some(product) = load_product(&mut tx, policy.product_id).await? else {
+    for sql::Cover {
+        window: ip,
+        policy,
+        product_stamp,
+        members: members_count,
+    } in chosen
+    {
+        let Some(product) = cached_product(&mut tx, policy.product_id, product_stamp).await? else {
             continue;
         };
-        let members_count = sql::policy_member_count(&mut tx, policy.id).await?;
         let c = Coverage {
             product: &product.terms,
             status: policy.status,

@@ -400,14 +400,27 @@ pub async fn end_insuree_windows(
     Ok(())
 }
 
-/// The windows of one insuree with their policies, latest expiry first: what eligibility reads.
-pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<(InsureePolicy, Policy)>> {
+/// One window of an insuree with its policy, the product's cache key (version, last change in
+/// microseconds) and the number of members the policy covers.
+pub struct Cover {
+    pub window: InsureePolicy,
+    pub policy: Policy,
+    pub product_stamp: (i64, i64),
+    pub members: i64,
+}
+
+/// The windows of one insuree with their policies, latest expiry first: what eligibility reads,
+/// in one statement.
+pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<Cover>> {
     let sql = format!(
         "SELECT ip.id AS ip_id, ip.enrollment_date AS ip_enrollment_date, ip.start_date AS ip_start_date, \
          ip.effective_date AS ip_effective_date, ip.expiry_date AS ip_expiry_date, ip.is_offline AS ip_is_offline, \
-         ip.created_at AS ip_created_at, ip.updated_at AS ip_updated_at, {POLICY_COLUMNS} \
-         FROM insuree_policies ip JOIN policies p ON p.id = ip.policy_id \
-         WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL AND p.deleted_at IS NULL \
+         ip.created_at AS ip_created_at, ip.updated_at AS ip_updated_at, \
+         pr.version AS product_version, pr.updated_at AS product_updated_at, \
+         (SELECT COUNT(*) FROM insuree_policies m WHERE m.policy_id = p.id AND m.deleted_at IS NULL) AS members, \
+         {POLICY_COLUMNS} \
+         FROM insuree_policies ip JOIN policies p ON p.id = ip.policy_id JOIN products pr ON pr.id = p.product_id \
+         WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL AND p.deleted_at IS NULL AND pr.deleted_at IS NULL \
          ORDER BY ip.expiry_date DESC, p.id"
     );
     let rows: Vec<CoverageRow> = on_tx!(tx, conn => {
@@ -416,7 +429,7 @@ pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<(Insuree
     Ok(rows
         .into_iter()
         .map(|r| {
-            let ip = InsureePolicy {
+            let window = InsureePolicy {
                 id: r.ip_id,
                 insuree_id: insuree,
                 policy_id: r.policy.id,
@@ -428,9 +441,18 @@ pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<(Insuree
                 created_at: r.ip_created_at,
                 updated_at: r.ip_updated_at,
             };
-            (ip, Policy::from(r.policy))
+            Cover {
+                window,
+                policy: Policy::from(r.policy),
+                product_stamp: (r.product_version, micros(r.product_updated_at)),
+                members: r.members,
+            }
         })
         .collect())
+}
+
+fn micros(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000) as i64
 }
 
 #[derive(sqlx::FromRow)]
@@ -443,6 +465,9 @@ struct CoverageRow {
     ip_is_offline: bool,
     ip_created_at: OffsetDateTime,
     ip_updated_at: OffsetDateTime,
+    product_version: i64,
+    product_updated_at: OffsetDateTime,
+    members: i64,
     #[sqlx(flatten)]
     policy: PolicyRow,
 }
@@ -743,16 +768,5 @@ pub async fn product_stamp(tx: &mut Tx, product: Uuid) -> Result<Option<(i64, i6
             .fetch_optional(&mut **conn)
             .await?
     });
-    Ok(row.map(|(v, at)| (v, (at.unix_timestamp_nanos() / 1_000) as i64)))
-}
-
-/// The number of members a policy covers.
-pub async fn policy_member_count(tx: &mut Tx, policy: Uuid) -> Result<i64> {
-    let row: (i64,) = on_tx!(tx, conn => {
-        sqlx::query_as("SELECT COUNT(*) FROM insuree_policies WHERE policy_id = $1 AND deleted_at IS NULL")
-            .bind(policy)
-            .fetch_one(&mut **conn)
-            .await?
-    });
-    Ok(row.0)
+    Ok(row.map(|(v, at)| (v, micros(at))))
 }

@@ -513,3 +513,67 @@ async fn payers_are_kept_and_named_on_contributions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_activation_by_payment_a_paid_policy_is_ready_and_covers_nobody_yet() {
+    for engine in store::testing::engines() {
+        let mut settings = bima::config::Settings::default();
+        settings.policy.activation = policy::model::ActivationOption::Payment;
+        let app = TestApp::spawn_with(engine, settings).await;
+        let s = scheme(&app).await;
+        let policy = enrol(&app, &s, "2025-06-01").await;
+        // A photo fee is recorded and changes nothing.
+        let (status, fee) = app
+            .post(
+                "/api/v1/contributions",
+                json!({"policy_id": policy["id"], "amount": 5000, "receipt": "PH-1", "pay_date": "2025-06-02",
+                       "pay_type": "M", "is_photo_fee": true}),
+            )
+            .await;
+        assert_eq!(status, 201, "{fee}");
+        assert_eq!(fee["outcome"]["status"], "idle");
+        // A partial payment with "enforce" activates at once: here, ready.
+        let (status, paid) = app
+            .post(
+                "/api/v1/contributions",
+                json!({"policy_id": policy["id"], "amount": 500000, "receipt": "P-1", "pay_date": "2025-06-03",
+                       "pay_type": "M", "shortfall": "enforce"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{paid}");
+        assert_eq!(paid["outcome"]["status"], "ready", "{paid}");
+        let (_, e) = app
+            .get(&format!(
+                "/api/v1/insurees/{}/eligibility?date=2025-07-01",
+                s.head_chfid
+            ))
+            .await;
+        assert_eq!(e["products"][0]["status"], "R", "{e}");
+        assert_eq!(e["eligible"], false);
+        // Bad input changes nothing: an unknown shortfall word, a negative amount, no receipt.
+        for (body, field) in [
+            (
+                json!({"policy_id": policy["id"], "amount": -1, "receipt": "P-2", "pay_date": "2025-06-03", "pay_type": "C"}),
+                "amount",
+            ),
+            (
+                json!({"policy_id": policy["id"], "amount": 1, "receipt": " ", "pay_date": "2025-06-03", "pay_type": "C"}),
+                "receipt",
+            ),
+            (
+                json!({"policy_id": policy["id"], "amount": 1, "receipt": "P-3", "pay_date": "2099-06-03", "pay_type": "C"}),
+                "pay_date",
+            ),
+            (
+                json!({"policy_id": policy["id"], "amount": 1, "receipt": "P-4", "pay_date": "2025-06-03", "pay_type": "C", "shortfall": "maybe"}),
+                "shortfall",
+            ),
+        ] {
+            let (status, problem) = app.post("/api/v1/contributions", body).await;
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(first_field(&problem), field, "{problem}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM contributions").await, 2);
+        app.finish().await;
+    }
+}
