@@ -63,6 +63,8 @@ pub struct Auth {
     decoding: DecodingKey,
     ttl: time::Duration,
     throttle: Mutex<HashMap<String, LoginThrottle>>,
+    /// Each user's grants as last read, with the grants epoch they were read under.
+    grants: Mutex<HashMap<Uuid, (String, sql::Grants)>>,
     clock: Instant,
     /// A hash to check unknown usernames against, so that they take as long as known ones.
     decoy: String,
@@ -88,6 +90,7 @@ impl Auth {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             ttl,
             throttle: Mutex::new(HashMap::new()),
+            grants: Mutex::new(HashMap::new()),
             clock: Instant::now(),
             decoy,
         }))
@@ -178,31 +181,53 @@ impl Auth {
                 _ => unauthorized("invalid_token", "the token is not valid; log in again"),
             },
         )?;
-        actor_for_user(&self.db, data.claims.sub)
+        let disabled = || {
+            unauthorized(
+                "account_disabled",
+                "this account is disabled or no longer exists",
+            )
+        };
+        let user = data.claims.sub;
+        // Every request checks that the account is still active and whether anyone's grants
+        // changed since they were read (one primary-key read); only then are they read again.
+        let mut tx = self.db.read().await?;
+        let epoch = sql::grants_epoch_if_active(&mut tx, user)
             .await?
-            .ok_or_else(|| {
-                unauthorized(
-                    "account_disabled",
-                    "this account is disabled or no longer exists",
-                )
-            })
+            .ok_or_else(disabled)?;
+        let cached = {
+            let cache = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .get(&user)
+                .filter(|(seen, _)| *seen == epoch)
+                .map(|(_, g)| g.clone())
+        };
+        let grants = match cached {
+            Some(g) => g,
+            None => {
+                // Read after the epoch: a change committed in between moves the epoch on again,
+                // so these grants are never older than the epoch they are kept under.
+                let g = sql::active_grants(&mut tx, user)
+                    .await?
+                    .ok_or_else(disabled)?;
+                let mut cache = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+                cache.insert(user, (epoch, g.clone()));
+                g
+            }
+        };
+        Ok(actor_from_grants(user, grants))
     }
 }
 
-/// The actor for an active user, with the rights of their unblocked roles and their districts.
-pub async fn actor_for_user(db: &Db, user: Uuid) -> Result<Option<Actor>> {
-    let mut tx = db.read().await?;
-    let Some(grants) = sql::active_grants(&mut tx, user).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Actor {
+/// The actor for a user holding these grants.
+fn actor_from_grants(user: Uuid, grants: sql::Grants) -> Actor {
+    Actor {
         user_id: Some(user),
         username: grants.username,
         is_admin: grants.is_admin,
         rights: grants.rights.into_iter().collect(),
         districts: grants.districts,
         health_facility_id: grants.health_facility_id,
-    }))
+    }
 }
 
 /// Middleware: a valid bearer token puts its `Actor` into the request; a bad one is refused at

@@ -8,4 +8,5 @@ pub mod service;
 pub mod store;
 pub mod system_roles;
 
-pub static MIGRATIONS: &[::store::Migration] = ::store::migrations!("identity": "0001_identity");
+pub static MIGRATIONS: &[::store::Migration] =
+    ::store::migrations!("identity": "0001_identity", "0002_grants_epoch");

@@ -265,7 +265,35 @@ pub async fn save_user(
                 .await?;
         }
     });
+    bump_grants_epoch(tx).await?;
     Ok(true)
+}
+
+/// Move the grants epoch on: cached grants read before this change are stale. Every write to
+/// users, their roles and districts, and roles and their rights calls it in its transaction.
+async fn bump_grants_epoch(tx: &mut Tx) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'grants_epoch'",
+        )
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The grants epoch, if `user` is an active, current user (one primary-key read each).
+pub async fn grants_epoch_if_active(tx: &mut Tx, user: Uuid) -> Result<Option<String>> {
+    let row: Option<(String,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT s.value FROM users u JOIN settings s ON s.key = 'grants_epoch' \
+             WHERE u.id = $1 AND u.active = TRUE AND u.deleted_at IS NULL",
+        )
+        .bind(user)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(row.map(|(epoch,)| epoch))
 }
 
 pub async fn set_password(tx: &mut Tx, user: Uuid, hash: &str, at: OffsetDateTime) -> Result<()> {
@@ -281,11 +309,14 @@ pub async fn set_password(tx: &mut Tx, user: Uuid, hash: &str, at: OffsetDateTim
 }
 
 pub async fn delete_user(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
-    Ok(store::soft_delete(tx, "users", id, version, at).await?)
+    let deleted = store::soft_delete(tx, "users", id, version, at).await?;
+    bump_grants_epoch(tx).await?;
+    Ok(deleted)
 }
 
 /// What a request needs to know of its caller: active?, the union of rights of unblocked roles,
 /// administrator?, districts, facility.
+#[derive(Debug, Clone)]
 pub struct Grants {
     pub username: String,
     pub rights: Vec<Right>,
@@ -519,6 +550,7 @@ pub async fn save_role(tx: &mut Tx, r: &Role, expected_version: Option<i64>) -> 
                 .await?;
         }
     });
+    bump_grants_epoch(tx).await?;
     Ok(true)
 }
 
@@ -533,5 +565,7 @@ pub async fn role_in_use(tx: &mut Tx, id: Uuid) -> Result<i64> {
 }
 
 pub async fn delete_role(tx: &mut Tx, id: Uuid, version: i64, at: OffsetDateTime) -> Result<bool> {
-    Ok(store::soft_delete(tx, "roles", id, version, at).await?)
+    let deleted = store::soft_delete(tx, "roles", id, version, at).await?;
+    bump_grants_epoch(tx).await?;
+    Ok(deleted)
 }

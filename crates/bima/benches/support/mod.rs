@@ -143,6 +143,11 @@ pub async fn fresh_postgres(url: &str, name: &str) -> String {
         sqlx::query(sqlx::AssertSqlSafe(create)).execute(pool).await.map(|_| ()).expect("create");
     });
     db.close().await;
-    let (server, _) = url.rsplit_once('/').expect("a database URL");
-    format!("{server}/{name}")
+    // Keep the URL's options (`?sslmode=disable`…) on the new database's URL.
+    let (base, options) = match url.split_once('?') {
+        Some((base, options)) => (base, format!("?{options}")),
+        None => (url, String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    format!("{server}/{name}{options}")
 }

@@ -130,3 +130,40 @@ async fn users_grant_only_what_they_hold() {
     })
     .await;
 }
+
+/// Grants are cached per server and read again whenever anyone's roles, rights or districts
+/// change: a change takes effect on the very next request.
+#[tokio::test]
+async fn a_change_to_a_role_or_a_user_takes_effect_on_the_next_request() {
+    each_engine(|app| async move {
+        let tree = app.small_tree().await;
+        let token = app.user_with("cached", &[121901], &[&tree.d1]).await;
+        let get = |path: &'static str| {
+            let (app, token) = (&app, token.clone());
+            async move { app.call(Method::GET, path, Some(&token), None).await }
+        };
+        assert_eq!(get("/api/v1/locations").await.0, 200);
+        assert_eq!(get("/api/v1/locations").await.0, 200, "served from the cache");
+        let (_, roles) = app.get("/api/v1/roles?per_page=100").await;
+        let role = roles["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "role of cached")
+            .cloned()
+            .unwrap();
+        let path = format!("/api/v1/roles/{}", role["id"].as_str().unwrap());
+        let (status, changed) = app
+            .put(&path, json!({"name": "role of cached", "rights": [121101], "version": role["version"]}))
+            .await;
+        assert_eq!(status, 200, "{changed}");
+        assert_problem(app.engine, &get("/api/v1/locations").await, 403, "missing_right");
+        let (status, _) = app
+            .put(&path, json!({"name": "role of cached", "rights": [121901], "blocked": true, "version": changed["version"]}))
+            .await;
+        assert_eq!(status, 200);
+        assert_problem(app.engine, &get("/api/v1/locations").await, 403, "missing_right");
+        app.finish().await;
+    })
+    .await;
+}
