@@ -719,6 +719,12 @@ pub async fn member_joined(
     insuree_id: Uuid,
     joined: Date,
 ) -> Result<()> {
+    // Coverage follows the family: a member who moved in leaves the old family's policies the
+    // day before joining.
+    if let Some(last_day) = joined.previous_day() {
+        sql::end_windows_elsewhere(tx, insuree_id, family_id, last_day, audit::now_micros())
+            .await?;
+    }
     let members = registry::store::members(tx, family_id).await?;
     let counted = value_members(&members);
     for policy in sql::family_policies(tx, family_id).await? {

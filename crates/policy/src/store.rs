@@ -379,6 +379,31 @@ pub async fn cover_waiting(
     Ok(())
 }
 
+/// End an insuree's windows in the policies of families other than `family` on `last_day` at
+/// the latest (the insuree moved to `family`).
+pub async fn end_windows_elsewhere(
+    tx: &mut Tx,
+    insuree: Uuid,
+    family: Uuid,
+    last_day: Date,
+    now: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE insuree_policies SET expiry_date = $1, updated_at = $2 \
+             WHERE insuree_id = $3 AND deleted_at IS NULL AND expiry_date > $1 \
+             AND policy_id IN (SELECT id FROM policies WHERE family_id <> $4)",
+        )
+        .bind(last_day)
+        .bind(now)
+        .bind(insuree)
+        .bind(family)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// End every window of a policy on `last_day` at the latest (a cancellation).
 pub async fn end_insuree_windows(
     tx: &mut Tx,

@@ -314,6 +314,33 @@ async fn suspension_cancellation_and_members_joining() {
             "{fifth_window}"
         );
 
+        // The fourth member moves to another family: they leave this family's policy the day
+        // before (today, in this test), and the other family has none.
+        let (status, other_family) = app
+            .post(
+                "/api/v1/families",
+                json!({"location_id": s.tree.v1, "head": person("100000009", "Juma", "1970-01-01")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{other_family}");
+        let (status, moved) = app
+            .post(
+                &format!("/api/v1/insurees/{}/move", joined["id"].as_str().unwrap()),
+                json!({"family_id": other_family["id"], "version": joined["version"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{moved}");
+        let (_, detail) = app.get(&format!("/api/v1/policies/{id}")).await;
+        let left = detail["insurees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|ip| ip["insuree_id"] == joined["id"])
+            .cloned()
+            .unwrap();
+        let yesterday = (time::OffsetDateTime::now_utc().date() - time::Duration::days(1)).to_string();
+        assert_eq!(left["expiry_date"], json!(yesterday), "{left}");
+
         // Suspended: covers nobody; reinstated: covers again.
         let version = detail["version"].as_i64().unwrap();
         let (status, suspended) = app
