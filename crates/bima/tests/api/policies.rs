@@ -120,6 +120,38 @@ async fn a_family_is_enrolled_pays_and_is_covered_from_the_payment() {
 
         let policy = enrol(&app, &s, "2025-06-01").await;
         assert_eq!(policy["status"], "idle");
+        // An idle policy cannot be renewed; its enrolment date can change (dates follow).
+        let pid = policy["id"].as_str().unwrap();
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/policies/{pid}/renew"),
+                json!({"enroll_date": "2025-06-02"}),
+            )
+            .await;
+        assert_problem(app.engine, &(status, body.clone()), 409, "not_renewable");
+        let (status, moved) = app
+            .put(
+                &format!("/api/v1/policies/{pid}"),
+                json!({"enroll_date": "2025-06-02", "version": 1}),
+            )
+            .await;
+        assert_eq!(status, 200, "{moved}");
+        assert_eq!(moved["expiry_date"], "2026-06-01");
+        let (status, moved) = app
+            .put(
+                &format!("/api/v1/policies/{pid}"),
+                json!({"enroll_date": "2025-06-01", "version": 2}),
+            )
+            .await;
+        assert_eq!(status, 200, "{moved}");
+        assert_eq!(moved["expiry_date"], "2026-05-31");
+        let (status, body) = app
+            .get(&format!(
+                "/api/v1/insurees/{}/eligibility?date=not-a-date",
+                s.head_chfid
+            ))
+            .await;
+        assert_eq!(status, 422, "{body}");
         assert_eq!(policy["stage"], "N");
         assert_eq!(policy["value"], 1000000);
         assert_eq!(policy["balance"], 1000000);
@@ -164,6 +196,14 @@ async fn a_family_is_enrolled_pays_and_is_covered_from_the_payment() {
         let id = policy["id"].as_str().unwrap();
         let (_, policy) = app.get(&format!("/api/v1/policies/{id}")).await;
         assert_eq!(policy["status"], "active");
+        // Only an idle policy can be changed.
+        let (status, body) = app
+            .put(
+                &format!("/api/v1/policies/{id}"),
+                json!({"enroll_date": "2025-06-03", "version": policy["version"]}),
+            )
+            .await;
+        assert_problem(app.engine, &(status, body.clone()), 409, "not_idle");
         assert_eq!(policy["effective_date"], "2025-06-10");
         assert_eq!(policy["balance"], 0);
         assert!(
