@@ -254,6 +254,23 @@ async fn plan(tx: &mut Tx, actor: &Actor, ask: Ask, today: Date) -> Result<(Enro
     ))
 }
 
+/// The enrolment officer named on a policy must be a current, active user.
+async fn check_officer(tx: &mut Tx, officer: Option<Uuid>) -> Result<()> {
+    if let Some(id) = officer {
+        match identity::store::get_user(tx, id).await? {
+            Some(u) if u.active => {}
+            _ => {
+                return Err(Error::invalid(
+                    "officer_id",
+                    "not_found",
+                    format!("no active user {id} can be the enrolment officer"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Write a planned policy and its members' windows.
 async fn write_policy(
     tx: &mut Tx,
@@ -408,6 +425,7 @@ pub async fn create_policy(
         today,
     )
     .await?;
+    check_officer(&mut tx, input.officer_id).await?;
     let policy = write_policy(
         &mut tx,
         actor,
@@ -465,6 +483,7 @@ pub async fn renew_policy(
     let officer = input
         .officer_id
         .or(plan.previous.as_ref().and_then(|p| p.officer_id));
+    check_officer(&mut tx, input.officer_id).await?;
     let policy = write_policy(&mut tx, actor, plan, &quote, officer, false).await?;
     let detail = detail(&mut tx, policy).await?;
     tx.commit().await?;
@@ -508,6 +527,7 @@ pub async fn update_policy(
         today,
     )
     .await?;
+    check_officer(&mut tx, change.officer_id).await?;
     let after = Policy {
         officer_id: change.officer_id.or(before.officer_id),
         enroll_date: change.enroll_date,

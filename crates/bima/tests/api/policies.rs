@@ -478,6 +478,8 @@ async fn enrolments_a_user_gets_wrong_are_refused_with_the_field() {
             (json!({"family_id": s.family["id"], "product_id": s.product["id"], "enroll_date": "2024-06-01"}), "enroll_date"),
             (json!({"family_id": s.family["id"], "product_id": s.family["id"], "enroll_date": "2025-06-01"}), "product_id"),
             (json!({"family_id": s.product["id"], "product_id": s.product["id"], "enroll_date": "2025-06-01"}), "family_id"),
+            (json!({"family_id": s.family["id"], "product_id": s.product["id"], "enroll_date": "2025-06-01",
+                    "officer_id": s.family["id"]}), "officer_id"),
         ];
         for (body, field) in cases {
             let (status, problem) = app.post("/api/v1/policies", body).await;
