@@ -391,11 +391,15 @@ async fn read_photo(
         let mut form = axum::extract::Multipart::from_request(request, &())
             .await
             .map_err(|e| Error::BadRequest(e.body_text()))?;
-        while let Some(mut part) = form
-            .next_field()
-            .await
-            .map_err(|e| Error::BadRequest(e.body_text()))?
-        {
+        // A form over the server's body limit fails while it is read: that is a 413 too.
+        let form_error = |e: axum::extract::multipart::MultipartError| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge
+            } else {
+                Error::BadRequest(e.body_text())
+            }
+        };
+        while let Some(mut part) = form.next_field().await.map_err(form_error)? {
             if part.file_name().is_none() && part.content_type().is_none() {
                 continue;
             }
@@ -407,11 +411,7 @@ async fn read_photo(
                 }
             };
             let mut bytes = Vec::new();
-            while let Some(chunk) = part
-                .chunk()
-                .await
-                .map_err(|e| Error::BadRequest(e.body_text()))?
-            {
+            while let Some(chunk) = part.chunk().await.map_err(form_error)? {
                 bytes.extend_from_slice(&chunk);
                 if bytes.len() > max {
                     return Ok(Err(photo_too_large(None, max)));

@@ -916,6 +916,16 @@ async fn photos_are_checked_stored_and_served_back() {
         assert_eq!(status, 413, "{too_large}");
         assert_eq!(too_large["code"], "payload_too_large");
         assert!(too_large["detail"].as_str().unwrap().contains("at most 524288 bytes"), "{too_large}");
+        // A form larger than the server takes in any body (2 MiB), here in a plain field before
+        // the file: 413 as well, not a 400.
+        let mut huge = b"--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024));
+        huge.extend_from_slice(b"\r\n--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
+        huge.extend_from_slice(JPEG);
+        huge.extend_from_slice(b"\r\n--b--\r\n");
+        let (status, too_large) = put_photo(&app, path, "multipart/form-data; boundary=b", huge).await;
+        assert_eq!(status, 413, "{too_large}");
+        assert_eq!(too_large["code"], "payload_too_large", "{too_large}");
         assert_eq!(app.count("SELECT COUNT(*) FROM insuree_photos").await, 1);
 
         // Audited without the bytes.
