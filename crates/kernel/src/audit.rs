@@ -75,6 +75,41 @@ impl AuditRecord {
 /// The hash that the first record chains to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// A kind of row that is soft-deleted with an audit record: its audit entity, its table, and
+/// the name a stale-version error gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Deletable {
+    pub entity: &'static str,
+    pub table: &'static str,
+    pub label: &'static str,
+}
+
+/// Soft-delete the current row `id` of `kind.table` if it is still at `version`, and record the
+/// deletion with the row as it was (`before`) in the caller's transaction. A version that moved
+/// on is a 409 `stale_version`, and nothing is written.
+pub async fn soft_delete<B: Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: Deletable,
+    id: Uuid,
+    version: i64,
+    before: &B,
+) -> Result<()> {
+    if !store::soft_delete(tx, kind.table, id, version, now_micros()).await? {
+        return Err(crate::Error::stale(kind.label));
+    }
+    append(
+        tx,
+        actor,
+        kind.entity,
+        id,
+        "delete",
+        Some(before),
+        None::<&()>,
+    )
+    .await
+}
+
 /// Append one record in the caller's transaction.
 pub async fn append<B: Serialize, A: Serialize>(
     tx: &mut Tx,

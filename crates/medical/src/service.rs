@@ -196,27 +196,12 @@ pub async fn delete_diagnosis(
     let version = required_version(version)?;
     let mut tx = db.begin().await?;
     let before = find_diagnosis(&mut tx, id).await?;
-    if !sql::delete(
-        &mut tx,
-        "diagnoses",
-        before.id,
-        version,
-        audit::now_micros(),
-    )
-    .await?
-    {
-        return Err(Error::stale("diagnosis"));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        DIAGNOSIS,
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let kind = audit::Deletable {
+        entity: DIAGNOSIS,
+        table: "diagnoses",
+        label: "diagnosis",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -363,27 +348,12 @@ pub async fn delete_item(db: &Db, actor: &Actor, id: &str, version: Option<i64>)
             ),
         ));
     }
-    if !sql::delete(
-        &mut tx,
-        "medical_items",
-        before.id,
-        version,
-        audit::now_micros(),
-    )
-    .await?
-    {
-        return Err(Error::stale("medical item"));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        MEDICAL_ITEM,
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let kind = audit::Deletable {
+        entity: MEDICAL_ITEM,
+        table: "medical_items",
+        label: "medical item",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -538,27 +508,12 @@ pub async fn delete_service(db: &Db, actor: &Actor, id: &str, version: Option<i6
             ),
         ));
     }
-    if !sql::delete(
-        &mut tx,
-        "medical_services",
-        before.id,
-        version,
-        audit::now_micros(),
-    )
-    .await?
-    {
-        return Err(Error::stale("medical service"));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        MEDICAL_SERVICE,
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let kind = audit::Deletable {
+        entity: MEDICAL_SERVICE,
+        table: "medical_services",
+        label: "medical service",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -821,27 +776,12 @@ pub async fn delete_pricelist(
             ),
         ));
     }
-    if !sql::delete(
-        &mut tx,
-        kind.table(),
-        before.id,
-        version,
-        audit::now_micros(),
-    )
-    .await?
-    {
-        return Err(Error::stale(kind.label()));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        kind.entity(),
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let deletable = audit::Deletable {
+        entity: kind.entity(),
+        table: kind.table(),
+        label: kind.label(),
+    };
+    audit::soft_delete(&mut tx, actor, deletable, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -463,17 +463,6 @@ pub async fn save_service(
     Ok(done == 1)
 }
 
-/// Soft-delete a current register row or price list still at `version`.
-pub async fn delete(
-    tx: &mut Tx,
-    table: &'static str,
-    id: Uuid,
-    version: i64,
-    at: OffsetDateTime,
-) -> Result<bool> {
-    Ok(store::soft_delete(tx, table, id, version, at).await?)
-}
-
 // ---------------------------------------------------------------- price lists
 
 impl PriceListKind {

@@ -1064,27 +1064,12 @@ pub async fn delete_contribution(
             ),
         ));
     }
-    if !store::soft_delete(
-        &mut tx,
-        "contributions",
-        before.id,
-        version,
-        audit::now_micros(),
-    )
-    .await?
-    {
-        return Err(Error::stale("contribution"));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        CONTRIBUTION,
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let kind = audit::Deletable {
+        entity: CONTRIBUTION,
+        table: "contributions",
+        label: "contribution",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1245,19 +1230,12 @@ pub async fn delete_payer(db: &Db, actor: &Actor, id: &str, version: Option<i64>
             ),
         ));
     }
-    if !store::soft_delete(&mut tx, "payers", before.id, version, audit::now_micros()).await? {
-        return Err(Error::stale("payer"));
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        PAYER,
-        before.id,
-        "delete",
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
+    let kind = audit::Deletable {
+        entity: PAYER,
+        table: "payers",
+        label: "payer",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
     tx.commit().await?;
     Ok(())
 }
