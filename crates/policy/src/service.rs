@@ -866,17 +866,22 @@ pub async fn list_contributions(
     Ok(Paged::new(items, total, page))
 }
 
-pub async fn get_contribution(db: &Db, actor: &Actor, id: &str) -> Result<Contribution> {
-    actor.require(CONTRIBUTION_SEARCH)?;
-    let mut tx = db.read().await?;
+/// A contribution by UUID; one outside the actor's districts is not found.
+async fn find_contribution(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Contribution> {
     let found = match kernel::parse_uuid(id) {
-        Some(uuid) => sql::get_contribution(&mut tx, uuid).await?,
+        Some(uuid) => sql::get_contribution(tx, uuid).await?,
         None => None,
     };
     match found {
         Some(c) if actor.sees_district(Some(c.district_id)) => Ok(c),
         _ => Err(Error::not_found("contribution", id)),
     }
+}
+
+pub async fn get_contribution(db: &Db, actor: &Actor, id: &str) -> Result<Contribution> {
+    actor.require(CONTRIBUTION_SEARCH)?;
+    let mut tx = db.read().await?;
+    find_contribution(&mut tx, actor, id).await
 }
 
 fn contribution_error(e: ContributionError) -> Error {
@@ -1044,14 +1049,7 @@ pub async fn delete_contribution(
     actor.require(CONTRIBUTION_DELETE)?;
     let version = kernel::required_version(version)?;
     let mut tx = db.begin().await?;
-    let found = match kernel::parse_uuid(id) {
-        Some(uuid) => sql::get_contribution(&mut tx, uuid).await?,
-        None => None,
-    };
-    let before = match found {
-        Some(c) if actor.sees_district(Some(c.district_id)) => c,
-        _ => return Err(Error::not_found("contribution", id)),
-    };
+    let before = find_contribution(&mut tx, actor, id).await?;
     if let Some(policy) = sql::get_policy(&mut tx, before.policy_id).await?
         && policy.status != PolicyStatus::Idle
         && !before.is_photo_fee
@@ -1096,32 +1094,33 @@ pub async fn list_payers(
     Ok(Paged::new(items, total, page))
 }
 
-pub async fn get_payer(db: &Db, actor: &Actor, id: &str) -> Result<Payer> {
-    actor.require(PAYER_SEARCH)?;
-    let mut tx = db.read().await?;
+async fn find_payer(tx: &mut Tx, id: &str) -> Result<Payer> {
     match kernel::parse_uuid(id) {
-        Some(uuid) => sql::get_payer(&mut tx, uuid).await?,
+        Some(uuid) => sql::get_payer(tx, uuid).await?,
         None => None,
     }
     .ok_or_else(|| Error::not_found("payer", id))
 }
 
-fn trimmed(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
+pub async fn get_payer(db: &Db, actor: &Actor, id: &str) -> Result<Payer> {
+    actor.require(PAYER_SEARCH)?;
+    let mut tx = db.read().await?;
+    find_payer(&mut tx, id).await
 }
 
-/// Check a payer's fields; answers the payer's district (for a district location).
-async fn check_payer(tx: &mut Tx, input: &PayerInput) -> Result<(String, Option<Uuid>)> {
+/// The payer as the input describes it over `base` (a blank new one or the current row), with
+/// its fields checked and trimmed; answers it and its district (for a district location).
+async fn checked_payer(
+    tx: &mut Tx,
+    input: PayerInput,
+    base: Payer,
+) -> Result<(Payer, Option<Uuid>)> {
     let mut checks = Checks::new();
     let name = checks.required("name", &input.name, 100);
-    checks.optional("address", input.address.as_deref(), 100);
-    checks.optional("phone", input.phone.as_deref(), 50);
-    checks.optional("fax", input.fax.as_deref(), 50);
-    checks.optional("email", input.email.as_deref(), 200);
+    let address = checks.optional("address", input.address.as_deref(), 100);
+    let phone = checks.optional("phone", input.phone.as_deref(), 50);
+    let fax = checks.optional("fax", input.fax.as_deref(), 50);
+    let email = checks.optional("email", input.email.as_deref(), 200);
     checks.finish()?;
     let district = match input.location_id {
         None => None,
@@ -1137,27 +1136,37 @@ async fn check_payer(tx: &mut Tx, input: &PayerInput) -> Result<(String, Option<
             }
         },
     };
-    Ok((name, district))
+    let payer = Payer {
+        payer_type: input.payer_type,
+        name,
+        address,
+        location_id: input.location_id,
+        phone,
+        fax,
+        email,
+        ..base
+    };
+    Ok((payer, district))
 }
 
 pub async fn create_payer(db: &Db, actor: &Actor, input: PayerInput) -> Result<Payer> {
     actor.require(PAYER_ADD)?;
     let mut tx = db.begin().await?;
-    let (name, district) = check_payer(&mut tx, &input).await?;
     let now = audit::now_micros();
-    let payer = Payer {
+    let blank = Payer {
         id: Uuid::now_v7(),
         payer_type: input.payer_type,
-        name,
-        address: trimmed(&input.address),
-        location_id: input.location_id,
-        phone: trimmed(&input.phone),
-        fax: trimmed(&input.fax),
-        email: trimmed(&input.email),
+        name: String::new(),
+        address: None,
+        location_id: None,
+        phone: None,
+        fax: None,
+        email: None,
         version: 1,
         created_at: now,
         updated_at: now,
     };
+    let (payer, district) = checked_payer(&mut tx, input, blank).await?;
     sql::save_payer(&mut tx, &payer, district, None).await?;
     audit::append(
         &mut tx,
@@ -1177,24 +1186,13 @@ pub async fn update_payer(db: &Db, actor: &Actor, id: &str, input: PayerInput) -
     actor.require(PAYER_EDIT)?;
     let version = kernel::required_version(input.version)?;
     let mut tx = db.begin().await?;
-    let before = match kernel::parse_uuid(id) {
-        Some(uuid) => sql::get_payer(&mut tx, uuid).await?,
-        None => None,
-    }
-    .ok_or_else(|| Error::not_found("payer", id))?;
-    let (name, district) = check_payer(&mut tx, &input).await?;
-    let after = Payer {
-        payer_type: input.payer_type,
-        name,
-        address: trimmed(&input.address),
-        location_id: input.location_id,
-        phone: trimmed(&input.phone),
-        fax: trimmed(&input.fax),
-        email: trimmed(&input.email),
+    let before = find_payer(&mut tx, id).await?;
+    let base = Payer {
         version: before.version + 1,
         updated_at: audit::now_micros(),
         ..before.clone()
     };
+    let (after, district) = checked_payer(&mut tx, input, base).await?;
     if !sql::save_payer(&mut tx, &after, district, Some(version)).await? {
         return Err(Error::stale("payer"));
     }
@@ -1216,11 +1214,7 @@ pub async fn delete_payer(db: &Db, actor: &Actor, id: &str, version: Option<i64>
     actor.require(PAYER_DELETE)?;
     let version = kernel::required_version(version)?;
     let mut tx = db.begin().await?;
-    let before = match kernel::parse_uuid(id) {
-        Some(uuid) => sql::get_payer(&mut tx, uuid).await?,
-        None => None,
-    }
-    .ok_or_else(|| Error::not_found("payer", id))?;
+    let before = find_payer(&mut tx, id).await?;
     if sql::payer_in_use(&mut tx, before.id).await? {
         return Err(Error::conflict(
             "in_use",

@@ -339,8 +339,7 @@ pub async fn policy_insurees(tx: &mut Tx, policy: Uuid) -> Result<Vec<InsureePol
     Ok(rows.into_iter().map(InsureePolicy::from).collect())
 }
 
-/// Copy a policy's dates onto its insuree policies: every member's window, or (with
-/// `only_uncovered`) the windows of members not yet covered.
+/// Copy a policy's start, effective and expiry dates onto every member's window.
 pub async fn set_insuree_windows(tx: &mut Tx, policy: &Policy, now: OffsetDateTime) -> Result<()> {
     on_tx!(tx, conn => {
         sqlx::query(
