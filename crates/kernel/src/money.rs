@@ -34,6 +34,13 @@ pub fn parse_money(text: &str) -> Result<i64, String> {
     Ok(if negative { -value } else { value })
 }
 
+/// Minor units as a decimal amount with two decimals (1250 → "12.50", -5 → "-0.05").
+pub fn format_money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
 /// A decimal count that must be whole ("2.00" → 2).
 pub fn parse_whole(text: &str) -> Result<i64, String> {
     let minor = parse_money(text)?;
@@ -59,6 +66,14 @@ mod tests {
         assert!(parse_money("").is_err());
         assert!(parse_money("99999999999999999999").is_err());
         assert_eq!(parse_whole("2.00"), Ok(2));
+        for minor in [0, 5, 1250, -5, -1250, 100, i64::MIN, i64::MAX] {
+            let text = format_money(minor);
+            if minor != i64::MIN {
+                assert_eq!(parse_money(&text), Ok(minor), "{text}");
+            }
+        }
+        assert_eq!(format_money(-5), "-0.05");
+        assert_eq!(format_money(30000000), "300000.00");
         assert!(parse_whole("2.50").is_err());
     }
 

@@ -1249,47 +1249,42 @@ pub async fn eligibility(
     if !actor.has(INSUREE_ENQUIRE) {
         actor.require(POLICY_SEARCH)?;
     }
-    let mut tx = db.read().await?;
-    let insuree = match kernel::parse_uuid(id) {
-        Some(uuid) => registry::store::get_insuree(&mut tx, uuid).await?,
-        None => registry::store::get_insuree_by_chfid(&mut tx, id.trim()).await?,
+    let item = item.map(str::trim).filter(|c| !c.is_empty());
+    let service = service.map(str::trim).filter(|c| !c.is_empty());
+    let key = match kernel::parse_uuid(id) {
+        Some(uuid) => sql::InsureeKey::Id(uuid),
+        None => sql::InsureeKey::Chfid(id.trim()),
     };
-    let insuree = match insuree {
-        Some(i) if actor.sees_district(i.district_id) => i,
+    let mut tx = db.read().await?;
+    let enquiry = match sql::enquiry(&mut tx, key, item, service).await? {
+        Some(e) if actor.sees_district(e.district_id) => e,
         _ => return Err(Error::not_found("insuree", id)),
     };
-    let item_id = match item.map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(code) => Some(
-            medical::store::get_item(&mut tx, store::Arg::Text(code.to_string()))
-                .await?
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "item",
-                        "not_found",
-                        format!("no medical item has the code {code}"),
-                    )
-                })?
-                .id,
-        ),
+    let unknown = |field: &str, what: &str, code: &str| {
+        Error::invalid(
+            field,
+            "not_found",
+            format!("no medical {what} has the code {code}"),
+        )
     };
-    let service_id = match service.map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
+    let item_id = match item {
         Some(code) => Some(
-            medical::store::get_service(&mut tx, store::Arg::Text(code.to_string()))
-                .await?
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "service",
-                        "not_found",
-                        format!("no medical service has the code {code}"),
-                    )
-                })?
-                .id,
+            enquiry
+                .item_id
+                .ok_or_else(|| unknown("item", "item", code))?,
         ),
+        None => None,
     };
-    let adult = period::add_months(insuree.dob, 18 * 12) <= date;
-    let coverage = sql::insuree_coverage(&mut tx, insuree.id).await?;
+    let service_id = match service {
+        Some(code) => Some(
+            enquiry
+                .service_id
+                .ok_or_else(|| unknown("service", "service", code))?,
+        ),
+        None => None,
+    };
+    let adult = period::add_months(enquiry.dob, 18 * 12) <= date;
+    let coverage = enquiry.covers;
     // One window per product: the one covering the date, else the latest.
     let mut chosen: Vec<sql::Cover> = Vec::new();
     for cover in coverage {
@@ -1376,8 +1371,8 @@ pub async fn eligibility(
         });
     }
     Ok(Eligibility {
-        insuree_id: insuree.id,
-        chfid: insuree.chfid,
+        insuree_id: enquiry.insuree_id,
+        chfid: enquiry.chfid,
         date,
         eligible,
         products,

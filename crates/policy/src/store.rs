@@ -433,16 +433,18 @@ pub struct Cover {
     pub members: i64,
 }
 
-/// The windows of one insuree with their policies, latest expiry first: what eligibility reads,
-/// in one statement.
+/// The columns of one window with its policy, product stamp and member count (aliases `ip`, `p`,
+/// `pr`), decoded by [`CoverageRow`].
+const COVER_COLUMNS: &str = "ip.id AS ip_id, ip.enrollment_date AS ip_enrollment_date, ip.start_date AS ip_start_date, \
+     ip.effective_date AS ip_effective_date, ip.expiry_date AS ip_expiry_date, ip.is_offline AS ip_is_offline, \
+     ip.created_at AS ip_created_at, ip.updated_at AS ip_updated_at, \
+     pr.version AS product_version, pr.updated_at AS product_updated_at, \
+     (SELECT COUNT(*) FROM insuree_policies m WHERE m.policy_id = p.id AND m.deleted_at IS NULL) AS members";
+
+/// The windows of one insuree with their policies, latest expiry first, in one statement.
 pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<Cover>> {
     let sql = format!(
-        "SELECT ip.id AS ip_id, ip.enrollment_date AS ip_enrollment_date, ip.start_date AS ip_start_date, \
-         ip.effective_date AS ip_effective_date, ip.expiry_date AS ip_expiry_date, ip.is_offline AS ip_is_offline, \
-         ip.created_at AS ip_created_at, ip.updated_at AS ip_updated_at, \
-         pr.version AS product_version, pr.updated_at AS product_updated_at, \
-         (SELECT COUNT(*) FROM insuree_policies m WHERE m.policy_id = p.id AND m.deleted_at IS NULL) AS members, \
-         {POLICY_COLUMNS} \
+        "SELECT {COVER_COLUMNS}, {POLICY_COLUMNS} \
          FROM insuree_policies ip JOIN policies p ON p.id = ip.policy_id JOIN products pr ON pr.id = p.product_id \
          WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL AND p.deleted_at IS NULL AND pr.deleted_at IS NULL \
          ORDER BY ip.expiry_date DESC, p.id"
@@ -450,29 +452,106 @@ pub async fn insuree_coverage(tx: &mut Tx, insuree: Uuid) -> Result<Vec<Cover>> 
     let rows: Vec<CoverageRow> = on_tx!(tx, conn => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(insuree).fetch_all(&mut **conn).await?
     });
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let window = InsureePolicy {
-                id: r.ip_id,
-                insuree_id: insuree,
-                policy_id: r.policy.id,
-                enrollment_date: r.ip_enrollment_date,
-                start_date: r.ip_start_date,
-                effective_date: r.ip_effective_date,
-                expiry_date: r.ip_expiry_date,
-                is_offline: r.ip_is_offline,
-                created_at: r.ip_created_at,
-                updated_at: r.ip_updated_at,
+    Ok(rows.into_iter().map(|r| r.into_cover(insuree)).collect())
+}
+
+/// How an enquiry names the insuree.
+pub enum InsureeKey<'a> {
+    Id(Uuid),
+    Chfid(&'a str),
+}
+
+/// What an eligibility enquiry reads: the insuree, the item and service asked about and the
+/// insuree's windows.
+pub struct Enquiry {
+    pub insuree_id: Uuid,
+    pub chfid: String,
+    pub dob: Date,
+    pub district_id: Option<Uuid>,
+    /// The id of the item asked about by code; None when no item was asked or none has the code.
+    pub item_id: Option<Uuid>,
+    pub service_id: Option<Uuid>,
+    /// Latest expiry first.
+    pub covers: Vec<Cover>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EnquiryHead {
+    i_id: Uuid,
+    i_chfid: String,
+    i_dob: Date,
+    i_district_id: Option<Uuid>,
+    item_id: Option<Uuid>,
+    service_id: Option<Uuid>,
+    /// Set when the row carries a window whose policy and product are current.
+    pr_id: Option<Uuid>,
+}
+
+/// Everything an eligibility enquiry reads, in one statement (one round trip on the hot path):
+/// the current insuree, the ids of the item and service codes, and the insuree's windows with
+/// their policies. None when no current insuree has the key.
+pub async fn enquiry(
+    tx: &mut Tx,
+    key: InsureeKey<'_>,
+    item: Option<&str>,
+    service: Option<&str>,
+) -> Result<Option<Enquiry>> {
+    let (column, key) = match key {
+        InsureeKey::Id(id) => ("i.id", store::Arg::Uuid(id)),
+        InsureeKey::Chfid(chfid) => ("i.chfid", store::Arg::Text(chfid.to_string())),
+    };
+    let sql = format!(
+        "SELECT i.id AS i_id, i.chfid AS i_chfid, i.dob AS i_dob, i.district_id AS i_district_id, \
+         (SELECT it.id FROM medical_items it WHERE it.code = $2 AND it.deleted_at IS NULL) AS item_id, \
+         (SELECT sv.id FROM medical_services sv WHERE sv.code = $3 AND sv.deleted_at IS NULL) AS service_id, \
+         pr.id AS pr_id, {COVER_COLUMNS}, {POLICY_COLUMNS} \
+         FROM insurees i \
+         LEFT JOIN insuree_policies ip ON ip.insuree_id = i.id AND ip.deleted_at IS NULL \
+         LEFT JOIN policies p ON p.id = ip.policy_id AND p.deleted_at IS NULL \
+         LEFT JOIN products pr ON pr.id = p.product_id AND pr.deleted_at IS NULL \
+         WHERE {column} = $1 AND i.deleted_at IS NULL \
+         ORDER BY ip.expiry_date DESC, p.id"
+    );
+    // An absent code binds as an empty one, which no current item or service has.
+    let args = [
+        key,
+        store::Arg::Text(item.unwrap_or_default().to_string()),
+        store::Arg::Text(service.unwrap_or_default().to_string()),
+    ];
+    let rows: Vec<(EnquiryHead, Option<CoverageRow>)> = on_tx!(tx, conn => {
+        let rows = store::bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
+            .fetch_all(&mut **conn)
+            .await?;
+        let mut decoded = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let head: EnquiryHead = sqlx::FromRow::from_row(row)?;
+            let cover = match head.pr_id {
+                Some(_) => Some(sqlx::FromRow::from_row(row)?),
+                None => None,
             };
-            Cover {
-                window,
-                policy: Policy::from(r.policy),
-                product_stamp: (r.product_version, micros(r.product_updated_at)),
-                members: r.members,
-            }
-        })
-        .collect())
+            decoded.push((head, cover));
+        }
+        decoded
+    });
+    let mut rows = rows.into_iter();
+    let Some((head, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let insuree = head.i_id;
+    let covers = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, c)| c))
+        .map(|r| r.into_cover(insuree))
+        .collect();
+    Ok(Some(Enquiry {
+        insuree_id: insuree,
+        chfid: head.i_chfid,
+        dob: head.i_dob,
+        district_id: head.i_district_id,
+        item_id: head.item_id,
+        service_id: head.service_id,
+        covers,
+    }))
 }
 
 fn micros(at: OffsetDateTime) -> i64 {
@@ -494,6 +573,29 @@ struct CoverageRow {
     members: i64,
     #[sqlx(flatten)]
     policy: PolicyRow,
+}
+
+impl CoverageRow {
+    fn into_cover(self, insuree: Uuid) -> Cover {
+        let window = InsureePolicy {
+            id: self.ip_id,
+            insuree_id: insuree,
+            policy_id: self.policy.id,
+            enrollment_date: self.ip_enrollment_date,
+            start_date: self.ip_start_date,
+            effective_date: self.ip_effective_date,
+            expiry_date: self.ip_expiry_date,
+            is_offline: self.ip_is_offline,
+            created_at: self.ip_created_at,
+            updated_at: self.ip_updated_at,
+        };
+        Cover {
+            window,
+            policy: Policy::from(self.policy),
+            product_stamp: (self.product_version, micros(self.product_updated_at)),
+            members: self.members,
+        }
+    }
 }
 
 // ---------------------------------------------------------------- contributions

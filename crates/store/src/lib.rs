@@ -19,6 +19,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A PostgreSQL connection idle longer than this is pinged before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use sqlx;
@@ -149,6 +152,18 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out: a round trip per request on the hot
+            // path. Only a connection left idle for a while (the one a server restart or a
+            // dropped link would have broken) is pinged; a broken one is closed and replaced.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect)
             .await?;
         Ok(Db::Postgres { pool })
