@@ -34,6 +34,7 @@ pub fn migrations() -> Vec<&'static [Migration]> {
         product::MIGRATIONS,
         registry::MIGRATIONS,
         policy::MIGRATIONS,
+        claim::MIGRATIONS,
     ]
 }
 
@@ -165,6 +166,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
     guards.extend(product::service::audit_guards());
     guards.extend(registry::service::audit_guards());
     guards.extend(policy::service::audit_guards());
+    guards.extend(claim::service::audit_guards());
     let state = AppState {
         db: db.clone(),
         audit_guards: Arc::new(guards),
@@ -176,6 +178,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
         .merge(product::http::router())
         .merge(registry::http::router())
         .merge(policy::http::router())
+        .merge(claim::http::router())
         .routes(routes!(audit_history))
         .routes(routes!(health))
         .split_for_parts();

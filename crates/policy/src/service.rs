@@ -93,7 +93,7 @@ async fn load_product(tx: &mut Tx, id: Uuid) -> Result<Option<Arc<Product>>> {
 }
 
 /// The product at this (version, last change): from the cache, or read once.
-async fn cached_product(
+pub async fn cached_product(
     tx: &mut Tx,
     id: Uuid,
     (version, stamp): (i64, i64),

@@ -6,6 +6,7 @@ mod support;
 mod audit;
 mod auth;
 mod bad_input;
+mod claims;
 mod demo;
 mod health_facilities;
 mod import;

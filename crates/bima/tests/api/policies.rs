@@ -25,14 +25,14 @@ fn product(code: &str, item: &Value, service: &Value) -> Value {
     })
 }
 
-struct Scheme {
-    tree: Tree,
-    product: Value,
-    family: Value,
-    head_chfid: String,
+pub(crate) struct Scheme {
+    pub tree: Tree,
+    pub product: Value,
+    pub family: Value,
+    pub head_chfid: String,
 }
 
-async fn scheme(app: &TestApp) -> Scheme {
+pub(crate) async fn scheme(app: &TestApp) -> Scheme {
     let tree = app.small_tree().await;
     let (status, item) = app
         .post(
@@ -75,7 +75,7 @@ async fn scheme(app: &TestApp) -> Scheme {
     }
 }
 
-async fn enrol(app: &TestApp, s: &Scheme, date: &str) -> Value {
+pub(crate) async fn enrol(app: &TestApp, s: &Scheme, date: &str) -> Value {
     let (status, policy) = app
         .post(
             "/api/v1/policies",
@@ -86,7 +86,7 @@ async fn enrol(app: &TestApp, s: &Scheme, date: &str) -> Value {
     policy
 }
 
-async fn pay(
+pub(crate) async fn pay(
     app: &TestApp,
     policy: &Value,
     amount: i64,

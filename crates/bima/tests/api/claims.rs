@@ -1,0 +1,400 @@
+//! Claims through the real app: entry, edit, delete, submission with reasons, flags, scope.
+
+use crate::policies::{Scheme, enrol, pay, scheme};
+use crate::support::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A paid scheme (the family covered from 2025-06-10 to 2026-05-31; PARA waits 3 months) and a
+/// facility in district 1 whose price lists hold PARA at 300 and CONS at 5,000.
+struct Clinic {
+    s: Scheme,
+    hf: String,
+}
+
+async fn clinic(app: &TestApp) -> Clinic {
+    let s = scheme(app).await;
+    let policy = enrol(app, &s, "2025-06-01").await;
+    let (status, paid) = pay(app, &policy, 1000000, "R-1", "2025-06-10").await;
+    assert_eq!(status, 201, "{paid}");
+    let (_, items) = app.get("/api/v1/medical-items?code=PARA").await;
+    let (_, services) = app.get("/api/v1/medical-services?code=CONS").await;
+    let (status, item_list) = app
+        .post(
+            "/api/v1/item-price-lists",
+            json!({"name": "D1 items", "location_id": s.tree.d1,
+                   "lines": [{"item_id": items["items"][0]["id"], "price_overrule": 300}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{item_list}");
+    let (status, service_list) = app
+        .post(
+            "/api/v1/service-price-lists",
+            json!({"name": "D1 services", "location_id": s.tree.d1,
+                   "lines": [{"service_id": services["items"][0]["id"]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{service_list}");
+    let (status, hf) = app
+        .post(
+            "/api/v1/health-facilities",
+            json!({"code": "HF1", "name": "Town Clinic", "legal_form": "G", "level": "C", "location_id": s.tree.d1,
+                   "care_type": "B", "offline": false, "status": "active", "catchments": [],
+                   "items_pricelist_id": item_list["id"], "services_pricelist_id": service_list["id"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{hf}");
+    let (status, icd) = app
+        .post(
+            "/api/v1/diagnoses",
+            json!({"code": "A09", "name": "Diarrhoea"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{icd}");
+    Clinic {
+        hf: hf["id"].as_str().unwrap().to_string(),
+        s,
+    }
+}
+
+fn claim(c: &Clinic, code: &str, date: &str) -> Value {
+    json!({
+        "code": code, "health_facility_id": c.hf, "insuree": c.s.head_chfid,
+        "date_from": date, "icd": "A09",
+        "items": [{"code": "PARA", "qty": 10}],
+        "services": [{"code": "CONS", "qty": 1, "price_asked": 6000}]
+    })
+}
+
+async fn submit(app: &TestApp, ids: &[&Value]) -> (u16, Value) {
+    let ids: Vec<&Value> = ids.iter().map(|c| &c["id"]).collect();
+    let (status, body) = app
+        .post("/api/v1/claims/submit", json!({"claims": ids}))
+        .await;
+    (status.as_u16(), body)
+}
+
+#[tokio::test]
+async fn a_claim_is_entered_submitted_and_each_line_says_why() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (status, entered) = app.post("/api/v1/claims", claim(&c, "C-001", "2025-07-01")).await;
+        assert_eq!(status, 201, "{entered}");
+        assert_eq!(entered["status"], "entered");
+        assert_eq!(entered["items"][0]["price_asked"], 300, "the price list's price when none is asked");
+        assert_eq!(entered["claimed"], 10 * 300 + 6000);
+        assert_eq!(entered["chfid"], "100000001");
+
+        // The facility's code again: 409, nothing changes.
+        let again = app.post("/api/v1/claims", claim(&c, "C-001", "2025-07-02")).await;
+        assert_problem(app.engine, &again, 409, "duplicate_code");
+        assert_eq!(app.count("SELECT COUNT(*) FROM claims").await, 1);
+
+        let (status, body) = submit(&app, &[&entered]).await;
+        assert_eq!(status, 200, "{body}");
+        let result = &body["results"][0];
+        assert_eq!(result["submitted"], true);
+        assert_eq!(result["status"], "checked", "{result}");
+        let checked = &result["claim"];
+        // PARA is still in its waiting period (3 months from 2025-06-10).
+        let para = &checked["items"][0];
+        assert_eq!(para["status"], "rejected");
+        assert_eq!(para["rejection_reason"], 17);
+        assert_eq!(para["rule"], "waiting_period");
+        assert_eq!(
+            para["decision"],
+            "Item PARA (Paracetamol 500mg) is covered by product FC1 from 2025-09-10, after a waiting period of 3 months."
+        );
+        assert_eq!(para["compared"]["covered_from"], "2025-09-10");
+        // CONS asked above the price list: approved at the list's price.
+        let cons = &checked["services"][0];
+        assert_eq!(cons["rejection_reason"], 0);
+        assert_eq!(cons["price_adjusted"], 5000);
+        assert_eq!(cons["product_id"], c.s.product["id"]);
+        assert!(cons["decision"].as_str().unwrap().contains("the price list's price; 60.00 was asked"), "{cons}");
+        assert_eq!(checked["claimed"], 9000);
+        assert_eq!(checked["approved"], 5000);
+        assert_eq!(checked["category"], "C");
+        assert_eq!(checked["rejection_reason"], 0);
+        assert_eq!(checked["review_status"], "not_selected");
+        assert_eq!(result["detail"], "1 of 2 lines accepted; 50.00 approved of 90.00 claimed.");
+
+        // What was decided is what is stored.
+        let (_, stored) = app.get(&format!("/api/v1/claims/{}", entered["id"].as_str().unwrap())).await;
+        assert_eq!(stored["items"][0]["decision"], para["decision"]);
+        assert_eq!(stored["status"], "checked");
+
+        // Submitting again leaves it as it is.
+        let (status, body) = submit(&app, &[&entered]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["results"][0]["submitted"], false);
+
+        // After the waiting period both lines pass, and the PARA quantity counts towards the limit
+        // of 10 per period: a third claim gets what is left.
+        let (_, later) = app.post("/api/v1/claims", claim(&c, "C-002", "2025-10-01")).await;
+        let (_, body) = submit(&app, &[&later]).await;
+        assert_eq!(body["results"][0]["claim"]["items"][0]["rejection_reason"], 0, "{body}");
+        assert_eq!(body["results"][0]["claim"]["approved"], 3000 + 5000);
+        let mut third = claim(&c, "C-003", "2025-10-20");
+        third["items"][0]["qty"] = json!(4);
+        let (_, third) = app.post("/api/v1/claims", third).await;
+        let (_, body) = submit(&app, &[&third]).await;
+        assert_eq!(body["results"][0]["claim"]["items"][0]["rejection_reason"], 16, "{body}");
+
+        let (status, list) = app.get("/api/v1/claims?status=checked").await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["total"], 3, "the third is checked for its CONS line");
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn submitting_unknown_ids_submits_nothing_and_names_them() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (_, entered) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-07-01"))
+            .await;
+        let unknown = json!({"id": uuid::Uuid::now_v7().to_string()});
+        let (status, body) = submit(&app, &[&entered, &unknown]).await;
+        assert_eq!(status, 404, "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains(unknown["id"].as_str().unwrap()),
+            "{body}"
+        );
+        let (_, stored) = app
+            .get(&format!(
+                "/api/v1/claims/{}",
+                entered["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(stored["status"], "entered");
+        let (status, body) = app
+            .post("/api/v1/claims/submit", json!({"claims": []}))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_claims_are_refused_with_the_field_and_change_nothing() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut body = claim(&c, "C-001", "2025-07-01");
+            f(&mut body);
+            body
+        };
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                with(&|b| b["items"][0]["code"] = json!("NOPE")),
+                "items[0].code",
+            ),
+            (with(&|b| b["items"][0]["qty"] = json!(0)), "items[0].qty"),
+            (
+                with(&|b| b["services"][0]["qty"] = json!(2)),
+                "services[0].explanation",
+            ),
+            (with(&|b| b["date_to"] = json!("2025-06-30")), "date_to"),
+            (with(&|b| b["date_from"] = json!("2999-01-01")), "date_from"),
+            (with(&|b| b["insuree"] = json!("999999999")), "insuree"),
+            (
+                with(&|b| b["health_facility_id"] = json!(uuid::Uuid::now_v7())),
+                "health_facility_id",
+            ),
+            (with(&|b| b["code"] = json!("")), "code"),
+            (with(&|b| b["code"] = json!("X".repeat(21))), "code"),
+            (
+                with(&|b| b["secondary_icd"] = json!(["A", "B", "C", "D", "E"])),
+                "secondary_icd",
+            ),
+            (
+                with(&|b| {
+                    b["items"] = json!([]);
+                    b["services"] = json!([]);
+                }),
+                "items",
+            ),
+        ];
+        for (body, field) in cases {
+            let answer = app.post("/api/v1/claims", body.clone()).await;
+            assert_problem(app.engine, &answer, 422, "validation_failed");
+            assert_eq!(first_field(&answer.1), field, "{body}: {}", answer.1);
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM claims").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM claim_lines").await, 0);
+
+        // Edit while entered; not after submission; delete while entered.
+        let (_, entered) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-07-01"))
+            .await;
+        let id = entered["id"].as_str().unwrap();
+        let mut change = claim(&c, "C-001", "2025-07-02");
+        change["version"] = json!(1);
+        change["items"][0]["qty"] = json!(3);
+        let (status, changed) = app
+            .put(&format!("/api/v1/claims/{id}"), change.clone())
+            .await;
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(changed["version"], 2);
+        assert_eq!(changed["date_from"], "2025-07-02");
+        assert_eq!(changed["claimed"], 3 * 300 + 6000);
+        let stale = app
+            .put(&format!("/api/v1/claims/{id}"), change.clone())
+            .await;
+        assert_problem(app.engine, &stale, 409, "stale_version");
+        let (_, other) = app
+            .post("/api/v1/claims", claim(&c, "C-002", "2025-07-01"))
+            .await;
+        let (status, _) = app
+            .delete(&format!(
+                "/api/v1/claims/{}?version=1",
+                other["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(status, 204);
+        submit(&app, &[&entered]).await;
+        change["version"] = json!(3);
+        let late = app.put(&format!("/api/v1/claims/{id}"), change).await;
+        assert_problem(app.engine, &late, 409, "not_entered");
+        let delete = app.delete(&format!("/api/v1/claims/{id}?version=3")).await;
+        assert_problem(app.engine, &delete, 409, "submitted");
+        let (_, list) = app.get("/api/v1/claims").await;
+        assert_eq!(list["total"], 1, "the deleted claim is not listed");
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn duplicates_and_unknown_diagnoses_go_to_review_and_are_not_rejected() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (_, first) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-10-01"))
+            .await;
+        submit(&app, &[&first]).await;
+        let mut repeat = claim(&c, "C-002", "2025-10-01");
+        repeat["secondary_icd"] = json!(["Z99.9"]);
+        let (_, repeat) = app.post("/api/v1/claims", repeat).await;
+        let (_, body) = submit(&app, &[&repeat]).await;
+        let claim = &body["results"][0]["claim"];
+        assert_eq!(claim["status"], "checked", "{claim}");
+        assert_eq!(claim["review_status"], "selected");
+        let codes: Vec<&str> = claim["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["suspected_duplicate", "unknown_diagnosis"]);
+        assert!(
+            claim["decision"]
+                .as_str()
+                .unwrap()
+                .contains("claim C-001 has the same insuree"),
+            "{claim}"
+        );
+        let (_, queue) = app.get("/api/v1/claims?review_status=selected").await;
+        assert_eq!(queue["total"], 1);
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_insuree_without_cover_is_rejected_with_21_and_lines_7() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        // Before the policy took effect.
+        let (_, early) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-06-05"))
+            .await;
+        let (_, body) = submit(&app, &[&early]).await;
+        let claim = &body["results"][0]["claim"];
+        assert_eq!(claim["status"], "rejected");
+        assert_eq!(claim["rejection_reason"], 21);
+        assert_eq!(claim["items"][0]["rejection_reason"], 7);
+        assert_eq!(claim["services"][0]["rejection_reason"], 7);
+        assert_eq!(
+            claim["decision"],
+            "Insuree 100000001 has no active policy covering them on 2025-06-05."
+        );
+        assert_eq!(claim["approved"], 0);
+        // A rejected claim can be deleted.
+        let (status, _) = app
+            .delete(&format!(
+                "/api/v1/claims/{}?version=2",
+                early["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(status, 204);
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn claims_stay_within_the_users_districts_and_facility() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (_, entered) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-07-01"))
+            .await;
+        let id = entered["id"].as_str().unwrap();
+        let rights = [111001, 111002, 111004, 111007];
+        let elsewhere = app.user_with("d2clerk", &rights, &[&c.s.tree.d2]).await;
+        let call = |method: Method, path: String, token: String, body: Option<Value>| {
+            let app = &app;
+            async move { app.call(method, &path, Some(&token), body).await }
+        };
+        let (status, _) = call(
+            Method::GET,
+            format!("/api/v1/claims/{id}"),
+            elsewhere.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (_, list) = call(
+            Method::GET,
+            "/api/v1/claims".into(),
+            elsewhere.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(list["total"], 0);
+        let (status, body) = call(
+            Method::POST,
+            "/api/v1/claims".into(),
+            elsewhere.clone(),
+            Some(claim(&c, "C-009", "2025-07-01")),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), first_field(&body)),
+            (422, "health_facility_id"),
+            "{body}"
+        );
+        let (status, _) = call(
+            Method::POST,
+            "/api/v1/claims/submit".into(),
+            elsewhere.clone(),
+            Some(json!({"claims": [id]})),
+        )
+        .await;
+        assert_eq!(status, 404);
+        // Without the right to search claims: 403.
+        let reader = app.user_with("reader", &[101001], &[&c.s.tree.d1]).await;
+        let (status, _) = call(Method::GET, "/api/v1/claims".into(), reader, None).await;
+        assert_eq!(status, 403);
+        app.finish().await;
+    })
+    .await;
+}

@@ -1,0 +1,66 @@
+-- Claims (tblClaim): what a health facility asks to be paid for one visit or stay.
+-- Money in minor units; diagnoses as ICD codes (a code outside the register is flagged at
+-- submission, not refused).
+CREATE TABLE claims (
+    id UUID PRIMARY KEY,
+    code TEXT NOT NULL,
+    health_facility_id UUID NOT NULL REFERENCES health_facilities (id),
+    district_id UUID NOT NULL,
+    insuree_id UUID NOT NULL REFERENCES insurees (id),
+    admin_id UUID,
+    date_claimed DATE NOT NULL,
+    date_from DATE NOT NULL,
+    date_to DATE,
+    visit_type TEXT NOT NULL,
+    icd TEXT NOT NULL,
+    secondary_icd TEXT NOT NULL,
+    explanation TEXT,
+    guarantee_no TEXT,
+    refer_from_id UUID REFERENCES health_facilities (id),
+    refer_to_id UUID REFERENCES health_facilities (id),
+    referral_code TEXT,
+    status TEXT NOT NULL,
+    review_status TEXT NOT NULL,
+    feedback_status TEXT NOT NULL,
+    rejection_reason SMALLINT,
+    decision TEXT,
+    category TEXT,
+    flags TEXT NOT NULL,
+    claimed BIGINT NOT NULL,
+    approved BIGINT,
+    valuated BIGINT,
+    remunerated BIGINT,
+    submitted_at TIMESTAMPTZ,
+    version BIGINT NOT NULL DEFAULT 1,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    deleted_at TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX claims_code ON claims (health_facility_id, code) WHERE deleted_at IS NULL;
+CREATE INDEX claims_insuree ON claims (insuree_id, date_from) WHERE deleted_at IS NULL;
+CREATE INDEX claims_district ON claims (district_id, status, date_claimed) WHERE deleted_at IS NULL;
+
+-- Claim lines (tblClaimItems and tblClaimServices in one table, kind I or S).
+CREATE TABLE claim_lines (
+    id UUID PRIMARY KEY,
+    claim_id UUID NOT NULL REFERENCES claims (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    register_id UUID NOT NULL,
+    qty BIGINT NOT NULL,
+    price_asked BIGINT NOT NULL,
+    explanation TEXT,
+    status TEXT NOT NULL,
+    rejection_reason SMALLINT,
+    rule TEXT,
+    decision TEXT,
+    compared TEXT,
+    qty_approved BIGINT,
+    price_adjusted BIGINT,
+    product_id UUID,
+    policy_id UUID,
+    price_origin TEXT,
+    limitation TEXT,
+    limitation_value BIGINT
+);
+CREATE INDEX claim_lines_claim ON claim_lines (claim_id, position);

@@ -1,0 +1,66 @@
+-- Claims (tblClaim): what a health facility asks to be paid for one visit or stay.
+-- Money in minor units; diagnoses as ICD codes (a code outside the register is flagged at
+-- submission, not refused).
+CREATE TABLE claims (
+    id BLOB PRIMARY KEY,
+    code TEXT NOT NULL,
+    health_facility_id BLOB NOT NULL REFERENCES health_facilities (id),
+    district_id BLOB NOT NULL,
+    insuree_id BLOB NOT NULL REFERENCES insurees (id),
+    admin_id BLOB,
+    date_claimed TEXT NOT NULL,
+    date_from TEXT NOT NULL,
+    date_to TEXT,
+    visit_type TEXT NOT NULL,
+    icd TEXT NOT NULL,
+    secondary_icd TEXT NOT NULL,
+    explanation TEXT,
+    guarantee_no TEXT,
+    refer_from_id BLOB REFERENCES health_facilities (id),
+    refer_to_id BLOB REFERENCES health_facilities (id),
+    referral_code TEXT,
+    status TEXT NOT NULL,
+    review_status TEXT NOT NULL,
+    feedback_status TEXT NOT NULL,
+    rejection_reason INTEGER,
+    decision TEXT,
+    category TEXT,
+    flags TEXT NOT NULL,
+    claimed BIGINT NOT NULL,
+    approved BIGINT,
+    valuated BIGINT,
+    remunerated BIGINT,
+    submitted_at TEXT,
+    version BIGINT NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted_at TEXT
+);
+CREATE UNIQUE INDEX claims_code ON claims (health_facility_id, code) WHERE deleted_at IS NULL;
+CREATE INDEX claims_insuree ON claims (insuree_id, date_from) WHERE deleted_at IS NULL;
+CREATE INDEX claims_district ON claims (district_id, status, date_claimed) WHERE deleted_at IS NULL;
+
+-- Claim lines (tblClaimItems and tblClaimServices in one table, kind I or S).
+CREATE TABLE claim_lines (
+    id BLOB PRIMARY KEY,
+    claim_id BLOB NOT NULL REFERENCES claims (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    register_id BLOB NOT NULL,
+    qty BIGINT NOT NULL,
+    price_asked BIGINT NOT NULL,
+    explanation TEXT,
+    status TEXT NOT NULL,
+    rejection_reason INTEGER,
+    rule TEXT,
+    decision TEXT,
+    compared TEXT,
+    qty_approved BIGINT,
+    price_adjusted BIGINT,
+    product_id BLOB,
+    policy_id BLOB,
+    price_origin TEXT,
+    limitation TEXT,
+    limitation_value BIGINT
+);
+CREATE INDEX claim_lines_claim ON claim_lines (claim_id, position);

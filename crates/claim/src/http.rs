@@ -1,0 +1,195 @@
+//! REST endpoints: `/api/v1/claims` and `/api/v1/claims/submit`.
+
+use crate::model::*;
+use crate::service;
+use crate::store::ClaimFilter;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kernel::export::{self, ListFormat};
+use kernel::{Actor, AppState, PageParams, Problem, Result, ValidJson, ValidQuery, VersionQuery};
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_claims, create_claim))
+        .routes(routes!(submit_claims))
+        .routes(routes!(get_claim, update_claim, delete_claim))
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimQuery {
+    #[param(value_type = Option<String>)]
+    status: Option<ClaimStatus>,
+    #[param(value_type = Option<String>)]
+    review_status: Option<ReviewStatus>,
+    health_facility_id: Option<Uuid>,
+    insuree_id: Option<Uuid>,
+    /// Exact claim code.
+    code: Option<String>,
+    /// Visits on or after this day.
+    date_from: Option<Date>,
+    /// Visits on or before this day.
+    date_to: Option<Date>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+    /// `csv` exports every matching row (paging ignored).
+    #[param(value_type = Option<String>)]
+    format: Option<ListFormat>,
+}
+
+/// List claims of the facilities in your districts (your own facility, if you work for one).
+#[utoipa::path(get, path = "/api/v1/claims", tag = "claims", params(ClaimQuery),
+    responses((status = 200, body = kernel::Paged<ClaimSummary>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_claims(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidQuery(q): ValidQuery<ClaimQuery>,
+) -> Result<Response> {
+    let filter = ClaimFilter {
+        status: q.status,
+        review_status: q.review_status,
+        health_facility_id: q.health_facility_id,
+        insuree_id: q.insuree_id,
+        code: q.code,
+        date_from: q.date_from,
+        date_to: q.date_to,
+        scope: None,
+    };
+    let db = state.db.clone();
+    export::respond(
+        q.format,
+        "claims",
+        PageParams::new(q.page, q.per_page),
+        move |page| {
+            let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+            async move { service::list_claims(&db, &actor, filter, page).await }
+        },
+    )
+    .await
+}
+
+/// Enter a claim: saved as entered, to be changed or submitted. Lines name items and services
+/// by code; a price not asked is the facility's price-list price. A code the facility already
+/// used is a 409.
+#[utoipa::path(post, path = "/api/v1/claims", tag = "claims", request_body = ClaimInput,
+    responses((status = 201, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<ClaimInput>,
+) -> Result<(StatusCode, Json<Claim>)> {
+    let claim = service::create_claim(&state.db, &actor, input, today()).await?;
+    Ok((StatusCode::CREATED, Json(claim)))
+}
+
+/// A claim with its lines and, once submitted, each line's decision and reason.
+#[utoipa::path(get, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    responses((status = 200, body = Claim), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Claim>> {
+    Ok(Json(service::get_claim(&state.db, &actor, &id).await?))
+}
+
+/// Change an entered claim (the whole claim, with the `version` you read).
+#[utoipa::path(put, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    request_body = ClaimInput,
+    responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<ClaimInput>,
+) -> Result<Json<Claim>> {
+    Ok(Json(
+        service::update_claim(&state.db, &actor, &id, input, today()).await?,
+    ))
+}
+
+/// Delete an entered or rejected claim.
+#[utoipa::path(delete, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID"), VersionQuery),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn delete_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidQuery(q): ValidQuery<VersionQuery>,
+) -> Result<StatusCode> {
+    service::delete_claim(&state.db, &actor, &id, q.version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Submit entered claims for adjudication: each comes back checked or rejected with every
+/// line's reason code, a sentence saying why, and the figures compared. Unknown ids are a 404
+/// naming them, and nothing is submitted.
+#[utoipa::path(post, path = "/api/v1/claims/submit", tag = "claims", request_body = SubmitInput,
+    responses((status = 200, body = SubmitResults), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn submit_claims(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<SubmitInput>,
+) -> Result<Json<SubmitResults>> {
+    Ok(Json(
+        service::submit_claims(&state.db, &actor, &input.claims).await?,
+    ))
+}
+
+impl export::CsvRow for ClaimSummary {
+    fn header() -> &'static [&'static str] {
+        &[
+            "id",
+            "code",
+            "health_facility_id",
+            "insuree_id",
+            "chfid",
+            "date_claimed",
+            "date_from",
+            "date_to",
+            "status",
+            "review_status",
+            "rejection_reason",
+            "claimed",
+            "approved",
+            "version",
+        ]
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.code.clone(),
+            self.health_facility_id.to_string(),
+            self.insuree_id.to_string(),
+            self.chfid.clone(),
+            self.date_claimed.to_string(),
+            self.date_from.to_string(),
+            export::field(&self.date_to),
+            self.status.code().to_string(),
+            self.review_status.code().to_string(),
+            export::field(&self.rejection_reason.map(|r| r.code())),
+            self.claimed.to_string(),
+            export::field(&self.approved),
+            self.version.to_string(),
+        ]
+    }
+}

@@ -1,0 +1,222 @@
+//! Claims and their lines as the API shows them and as clients send them.
+
+pub use crate::rules::{Category, LineKind, Reason, VisitType};
+use product::model::{LimitationType, PriceOrigin};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+kernel::code_enum! {
+    /// Where a claim is in its life (openIMIS 2 entered, 4 checked, 1 rejected, 8 processed,
+    /// 16 valuated), serialised by name.
+    ClaimStatus { Entered = "entered", Checked = "checked", Rejected = "rejected", Processed = "processed", Valuated = "valuated" }
+}
+
+kernel::code_enum! {
+    /// Review and feedback: idle, not selected, selected, delivered, bypassed.
+    ReviewStatus { Idle = "idle", NotSelected = "not_selected", Selected = "selected", Delivered = "delivered", Bypassed = "bypassed" }
+}
+
+kernel::code_enum! {
+    /// A line's verdict.
+    LineStatus { Passed = "passed", Rejected = "rejected" }
+}
+
+/// What a submission noticed without rejecting: the claim goes to review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Flag {
+    /// `suspected_duplicate` or `unknown_diagnosis`.
+    pub code: String,
+    pub detail: String,
+}
+
+/// A claim line as a client sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    /// The item's or service's code.
+    pub code: String,
+    /// Quantity provided (≥ 1).
+    pub qty: i64,
+    /// Price asked per unit, minor units; default: the facility's price-list price.
+    #[serde(default)]
+    pub price_asked: Option<i64>,
+    #[serde(default)]
+    pub explanation: Option<String>,
+}
+
+/// What a client sends to enter or change a claim.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimInput {
+    /// Unique among the facility's claims.
+    pub code: String,
+    pub health_facility_id: Uuid,
+    /// The insuree: an insurance number (CHFID) or an id.
+    pub insuree: String,
+    /// The claim administrator (a user of the facility); default: you, if you are one.
+    #[serde(default)]
+    pub admin_id: Option<Uuid>,
+    /// Default: the visit date.
+    #[serde(default)]
+    pub date_claimed: Option<Date>,
+    /// The visit (admission) date.
+    pub date_from: Date,
+    /// The discharge date; a different day from `date_from` makes a stay.
+    #[serde(default)]
+    pub date_to: Option<Date>,
+    /// E emergency, R referral, O other (default).
+    #[serde(default)]
+    pub visit_type: Option<VisitType>,
+    /// Main diagnosis: an ICD code.
+    pub icd: String,
+    /// Up to 4 secondary diagnoses.
+    #[serde(default)]
+    pub secondary_icd: Vec<String>,
+    #[serde(default)]
+    pub explanation: Option<String>,
+    #[serde(default)]
+    pub guarantee_no: Option<String>,
+    #[serde(default)]
+    pub refer_from_id: Option<Uuid>,
+    #[serde(default)]
+    pub refer_to_id: Option<Uuid>,
+    #[serde(default)]
+    pub referral_code: Option<String>,
+    #[serde(default)]
+    pub items: Vec<LineInput>,
+    #[serde(default)]
+    pub services: Vec<LineInput>,
+    /// Required when changing: the version you read.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A claim line with its decision once submitted.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimLine {
+    pub id: Uuid,
+    /// The item or service.
+    pub register_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub qty: i64,
+    pub price_asked: i64,
+    pub explanation: Option<String>,
+    pub status: LineStatus,
+    /// openIMIS reason code: 0 accepted; none before submission.
+    #[schema(value_type = Option<i16>)]
+    pub rejection_reason: Option<Reason>,
+    /// The rule that decided.
+    pub rule: Option<String>,
+    /// Why, in a sentence.
+    pub decision: Option<String>,
+    /// The figures the rule compared.
+    #[schema(value_type = Object)]
+    pub compared: Option<serde_json::Value>,
+    pub qty_approved: Option<i64>,
+    /// Approved price per unit.
+    pub price_adjusted: Option<i64>,
+    pub product_id: Option<Uuid>,
+    pub policy_id: Option<Uuid>,
+    #[schema(value_type = Option<String>)]
+    pub price_origin: Option<PriceOrigin>,
+    #[schema(value_type = Option<String>)]
+    pub limitation: Option<LimitationType>,
+    pub limitation_value: Option<i64>,
+}
+
+/// A claim with its items and services.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Claim {
+    pub id: Uuid,
+    pub code: String,
+    pub health_facility_id: Uuid,
+    /// The facility's district.
+    pub district_id: Uuid,
+    pub insuree_id: Uuid,
+    pub chfid: String,
+    pub admin_id: Option<Uuid>,
+    pub date_claimed: Date,
+    pub date_from: Date,
+    pub date_to: Option<Date>,
+    pub visit_type: VisitType,
+    pub icd: String,
+    pub secondary_icd: Vec<String>,
+    pub explanation: Option<String>,
+    pub guarantee_no: Option<String>,
+    pub refer_from_id: Option<Uuid>,
+    pub refer_to_id: Option<Uuid>,
+    pub referral_code: Option<String>,
+    pub status: ClaimStatus,
+    pub review_status: ReviewStatus,
+    pub feedback_status: ReviewStatus,
+    /// Claim level: 0 checked; 9, 7, 21 for the dates or the insuree; 1 every line rejected.
+    #[schema(value_type = Option<i16>)]
+    pub rejection_reason: Option<Reason>,
+    /// The decision in a sentence.
+    pub decision: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Category>,
+    pub flags: Vec<Flag>,
+    /// Σ quantity × asked price, minor units.
+    pub claimed: i64,
+    pub approved: Option<i64>,
+    pub valuated: Option<i64>,
+    pub remunerated: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    pub items: Vec<ClaimLine>,
+    pub services: Vec<ClaimLine>,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A claim in a list: the header without its lines.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimSummary {
+    pub id: Uuid,
+    pub code: String,
+    pub health_facility_id: Uuid,
+    pub insuree_id: Uuid,
+    pub chfid: String,
+    pub date_claimed: Date,
+    pub date_from: Date,
+    pub date_to: Option<Date>,
+    pub status: ClaimStatus,
+    pub review_status: ReviewStatus,
+    #[schema(value_type = Option<i16>)]
+    pub rejection_reason: Option<Reason>,
+    pub claimed: i64,
+    pub approved: Option<i64>,
+    pub version: i64,
+}
+
+/// `POST /api/v1/claims/submit`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitInput {
+    /// Claim ids.
+    pub claims: Vec<Uuid>,
+}
+
+/// What a submission did to one claim.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmitResult {
+    pub id: Uuid,
+    pub code: String,
+    /// False when the claim was not in status entered (it is left as it was).
+    pub submitted: bool,
+    pub status: ClaimStatus,
+    /// The decision in a sentence, or why it was not submitted.
+    pub detail: String,
+    pub claim: Claim,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmitResults {
+    pub results: Vec<SubmitResult>,
+}

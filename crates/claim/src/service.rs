@@ -1,0 +1,776 @@
+//! Use cases of claims: rights, district and facility scope, checks, transactions and audit.
+
+use crate::model::*;
+use crate::rules::{self, ClaimFacts, ClaimOutcome, Cover, Facility, Line, Patient};
+use crate::store::{self as sql, ClaimFilter, Priced, RegisterKey};
+use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, audit};
+use policy::rules::PolicyStatus;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use store::{Db, Tx};
+use time::Date;
+use uuid::Uuid;
+
+pub const CLAIM: &str = "claim";
+
+pub const CLAIM_SEARCH: Right = Right(111001);
+pub const CLAIM_ADD: Right = Right(111002);
+pub const CLAIM_EDIT: Right = Right(111003);
+pub const CLAIM_DELETE: Right = Right(111004);
+pub const CLAIM_SUBMIT: Right = Right(111007);
+
+/// openIMIS's `max_claim_length`.
+pub const MAX_CODE_LENGTH: usize = 20;
+/// openIMIS's `additional_diagnosis_number_allowed`.
+pub const MAX_SECONDARY_DIAGNOSES: usize = 4;
+/// Most lines one claim may carry.
+pub const MAX_LINES: usize = 500;
+
+fn scope(actor: &Actor) -> Option<Vec<Uuid>> {
+    match actor.scope() {
+        kernel::Scope::All => None,
+        kernel::Scope::Districts(d) => Some(d),
+    }
+}
+
+/// May the actor see this claim: its facility's district, and their own facility if they work
+/// for one.
+fn sees(actor: &Actor, claim: &Claim) -> bool {
+    actor.sees_district(Some(claim.district_id))
+        && actor
+            .health_facility_id
+            .is_none_or(|hf| hf == claim.health_facility_id)
+}
+
+async fn find_claim(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Claim> {
+    let found = match kernel::parse_uuid(id) {
+        Some(uuid) => sql::get_claim(tx, uuid).await?,
+        None => None,
+    };
+    match found {
+        Some(c) if sees(actor, &c) => Ok(c),
+        _ => Err(Error::not_found("claim", id)),
+    }
+}
+
+pub async fn list_claims(
+    db: &Db,
+    actor: &Actor,
+    mut filter: ClaimFilter,
+    page: PageParams,
+) -> Result<Paged<ClaimSummary>> {
+    actor.require(CLAIM_SEARCH)?;
+    filter.scope = scope(actor);
+    if let Some(hf) = actor.health_facility_id {
+        filter.health_facility_id = Some(hf);
+    }
+    let mut tx = db.read().await?;
+    let (items, total) = sql::list_claims(&mut tx, &filter, page.limit(), page.offset()).await?;
+    Ok(Paged::new(items, total, page))
+}
+
+pub async fn get_claim(db: &Db, actor: &Actor, id: &str) -> Result<Claim> {
+    actor.require(CLAIM_SEARCH)?;
+    let mut tx = db.read().await?;
+    find_claim(&mut tx, actor, id).await
+}
+
+/// Enter a claim: checked, priced from the facility's price list where no price is asked, and
+/// saved as entered. A code the facility already used is a 409.
+pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date) -> Result<Claim> {
+    actor.require(CLAIM_ADD)?;
+    let mut tx = db.begin().await?;
+    let now = audit::now_micros();
+    let id = Uuid::now_v7();
+    let claim = checked_claim(&mut tx, actor, input, id, today).await?;
+    let claim = Claim {
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        ..claim
+    };
+    if sql::code_taken(&mut tx, claim.health_facility_id, &claim.code, None)
+        .await?
+        .is_some()
+    {
+        return Err(code_conflict(&claim.code));
+    }
+    sql::save_claim(&mut tx, &claim, None).await?;
+    sql::replace_lines(&mut tx, &claim).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        CLAIM,
+        claim.id,
+        "create",
+        None::<&()>,
+        Some(&claim),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(claim)
+}
+
+fn code_conflict(code: &str) -> Error {
+    Error::conflict(
+        "duplicate_code",
+        format!("the health facility already has a claim with the code {code}"),
+    )
+}
+
+/// Change an entered claim: the whole claim is sent again, at the version read.
+pub async fn update_claim(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: ClaimInput,
+    today: Date,
+) -> Result<Claim> {
+    if !actor.has(CLAIM_EDIT) {
+        actor.require(CLAIM_ADD)?;
+    }
+    let version = kernel::required_version(input.version)?;
+    let mut tx = db.begin().await?;
+    let before = find_claim(&mut tx, actor, id).await?;
+    if before.status != ClaimStatus::Entered {
+        return Err(not_entered(&before, "changed"));
+    }
+    let after = checked_claim(&mut tx, actor, input, before.id, today).await?;
+    let after = Claim {
+        version: before.version + 1,
+        created_at: before.created_at,
+        updated_at: audit::now_micros(),
+        ..after
+    };
+    if sql::code_taken(
+        &mut tx,
+        after.health_facility_id,
+        &after.code,
+        Some(after.id),
+    )
+    .await?
+    .is_some()
+    {
+        return Err(code_conflict(&after.code));
+    }
+    if !sql::save_claim(&mut tx, &after, Some(version)).await? {
+        return Err(Error::stale("claim"));
+    }
+    sql::replace_lines(&mut tx, &after).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        CLAIM,
+        after.id,
+        "update",
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+fn not_entered(claim: &Claim, what: &str) -> Error {
+    Error::conflict(
+        "not_entered",
+        format!(
+            "claim {} is {}; only an entered claim can be {what}",
+            claim.code,
+            claim.status.code()
+        ),
+    )
+}
+
+/// Delete a claim that has not been submitted, or was rejected.
+pub async fn delete_claim(db: &Db, actor: &Actor, id: &str, version: Option<i64>) -> Result<()> {
+    actor.require(CLAIM_DELETE)?;
+    let version = kernel::required_version(version)?;
+    let mut tx = db.begin().await?;
+    let before = find_claim(&mut tx, actor, id).await?;
+    if !matches!(before.status, ClaimStatus::Entered | ClaimStatus::Rejected) {
+        return Err(Error::conflict(
+            "submitted",
+            format!(
+                "claim {} is {} and cannot be deleted; only entered or rejected claims can",
+                before.code,
+                before.status.code()
+            ),
+        ));
+    }
+    let kind = audit::Deletable {
+        entity: CLAIM,
+        table: "claims",
+        label: "claim",
+    };
+    audit::soft_delete(&mut tx, actor, kind, before.id, version, &before).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The claim a client sent, checked field by field, with its references resolved and its lines
+/// priced. Dates, diagnosis codes and coverage are judged at submission, not here.
+async fn checked_claim(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: ClaimInput,
+    id: Uuid,
+    today: Date,
+) -> Result<Claim> {
+    let mut checks = Checks::new();
+    let code = checks.required("code", &input.code, MAX_CODE_LENGTH);
+    let icd = checks.required("icd", &input.icd, 50);
+    let mut secondary_icd = Vec::new();
+    if input.secondary_icd.len() > MAX_SECONDARY_DIAGNOSES {
+        checks.push(
+            "secondary_icd",
+            "too_many",
+            format!("at most {MAX_SECONDARY_DIAGNOSES} secondary diagnoses"),
+        );
+    }
+    for (i, c) in input.secondary_icd.iter().enumerate() {
+        secondary_icd.push(checks.required(&format!("secondary_icd[{i}]"), c, 50));
+    }
+    let explanation = checks.optional("explanation", input.explanation.as_deref(), 4000);
+    let guarantee_no = checks.optional("guarantee_no", input.guarantee_no.as_deref(), 50);
+    let referral_code = checks.optional("referral_code", input.referral_code.as_deref(), 50);
+    if input.date_from > today {
+        checks.push(
+            "date_from",
+            "future",
+            "the visit date cannot be in the future",
+        );
+    }
+    if input.date_to.is_some_and(|to| to < input.date_from) {
+        checks.push(
+            "date_to",
+            "before_start",
+            "the discharge date is before the visit date",
+        );
+    }
+    let lines = input.items.len() + input.services.len();
+    if lines == 0 {
+        checks.push(
+            "items",
+            "required",
+            "a claim needs at least one item or service",
+        );
+    } else if lines > MAX_LINES {
+        checks.push("items", "too_many", format!("at most {MAX_LINES} lines"));
+    }
+    // The facility, in the actor's districts and their own facility.
+    let facility = location::store::get_facility(tx, input.health_facility_id).await?;
+    let facility = match facility {
+        Some(f) if actor.sees_district(Some(f.location_id)) => Some(f),
+        _ => {
+            checks.push(
+                "health_facility_id",
+                "not_found",
+                format!(
+                    "no health facility {} in your districts",
+                    input.health_facility_id
+                ),
+            );
+            None
+        }
+    };
+    if let (Some(own), Some(f)) = (actor.health_facility_id, &facility)
+        && own != f.id
+    {
+        return Err(Error::forbidden(format!(
+            "you enter claims for your own health facility only, not {}",
+            f.code
+        )));
+    }
+    for (field, hf) in [
+        ("refer_from_id", input.refer_from_id),
+        ("refer_to_id", input.refer_to_id),
+    ] {
+        if let Some(hf) = hf
+            && location::store::get_facility(tx, hf).await?.is_none()
+        {
+            checks.push(field, "not_found", format!("no health facility {hf}"));
+        }
+    }
+    // The insuree, by insurance number or id; patients come from any district.
+    let key = input.insuree.trim();
+    let insuree = match kernel::parse_uuid(key) {
+        Some(uuid) => registry::store::get_insuree(tx, uuid).await?,
+        None => registry::store::get_insuree_by_chfid(tx, key).await?,
+    };
+    if insuree.is_none() {
+        checks.push(
+            "insuree",
+            "not_found",
+            format!("no insuree has the insurance number or id {key}"),
+        );
+    }
+    // The claim administrator: a user of this facility.
+    let admin_id = match input.admin_id {
+        Some(admin) => {
+            let user = identity::store::get_user(tx, admin).await?;
+            let of_facility = user.as_ref().is_some_and(|u| {
+                u.active
+                    && facility
+                        .as_ref()
+                        .is_some_and(|f| u.health_facility_id == Some(f.id))
+            });
+            if !of_facility {
+                checks.push(
+                    "admin_id",
+                    "not_found",
+                    format!("user {admin} is not an active claim administrator of this facility"),
+                );
+            }
+            Some(admin)
+        }
+        None => actor.user_id.filter(|_| actor.health_facility_id.is_some()),
+    };
+    // The lines, priced at the facility.
+    let (items, services) = match &facility {
+        Some(f) => (
+            checked_lines(
+                tx,
+                &mut checks,
+                LineKind::Item,
+                f.items_pricelist_id,
+                &input.items,
+            )
+            .await?,
+            checked_lines(
+                tx,
+                &mut checks,
+                LineKind::Service,
+                f.services_pricelist_id,
+                &input.services,
+            )
+            .await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    checks.finish()?;
+    let (Some(facility), Some(insuree)) = (facility, insuree) else {
+        unreachable!("checked above");
+    };
+    let claimed = items.iter().chain(&services).fold(0i64, |sum, l| {
+        sum.saturating_add(l.qty.saturating_mul(l.price_asked))
+    });
+    let now = audit::now_micros();
+    Ok(Claim {
+        id,
+        code,
+        health_facility_id: facility.id,
+        district_id: facility.location_id,
+        insuree_id: insuree.id,
+        chfid: insuree.chfid,
+        admin_id,
+        date_claimed: input.date_claimed.unwrap_or(input.date_from),
+        date_from: input.date_from,
+        date_to: input.date_to,
+        visit_type: input.visit_type.unwrap_or(VisitType::Other),
+        icd,
+        secondary_icd,
+        explanation,
+        guarantee_no,
+        refer_from_id: input.refer_from_id,
+        refer_to_id: input.refer_to_id,
+        referral_code,
+        status: ClaimStatus::Entered,
+        review_status: ReviewStatus::Idle,
+        feedback_status: ReviewStatus::Idle,
+        rejection_reason: None,
+        decision: None,
+        category: None,
+        flags: Vec::new(),
+        claimed,
+        approved: None,
+        valuated: None,
+        remunerated: None,
+        submitted_at: None,
+        items,
+        services,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// The lines of one kind, checked: known codes, quantities within the register's maximum, an
+/// explanation for a service given more than once.
+async fn checked_lines(
+    tx: &mut Tx,
+    checks: &mut Checks,
+    kind: LineKind,
+    list: Option<Uuid>,
+    input: &[LineInput],
+) -> Result<Vec<ClaimLine>> {
+    let (field, word) = match kind {
+        LineKind::Item => ("items", "medical item"),
+        LineKind::Service => ("services", "medical service"),
+    };
+    let codes: Vec<String> = input.iter().map(|l| l.code.trim().to_string()).collect();
+    let known: HashMap<String, Priced> = sql::priced(tx, kind, list, RegisterKey::Codes(&codes))
+        .await?
+        .into_iter()
+        .map(|p| (p.code.clone(), p))
+        .collect();
+    let mut lines = Vec::with_capacity(input.len());
+    for (i, l) in input.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
+        let code = checks.required(&at("code"), &l.code, 50);
+        let explanation = checks.optional(&at("explanation"), l.explanation.as_deref(), 4000);
+        if l.qty < 1 {
+            checks.push(at("qty"), "out_of_range", "the quantity must be at least 1");
+        }
+        if l.price_asked.is_some_and(|p| p < 0) {
+            checks.push(
+                at("price_asked"),
+                "out_of_range",
+                "the price cannot be negative",
+            );
+        }
+        if kind == LineKind::Service && l.qty > 1 && explanation.is_none() {
+            checks.push(
+                at("explanation"),
+                "required",
+                "a service given more than once needs an explanation",
+            );
+        }
+        let Some(p) = known.get(&code) else {
+            if !code.is_empty() {
+                checks.push(
+                    at("code"),
+                    "not_found",
+                    format!("no {word} has the code {code}"),
+                );
+            }
+            continue;
+        };
+        if let Some(max) = p.maximum_amount.filter(|&m| m > 0)
+            && l.qty > max
+        {
+            checks.push(
+                at("qty"),
+                "out_of_range",
+                format!("at most {max} of {code} on one claim"),
+            );
+        }
+        lines.push(ClaimLine {
+            id: Uuid::now_v7(),
+            register_id: p.id,
+            code: p.code.clone(),
+            name: p.name.clone(),
+            qty: l.qty,
+            price_asked: l.price_asked.unwrap_or(p.list_price.unwrap_or(p.price)),
+            explanation,
+            status: LineStatus::Passed,
+            rejection_reason: None,
+            rule: None,
+            decision: None,
+            compared: None,
+            qty_approved: None,
+            price_adjusted: None,
+            product_id: None,
+            policy_id: None,
+            price_origin: None,
+            limitation: None,
+            limitation_value: None,
+        });
+    }
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------- submission
+
+/// Submit entered claims: each is adjudicated (§7.6) and left checked or rejected, with a
+/// decision per line. Unknown ids (or claims outside your districts) are a 404 naming them, and
+/// nothing is submitted. A claim that is not entered is reported and left as it is. One
+/// transaction for the whole request.
+pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<SubmitResults> {
+    actor.require(CLAIM_SUBMIT)?;
+    if ids.is_empty() {
+        return Err(Error::invalid(
+            "claims",
+            "required",
+            "name at least one claim",
+        ));
+    }
+    if ids.len() > 1000 {
+        return Err(Error::invalid(
+            "claims",
+            "too_many",
+            "at most 1,000 claims per submission",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let mut claims = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for &id in ids {
+        match sql::get_claim(&mut tx, id).await? {
+            Some(c) if sees(actor, &c) => claims.push(c),
+            _ => missing.push(id.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::not_found("claim", missing.join(", ")));
+    }
+    let mut results = Vec::with_capacity(claims.len());
+    for claim in claims {
+        if claim.status != ClaimStatus::Entered {
+            results.push(SubmitResult {
+                id: claim.id,
+                code: claim.code.clone(),
+                submitted: false,
+                status: claim.status,
+                detail: format!(
+                    "claim {} is {}; only entered claims are submitted",
+                    claim.code,
+                    claim.status.code()
+                ),
+                claim,
+            });
+            continue;
+        }
+        let after = adjudicate(&mut tx, claim.clone()).await?;
+        if !sql::save_claim(&mut tx, &after, Some(claim.version)).await? {
+            return Err(Error::stale("claim"));
+        }
+        sql::replace_lines(&mut tx, &after).await?;
+        audit::append(
+            &mut tx,
+            actor,
+            CLAIM,
+            after.id,
+            "submit",
+            Some(&claim),
+            Some(&after),
+        )
+        .await?;
+        results.push(SubmitResult {
+            id: after.id,
+            code: after.code.clone(),
+            submitted: true,
+            status: after.status,
+            detail: after.decision.clone().unwrap_or_default(),
+            claim: after,
+        });
+    }
+    tx.commit().await?;
+    Ok(SubmitResults { results })
+}
+
+/// Read what the rules need, decide, and write the decision into the claim.
+async fn adjudicate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
+    let facility = location::store::get_facility(tx, claim.health_facility_id)
+        .await?
+        .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
+    let (chfid, deleted, gender, dob) = sql::patient(tx, claim.insuree_id)
+        .await?
+        .ok_or_else(|| Error::not_found("insuree", claim.insuree_id))?;
+    let patient = Patient {
+        chfid,
+        deleted,
+        female: gender == "F",
+        dob,
+    };
+    let ids = |lines: &[ClaimLine]| lines.iter().map(|l| l.register_id).collect::<Vec<_>>();
+    let mut priced: HashMap<(LineKind, Uuid), Priced> = HashMap::new();
+    for (kind, list, lines) in [
+        (LineKind::Item, facility.items_pricelist_id, &claim.items),
+        (
+            LineKind::Service,
+            facility.services_pricelist_id,
+            &claim.services,
+        ),
+    ] {
+        for p in sql::priced(tx, kind, list, RegisterKey::Ids(&ids(lines))).await? {
+            priced.insert((kind, p.id), p);
+        }
+    }
+    let lines: Vec<Line> = claim
+        .items
+        .iter()
+        .map(|l| (LineKind::Item, l))
+        .chain(claim.services.iter().map(|l| (LineKind::Service, l)))
+        .map(|(kind, l)| {
+            let p = priced.get(&(kind, l.register_id));
+            Line {
+                kind,
+                register_id: l.register_id,
+                code: l.code.clone(),
+                name: l.name.clone(),
+                current: p.is_some_and(|p| p.current),
+                qty: l.qty,
+                price_asked: l.price_asked,
+                price_list: p.and_then(|p| p.list_price),
+                care_type: p.map(Priced::care_type).unwrap_or(rules::CareType::Both),
+                patient_category: p.map(|p| p.patient_category).unwrap_or(0),
+                frequency: p.and_then(|p| p.frequency),
+                service_category: p
+                    .and_then(|p| p.category.as_deref())
+                    .and_then(rules::Category::from_code),
+            }
+        })
+        .collect();
+    // The insuree's windows under active or expired policies, with their products.
+    let mut windows = Vec::new();
+    for cover in policy::store::insuree_coverage(tx, claim.insuree_id).await? {
+        let (Some(policy_effective), Some(insuree_effective)) =
+            (cover.policy.effective_date, cover.window.effective_date)
+        else {
+            continue;
+        };
+        if !matches!(
+            cover.policy.status,
+            PolicyStatus::Active | PolicyStatus::Expired
+        ) {
+            continue;
+        }
+        let Some(product) =
+            policy::service::cached_product(tx, cover.policy.product_id, cover.product_stamp)
+                .await?
+        else {
+            continue;
+        };
+        windows.push((cover, product, policy_effective, insuree_effective));
+    }
+    let products: Vec<Arc<product::model::Product>> =
+        windows.iter().map(|(_, p, _, _)| p.clone()).collect();
+    let covers: Vec<Cover> = windows
+        .iter()
+        .zip(&products)
+        .map(
+            |((cover, _, policy_effective, insuree_effective), product)| Cover {
+                policy_id: cover.policy.id,
+                product_id: cover.policy.product_id,
+                product: &product.terms,
+                stage: cover.policy.stage,
+                policy_effective: *policy_effective,
+                policy_expiry: cover.policy.expiry_date,
+                insuree_effective: *insuree_effective,
+                insuree_expiry: cover.window.expiry_date,
+            },
+        )
+        .collect();
+    let history = sql::history(tx, claim.insuree_id, claim.id).await?;
+    let rules_facility = Facility {
+        code: facility.code.clone(),
+        name: facility.name.clone(),
+        care_type: facility.care_type,
+        level: facility.level,
+    };
+    let decision = rules::submit(&ClaimFacts {
+        date_claimed: claim.date_claimed,
+        date_from: claim.date_from,
+        date_to: claim.date_to,
+        visit_type: claim.visit_type,
+        facility: &rules_facility,
+        patient: &patient,
+        lines: &lines,
+        covers: &covers,
+        history: &history,
+    });
+    let flags = flags(tx, &claim).await?;
+    // Write the decision into the claim.
+    let mut decisions = decision.lines.iter();
+    for line in claim.items.iter_mut().chain(claim.services.iter_mut()) {
+        let Some(d) = decisions.next() else { break };
+        line.status = if d.accepted() {
+            LineStatus::Passed
+        } else {
+            LineStatus::Rejected
+        };
+        line.rejection_reason = Some(d.reason);
+        line.rule = Some(d.rule.to_string());
+        line.decision = Some(d.explanation.clone());
+        line.compared = Some(d.compared.clone());
+        line.qty_approved = Some(d.qty_approved);
+        line.price_adjusted = d.price_adjusted;
+        line.product_id = d.assignment.map(|a| a.product_id);
+        line.policy_id = d.assignment.map(|a| a.policy_id);
+        line.price_origin = d.assignment.map(|a| a.price_origin);
+        line.limitation = d.assignment.map(|a| a.limitation);
+        line.limitation_value = d.assignment.map(|a| a.limitation_value);
+    }
+    let checked = decision.outcome == ClaimOutcome::Checked;
+    claim.status = if checked {
+        ClaimStatus::Checked
+    } else {
+        ClaimStatus::Rejected
+    };
+    claim.review_status = match (checked, flags.is_empty()) {
+        (true, false) => ReviewStatus::Selected,
+        (true, true) => ReviewStatus::NotSelected,
+        (false, _) => ReviewStatus::Idle,
+    };
+    claim.rejection_reason = Some(decision.rejection_reason);
+    claim.decision = Some(match (checked, flags.is_empty()) {
+        (true, false) => format!(
+            "{} Selected for review: {}",
+            decision.explanation,
+            flags
+                .iter()
+                .map(|f| f.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        _ => decision.explanation.clone(),
+    });
+    claim.category = Some(decision.category);
+    claim.flags = flags;
+    claim.claimed = decision.claimed;
+    claim.approved = Some(decision.approved);
+    claim.submitted_at = Some(audit::now_micros());
+    claim.version += 1;
+    claim.updated_at = audit::now_micros();
+    Ok(claim)
+}
+
+/// What a submission notices without rejecting (openIMIS left these checks off): another claim
+/// of the same insuree at the same facility on the same dates with the same items and services,
+/// and diagnosis codes outside the ICD list.
+async fn flags(tx: &mut Tx, claim: &Claim) -> Result<Vec<Flag>> {
+    let mut flags = Vec::new();
+    let mine: BTreeSet<(String, Uuid)> = claim
+        .items
+        .iter()
+        .map(|l| ("I".to_string(), l.register_id))
+        .chain(
+            claim
+                .services
+                .iter()
+                .map(|l| ("S".to_string(), l.register_id)),
+        )
+        .collect();
+    for (code, lines) in sql::same_visit(tx, claim).await? {
+        let theirs: BTreeSet<(String, Uuid)> = lines.into_iter().collect();
+        if !mine.is_empty() && theirs == mine {
+            flags.push(Flag {
+                code: "suspected_duplicate".into(),
+                detail: format!(
+                    "claim {code} has the same insuree, facility, dates, items and services"
+                ),
+            });
+        }
+    }
+    let codes: Vec<String> = std::iter::once(claim.icd.clone())
+        .chain(claim.secondary_icd.iter().cloned())
+        .collect();
+    let known = sql::known_diagnoses(tx, &codes).await?;
+    for code in codes.iter().filter(|c| !known.contains(c)) {
+        flags.push(Flag {
+            code: "unknown_diagnosis".into(),
+            detail: format!("the diagnosis {code} is not in the ICD list"),
+        });
+    }
+    Ok(flags)
+}
+
+pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
+    vec![(
+        CLAIM,
+        kernel::audit_guard(|db, actor, id| async move {
+            get_claim(&db, &actor, &id.to_string()).await.map(|_| ())
+        }),
+    )]
+}

@@ -1,0 +1,650 @@
+//! SQL for claims and their lines, and the read model submission adjudicates on.
+
+use crate::model::*;
+use crate::rules::{self, CareType, History, LineKind, PastClaim, Provision};
+use kernel::Result;
+use product::model::{LimitationType, PriceOrigin};
+use store::{Sql, Tx, on_tx};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- claims
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: Uuid,
+    code: String,
+    health_facility_id: Uuid,
+    district_id: Uuid,
+    insuree_id: Uuid,
+    chfid: String,
+    admin_id: Option<Uuid>,
+    date_claimed: Date,
+    date_from: Date,
+    date_to: Option<Date>,
+    visit_type: String,
+    icd: String,
+    secondary_icd: String,
+    explanation: Option<String>,
+    guarantee_no: Option<String>,
+    refer_from_id: Option<Uuid>,
+    refer_to_id: Option<Uuid>,
+    referral_code: Option<String>,
+    status: String,
+    review_status: String,
+    feedback_status: String,
+    rejection_reason: Option<i16>,
+    decision: Option<String>,
+    category: Option<String>,
+    flags: String,
+    claimed: i64,
+    approved: Option<i64>,
+    valuated: Option<i64>,
+    remunerated: Option<i64>,
+    submitted_at: Option<OffsetDateTime>,
+    version: i64,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<ClaimRow> for Claim {
+    fn from(r: ClaimRow) -> Self {
+        Claim {
+            id: r.id,
+            code: r.code,
+            health_facility_id: r.health_facility_id,
+            district_id: r.district_id,
+            insuree_id: r.insuree_id,
+            chfid: r.chfid,
+            admin_id: r.admin_id,
+            date_claimed: r.date_claimed,
+            date_from: r.date_from,
+            date_to: r.date_to,
+            visit_type: VisitType::from_code(&r.visit_type).unwrap_or(VisitType::Other),
+            icd: r.icd,
+            secondary_icd: serde_json::from_str(&r.secondary_icd).unwrap_or_default(),
+            explanation: r.explanation,
+            guarantee_no: r.guarantee_no,
+            refer_from_id: r.refer_from_id,
+            refer_to_id: r.refer_to_id,
+            referral_code: r.referral_code,
+            status: ClaimStatus::from_code(&r.status).unwrap_or(ClaimStatus::Entered),
+            review_status: ReviewStatus::from_code(&r.review_status).unwrap_or(ReviewStatus::Idle),
+            feedback_status: ReviewStatus::from_code(&r.feedback_status)
+                .unwrap_or(ReviewStatus::Idle),
+            rejection_reason: r.rejection_reason.and_then(|c| Reason::from_code(c.into())),
+            decision: r.decision,
+            category: r.category.as_deref().and_then(Category::from_code),
+            flags: serde_json::from_str(&r.flags).unwrap_or_default(),
+            claimed: r.claimed,
+            approved: r.approved,
+            valuated: r.valuated,
+            remunerated: r.remunerated,
+            submitted_at: r.submitted_at,
+            items: Vec::new(),
+            services: Vec::new(),
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const CLAIM_COLUMNS: &str = "c.id, c.code, c.health_facility_id, c.district_id, c.insuree_id, \
+     (SELECT i.chfid FROM insurees i WHERE i.id = c.insuree_id) AS chfid, c.admin_id, c.date_claimed, c.date_from, \
+     c.date_to, c.visit_type, c.icd, c.secondary_icd, c.explanation, c.guarantee_no, c.refer_from_id, c.refer_to_id, \
+     c.referral_code, c.status, c.review_status, c.feedback_status, c.rejection_reason, c.decision, c.category, \
+     c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.version, c.created_at, c.updated_at";
+
+const CLAIM_WRITE_COLUMNS: &str = "code, health_facility_id, district_id, insuree_id, admin_id, date_claimed, date_from, \
+     date_to, visit_type, icd, secondary_icd, explanation, guarantee_no, refer_from_id, refer_to_id, referral_code, \
+     status, review_status, feedback_status, rejection_reason, decision, category, flags, claimed, approved, valuated, \
+     remunerated, submitted_at, version, created_at, updated_at, id";
+
+/// Bind a claim's columns in the order of [`CLAIM_WRITE_COLUMNS`].
+macro_rules! bind_claim {
+    ($query:expr, $c:expr) => {{
+        let c = $c;
+        $query
+            .bind(&c.code)
+            .bind(c.health_facility_id)
+            .bind(c.district_id)
+            .bind(c.insuree_id)
+            .bind(c.admin_id)
+            .bind(c.date_claimed)
+            .bind(c.date_from)
+            .bind(c.date_to)
+            .bind(c.visit_type.code())
+            .bind(&c.icd)
+            .bind(serde_json::to_string(&c.secondary_icd).unwrap_or_else(|_| "[]".into()))
+            .bind(&c.explanation)
+            .bind(&c.guarantee_no)
+            .bind(c.refer_from_id)
+            .bind(c.refer_to_id)
+            .bind(&c.referral_code)
+            .bind(c.status.code())
+            .bind(c.review_status.code())
+            .bind(c.feedback_status.code())
+            .bind(c.rejection_reason.map(|r| r.code()))
+            .bind(&c.decision)
+            .bind(c.category.map(|k| k.code()))
+            .bind(serde_json::to_string(&c.flags).unwrap_or_else(|_| "[]".into()))
+            .bind(c.claimed)
+            .bind(c.approved)
+            .bind(c.valuated)
+            .bind(c.remunerated)
+            .bind(c.submitted_at)
+            .bind(c.version)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .bind(c.id)
+    }};
+}
+
+/// Insert a new claim, or (with `expected_version`) overwrite the current one if it is still at
+/// that version. False if the version moved on. The lines are written by [`replace_lines`].
+pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -> Result<bool> {
+    let written = on_tx!(tx, conn => {
+        let query = match expected_version {
+            None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
+                 $30, $31, $32)"
+            ))),
+            Some(_) => sqlx::query(
+                "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
+                 admin_id = $5, date_claimed = $6, date_from = $7, date_to = $8, visit_type = $9, icd = $10, \
+                 secondary_icd = $11, explanation = $12, guarantee_no = $13, refer_from_id = $14, refer_to_id = $15, \
+                 referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
+                 rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
+                 valuated = $26, remunerated = $27, submitted_at = $28, version = $29, created_at = $30, \
+                 updated_at = $31 WHERE id = $32 AND version = $33 AND deleted_at IS NULL",
+            ),
+        };
+        let query = bind_claim!(query, c);
+        let query = match expected_version {
+            Some(v) => query.bind(v),
+            None => query,
+        };
+        query.execute(&mut **conn).await?.rows_affected()
+    });
+    Ok(written == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: Uuid,
+    kind: String,
+    register_id: Uuid,
+    code: Option<String>,
+    name: Option<String>,
+    qty: i64,
+    price_asked: i64,
+    explanation: Option<String>,
+    status: String,
+    rejection_reason: Option<i16>,
+    rule: Option<String>,
+    decision: Option<String>,
+    compared: Option<String>,
+    qty_approved: Option<i64>,
+    price_adjusted: Option<i64>,
+    product_id: Option<Uuid>,
+    policy_id: Option<Uuid>,
+    price_origin: Option<String>,
+    limitation: Option<String>,
+    limitation_value: Option<i64>,
+}
+
+impl LineRow {
+    fn into_line(self) -> (LineKind, ClaimLine) {
+        let kind = LineKind::from_code(&self.kind).unwrap_or(LineKind::Item);
+        let line = ClaimLine {
+            id: self.id,
+            register_id: self.register_id,
+            code: self.code.unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
+            qty: self.qty,
+            price_asked: self.price_asked,
+            explanation: self.explanation,
+            status: LineStatus::from_code(&self.status).unwrap_or(LineStatus::Passed),
+            rejection_reason: self
+                .rejection_reason
+                .and_then(|c| Reason::from_code(c.into())),
+            rule: self.rule,
+            decision: self.decision,
+            compared: self.compared.and_then(|c| serde_json::from_str(&c).ok()),
+            qty_approved: self.qty_approved,
+            price_adjusted: self.price_adjusted,
+            product_id: self.product_id,
+            policy_id: self.policy_id,
+            price_origin: self
+                .price_origin
+                .as_deref()
+                .and_then(PriceOrigin::from_code),
+            limitation: self
+                .limitation
+                .as_deref()
+                .and_then(LimitationType::from_code),
+            limitation_value: self.limitation_value,
+        };
+        (kind, line)
+    }
+}
+
+const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, \
+     CASE WHEN l.kind = 'I' THEN (SELECT it.code FROM medical_items it WHERE it.id = l.register_id) \
+          ELSE (SELECT sv.code FROM medical_services sv WHERE sv.id = l.register_id) END AS code, \
+     CASE WHEN l.kind = 'I' THEN (SELECT it.name FROM medical_items it WHERE it.id = l.register_id) \
+          ELSE (SELECT sv.name FROM medical_services sv WHERE sv.id = l.register_id) END AS name, \
+     l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, l.decision, l.compared, \
+     l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, l.limitation_value";
+
+const LINE_WRITE_COLUMNS: &str = "claim_id, position, kind, register_id, qty, price_asked, explanation, status, \
+     rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, policy_id, price_origin, \
+     limitation, limitation_value, id";
+
+/// One line to write: its claim, position and kind with the line.
+pub struct LineWrite<'a> {
+    pub claim_id: Uuid,
+    pub position: i32,
+    pub kind: LineKind,
+    pub line: &'a ClaimLine,
+}
+
+/// Bind a line's columns in the order of [`LINE_WRITE_COLUMNS`].
+macro_rules! bind_line {
+    ($query:expr, $w:expr) => {{
+        let w: &LineWrite = $w;
+        let l = w.line;
+        $query
+            .bind(w.claim_id)
+            .bind(w.position)
+            .bind(w.kind.code())
+            .bind(l.register_id)
+            .bind(l.qty)
+            .bind(l.price_asked)
+            .bind(&l.explanation)
+            .bind(l.status.code())
+            .bind(l.rejection_reason.map(|r| r.code()))
+            .bind(&l.rule)
+            .bind(&l.decision)
+            .bind(l.compared.as_ref().map(|c| c.to_string()))
+            .bind(l.qty_approved)
+            .bind(l.price_adjusted)
+            .bind(l.product_id)
+            .bind(l.policy_id)
+            .bind(l.price_origin.map(|o| o.code()))
+            .bind(l.limitation.map(|o| o.code()))
+            .bind(l.limitation_value)
+            .bind(l.id)
+    }};
+}
+
+/// Replace the lines of a claim: items first, then services, in their order.
+pub async fn replace_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM claim_lines WHERE claim_id = $1")
+            .bind(claim.id)
+            .execute(&mut **conn)
+            .await?;
+    });
+    let writes: Vec<LineWrite> = claim
+        .items
+        .iter()
+        .map(|l| (LineKind::Item, l))
+        .chain(claim.services.iter().map(|l| (LineKind::Service, l)))
+        .enumerate()
+        .map(|(position, (kind, line))| LineWrite {
+            claim_id: claim.id,
+            position: position as i32,
+            kind,
+            line,
+        })
+        .collect();
+    if !writes.is_empty() {
+        store::bulk_insert!(tx, "claim_lines", LINE_WRITE_COLUMNS, &writes, bind_line)?;
+    }
+    Ok(())
+}
+
+/// A current claim with its lines.
+pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
+    let sql =
+        format!("SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1 AND c.deleted_at IS NULL");
+    let row: Option<ClaimRow> = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **conn).await?
+    });
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut claim = Claim::from(row);
+    let sql = format!(
+        "SELECT {LINE_COLUMNS} FROM claim_lines l WHERE l.claim_id = $1 ORDER BY l.position"
+    );
+    let lines: Vec<LineRow> = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **conn).await?
+    });
+    for row in lines {
+        match row.into_line() {
+            (LineKind::Item, line) => claim.items.push(line),
+            (LineKind::Service, line) => claim.services.push(line),
+        }
+    }
+    Ok(Some(claim))
+}
+
+/// The current claims among `ids`: which exist (for the 404 naming the others).
+pub async fn existing(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT id FROM claims WHERE deleted_at IS NULL AND id IN ");
+    sql.list(ids.iter().copied());
+    let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The current claim of a facility with this code, other than `except`.
+pub async fn code_taken(
+    tx: &mut Tx,
+    facility: Uuid,
+    code: &str,
+    except: Option<Uuid>,
+) -> Result<Option<Uuid>> {
+    let found: Option<(Uuid,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id FROM claims WHERE health_facility_id = $1 AND code = $2 AND deleted_at IS NULL",
+        )
+        .bind(facility)
+        .bind(code)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(found.map(|(id,)| id).filter(|id| Some(*id) != except))
+}
+
+/// Filters of the claim list.
+#[derive(Debug, Default, Clone)]
+pub struct ClaimFilter {
+    pub status: Option<ClaimStatus>,
+    pub review_status: Option<ReviewStatus>,
+    pub health_facility_id: Option<Uuid>,
+    pub insuree_id: Option<Uuid>,
+    pub code: Option<String>,
+    pub date_from: Option<Date>,
+    pub date_to: Option<Date>,
+    /// `None` = everyone; otherwise the districts the actor holds.
+    pub scope: Option<Vec<Uuid>>,
+}
+
+fn claim_where(f: &ClaimFilter) -> Sql {
+    let mut sql = Sql::new(" FROM claims c WHERE c.deleted_at IS NULL");
+    if let Some(s) = f.status {
+        sql.push(" AND c.status = ").arg(s.code());
+    }
+    if let Some(s) = f.review_status {
+        sql.push(" AND c.review_status = ").arg(s.code());
+    }
+    if let Some(id) = f.health_facility_id {
+        sql.push(" AND c.health_facility_id = ").arg(id);
+    }
+    if let Some(id) = f.insuree_id {
+        sql.push(" AND c.insuree_id = ").arg(id);
+    }
+    if let Some(code) = &f.code {
+        sql.push(" AND c.code = ").arg(code.as_str());
+    }
+    if let Some(d) = f.date_from {
+        sql.push(" AND c.date_from >= ").arg(d.to_string());
+    }
+    if let Some(d) = f.date_to {
+        sql.push(" AND c.date_from <= ").arg(d.to_string());
+    }
+    if let Some(scope) = &f.scope {
+        sql.push(" AND c.district_id IN ")
+            .list(scope.iter().copied());
+    }
+    sql
+}
+
+pub async fn list_claims(
+    tx: &mut Tx,
+    filter: &ClaimFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ClaimSummary>, i64)> {
+    let (rows, total): (Vec<ClaimRow>, i64) = store::fetch_page(
+        tx,
+        &format!("SELECT {CLAIM_COLUMNS}"),
+        &claim_where(filter),
+        "c.date_claimed DESC, c.code, c.id",
+        limit,
+        offset,
+    )
+    .await?;
+    Ok((
+        rows.into_iter()
+            .map(|r| {
+                let c = Claim::from(r);
+                ClaimSummary {
+                    id: c.id,
+                    code: c.code,
+                    health_facility_id: c.health_facility_id,
+                    insuree_id: c.insuree_id,
+                    chfid: c.chfid,
+                    date_claimed: c.date_claimed,
+                    date_from: c.date_from,
+                    date_to: c.date_to,
+                    status: c.status,
+                    review_status: c.review_status,
+                    rejection_reason: c.rejection_reason,
+                    claimed: c.claimed,
+                    approved: c.approved,
+                    version: c.version,
+                }
+            })
+            .collect(),
+        total,
+    ))
+}
+
+// ---------------------------------------------------------------- what submission reads
+
+/// An item or service of the registers with its price at one facility.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Priced {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    /// The register still holds it.
+    pub current: bool,
+    /// The register price.
+    pub price: i64,
+    /// The facility's price-list price: its overrule, else the register price; none when the
+    /// facility's list does not hold it (or the facility has no list).
+    pub list_price: Option<i64>,
+    pub care_type: String,
+    pub patient_category: i64,
+    pub frequency: Option<i64>,
+    pub maximum_amount: Option<i64>,
+    /// Services only.
+    pub category: Option<String>,
+}
+
+impl Priced {
+    pub fn care_type(&self) -> CareType {
+        CareType::from_code(&self.care_type).unwrap_or(CareType::Both)
+    }
+}
+
+/// How a line names its item or service.
+pub enum RegisterKey<'a> {
+    /// By code, among the current rows (entry).
+    Codes(&'a [String]),
+    /// By id, current or not (submission).
+    Ids(&'a [Uuid]),
+}
+
+/// Items or services by code or id, priced at the facility whose price list is `list`.
+pub async fn priced(
+    tx: &mut Tx,
+    kind: LineKind,
+    list: Option<Uuid>,
+    key: RegisterKey<'_>,
+) -> Result<Vec<Priced>> {
+    let (table, lines, column, category) = match kind {
+        LineKind::Item => ("medical_items", "item_pricelist_lines", "item_id", "NULL"),
+        LineKind::Service => (
+            "medical_services",
+            "service_pricelist_lines",
+            "service_id",
+            "r.category",
+        ),
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT r.id, r.code, r.name, r.deleted_at IS NULL AS current, r.price, \
+         CASE WHEN pl.{column} IS NULL THEN NULL ELSE COALESCE(pl.price_overrule, r.price) END AS list_price, \
+         r.care_type, r.patient_category, r.frequency, r.maximum_amount, {category} AS category \
+         FROM {table} r LEFT JOIN {lines} pl ON pl.{column} = r.id AND pl.pricelist_id = "
+    ));
+    // A facility without a list: a key that matches no list.
+    sql.arg(list.unwrap_or(Uuid::nil()));
+    match key {
+        RegisterKey::Codes(codes) => {
+            if codes.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push(" WHERE r.deleted_at IS NULL AND r.code IN ")
+                .list(codes.iter().map(String::as_str));
+        }
+        RegisterKey::Ids(ids) => {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push(" WHERE r.id IN ").list(ids.iter().copied());
+        }
+    }
+    let rows: Vec<Priced> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows)
+}
+
+/// What the insuree received in their other submitted, unrejected claims: every passed line
+/// and every claim with its category, dated by the claim's target date.
+pub async fn history(tx: &mut Tx, insuree: Uuid, except: Uuid) -> Result<History> {
+    let claims: Vec<(Option<String>, Date, Option<Date>)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT category, date_from, date_to FROM claims \
+             WHERE insuree_id = $1 AND id <> $2 AND deleted_at IS NULL \
+             AND status IN ('checked', 'processed', 'valuated')",
+        )
+        .bind(insuree)
+        .bind(except)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    if claims.is_empty() {
+        return Ok(History::default());
+    }
+    let lines: Vec<(String, Uuid, i64, Date, Option<Date>)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT l.kind, l.register_id, COALESCE(l.qty_approved, l.qty), c.date_from, c.date_to \
+             FROM claim_lines l JOIN claims c ON c.id = l.claim_id \
+             WHERE c.insuree_id = $1 AND c.id <> $2 AND c.deleted_at IS NULL \
+             AND c.status IN ('checked', 'processed', 'valuated') AND l.status = 'passed'",
+        )
+        .bind(insuree)
+        .bind(except)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(History {
+        claims: claims
+            .into_iter()
+            .map(|(category, from, to)| PastClaim {
+                category: category.as_deref().and_then(rules::Category::from_code),
+                date: to.unwrap_or(from),
+            })
+            .collect(),
+        provisions: lines
+            .into_iter()
+            .map(|(kind, register_id, qty, from, to)| Provision {
+                kind: LineKind::from_code(&kind).unwrap_or(LineKind::Item),
+                register_id,
+                date: to.unwrap_or(from),
+                qty,
+            })
+            .collect(),
+    })
+}
+
+/// Another claim of the same visit: its code and its lines' (kind, item or service).
+pub type SameVisit = (String, Vec<(String, Uuid)>);
+
+/// Other current claims of the same insuree at the same facility on the same dates, not
+/// rejected, with their lines' items and services: the candidates for a duplicate.
+pub async fn same_visit(tx: &mut Tx, claim: &Claim) -> Result<Vec<(String, Vec<(String, Uuid)>)>> {
+    let rows: Vec<(Uuid, String, Option<String>, Option<Uuid>)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT c.id, c.code, l.kind, l.register_id FROM claims c \
+             LEFT JOIN claim_lines l ON l.claim_id = c.id \
+             WHERE c.insuree_id = $1 AND c.health_facility_id = $2 AND c.date_from = $3 \
+             AND COALESCE(c.date_to, c.date_from) = $4 AND c.id <> $5 AND c.deleted_at IS NULL \
+             AND c.status <> 'rejected' ORDER BY c.code, c.id",
+        )
+        .bind(claim.insuree_id)
+        .bind(claim.health_facility_id)
+        .bind(claim.date_from)
+        .bind(claim.date_to.unwrap_or(claim.date_from))
+        .bind(claim.id)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    let mut out: Vec<(Uuid, SameVisit)> = Vec::new();
+    for (id, code, kind, register) in rows {
+        if out.last().is_none_or(|(last, _)| *last != id) {
+            out.push((id, (code, Vec::new())));
+        }
+        if let (Some(kind), Some(register), Some((_, (_, lines)))) =
+            (kind, register, out.last_mut())
+        {
+            lines.push((kind, register));
+        }
+    }
+    Ok(out.into_iter().map(|(_, visit)| visit).collect())
+}
+
+/// Which of these ICD codes are current diagnoses.
+pub async fn known_diagnoses(tx: &mut Tx, codes: &[String]) -> Result<Vec<String>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT code FROM diagnoses WHERE deleted_at IS NULL AND code IN ");
+    sql.list(codes.iter().map(String::as_str));
+    let rows: Vec<(String,)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}
+
+/// The insuree as submission sees them: (chfid, deleted, gender code, birth date).
+pub async fn patient(tx: &mut Tx, insuree: Uuid) -> Result<Option<(String, bool, String, Date)>> {
+    let row = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT chfid, deleted_at IS NOT NULL, gender, dob FROM insurees WHERE id = $1",
+        )
+        .bind(insuree)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(row)
+}
