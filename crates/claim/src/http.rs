@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_claims, create_claim))
         .routes(routes!(submit_claims))
+        .routes(routes!(process_claims))
         .routes(routes!(get_claim, update_claim, delete_claim))
 }
 
@@ -150,7 +151,25 @@ async fn submit_claims(
     ValidJson(input): ValidJson<SubmitInput>,
 ) -> Result<Json<SubmitResults>> {
     Ok(Json(
-        service::submit_claims(&state.db, &actor, &input.claims).await?,
+        service::run_step(&state.db, &actor, service::Step::Submit, &input.claims).await?,
+    ))
+}
+
+/// Process checked claims: each accepted line is valued under the policy that pays it
+/// (deductibles, co-insurance or fixed amounts, category and general ceilings, against the
+/// running ledger of the insuree and the policy). The claim becomes valuated, or processed
+/// while lines at relative prices wait for the batch run. Unknown ids are a 404 naming them,
+/// and nothing changes.
+#[utoipa::path(post, path = "/api/v1/claims/process", tag = "claims", request_body = SubmitInput,
+    responses((status = 200, body = SubmitResults), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn process_claims(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<SubmitInput>,
+) -> Result<Json<SubmitResults>> {
+    Ok(Json(
+        service::run_step(&state.db, &actor, service::Step::Process, &input.claims).await?,
     ))
 }
 

@@ -124,6 +124,16 @@ pub struct ClaimLine {
     #[schema(value_type = Option<String>)]
     pub limitation: Option<LimitationType>,
     pub limitation_value: Option<i64>,
+    /// Price per unit set by a medical officer at review.
+    pub price_approved: Option<i64>,
+    /// The reviewer's reason for a change.
+    pub justification: Option<String>,
+    /// At processing: taken by a deductible, above the general ceiling, above the category
+    /// ceiling, and what the scheme pays for the line (minor units).
+    pub deductible: Option<i64>,
+    pub exceed_ceiling: Option<i64>,
+    pub exceed_ceiling_category: Option<i64>,
+    pub valuated: Option<i64>,
 }
 
 /// A claim with its items and services.
@@ -166,6 +176,8 @@ pub struct Claim {
     pub remunerated: Option<i64>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub processed_at: Option<OffsetDateTime>,
     pub items: Vec<ClaimLine>,
     pub services: Vec<ClaimLine>,
     pub version: i64,
@@ -195,7 +207,7 @@ pub struct ClaimSummary {
     pub version: i64,
 }
 
-/// `POST /api/v1/claims/submit`.
+/// `POST /api/v1/claims/submit` and `/process`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitInput {
@@ -203,12 +215,13 @@ pub struct SubmitInput {
     pub claims: Vec<Uuid>,
 }
 
-/// What a submission did to one claim.
+/// What a submission or processing did to one claim.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitResult {
     pub id: Uuid,
     pub code: String,
-    /// False when the claim was not in status entered (it is left as it was).
+    /// False when the claim was not in the status the step takes (entered to submit, checked to
+    /// process); it is left as it was.
     pub submitted: bool,
     pub status: ClaimStatus,
     /// The decision in a sentence, or why it was not submitted.

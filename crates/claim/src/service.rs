@@ -18,6 +18,7 @@ pub const CLAIM_ADD: Right = Right(111002);
 pub const CLAIM_EDIT: Right = Right(111003);
 pub const CLAIM_DELETE: Right = Right(111004);
 pub const CLAIM_SUBMIT: Right = Right(111007);
+pub const CLAIM_PROCESS: Right = Right(111011);
 
 /// openIMIS's `max_claim_length`.
 pub const MAX_CODE_LENGTH: usize = 20;
@@ -387,6 +388,7 @@ async fn checked_claim(
         valuated: None,
         remunerated: None,
         submitted_at: None,
+        processed_at: None,
         items,
         services,
         version: 1,
@@ -475,6 +477,12 @@ async fn checked_lines(
             price_origin: None,
             limitation: None,
             limitation_value: None,
+            price_approved: None,
+            justification: None,
+            deductible: None,
+            exceed_ceiling: None,
+            exceed_ceiling_category: None,
+            valuated: None,
         });
     }
     Ok(lines)
@@ -482,12 +490,43 @@ async fn checked_lines(
 
 // ---------------------------------------------------------------- submission
 
-/// Submit entered claims: each is adjudicated (§7.6) and left checked or rejected, with a
-/// decision per line. Unknown ids (or claims outside your districts) are a 404 naming them, and
-/// nothing is submitted. A claim that is not entered is reported and left as it is. One
-/// transaction for the whole request.
-pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<SubmitResults> {
-    actor.require(CLAIM_SUBMIT)?;
+/// A step of a claim's life that takes a list of claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Entered → checked or rejected (§7.6).
+    Submit,
+    /// Checked → processed or valuated (§7.8, §7.10).
+    Process,
+}
+
+impl Step {
+    fn right(self) -> Right {
+        match self {
+            Step::Submit => CLAIM_SUBMIT,
+            Step::Process => CLAIM_PROCESS,
+        }
+    }
+
+    fn takes(self) -> ClaimStatus {
+        match self {
+            Step::Submit => ClaimStatus::Entered,
+            Step::Process => ClaimStatus::Checked,
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Step::Submit => "submit",
+            Step::Process => "process",
+        }
+    }
+}
+
+/// Submit entered claims, or process checked ones. Unknown ids (or claims outside your
+/// districts) are a 404 naming them, and nothing changes. A claim in another status is reported
+/// and left as it is. One transaction for the whole request.
+pub async fn run_step(db: &Db, actor: &Actor, step: Step, ids: &[Uuid]) -> Result<SubmitResults> {
+    actor.require(step.right())?;
     if ids.is_empty() {
         return Err(Error::invalid(
             "claims",
@@ -499,7 +538,7 @@ pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<Submi
         return Err(Error::invalid(
             "claims",
             "too_many",
-            "at most 1,000 claims per submission",
+            "at most 1,000 claims at once",
         ));
     }
     let mut tx = db.begin().await?;
@@ -516,22 +555,30 @@ pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<Submi
     }
     let mut results = Vec::with_capacity(claims.len());
     for claim in claims {
-        if claim.status != ClaimStatus::Entered {
+        if claim.status != step.takes() {
             results.push(SubmitResult {
                 id: claim.id,
                 code: claim.code.clone(),
                 submitted: false,
                 status: claim.status,
                 detail: format!(
-                    "claim {} is {}; only entered claims are submitted",
+                    "claim {} is {}; only {} claims can be {}",
                     claim.code,
-                    claim.status.code()
+                    claim.status.code(),
+                    step.takes().code(),
+                    match step {
+                        Step::Submit => "submitted",
+                        Step::Process => "processed",
+                    }
                 ),
                 claim,
             });
             continue;
         }
-        let after = adjudicate(&mut tx, claim.clone()).await?;
+        let after = match step {
+            Step::Submit => adjudicate(&mut tx, claim.clone()).await?,
+            Step::Process => valuate(&mut tx, claim.clone()).await?,
+        };
         if !sql::save_claim(&mut tx, &after, Some(claim.version)).await? {
             return Err(Error::stale("claim"));
         }
@@ -541,7 +588,7 @@ pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<Submi
             actor,
             CLAIM,
             after.id,
-            "submit",
+            step.action(),
             Some(&claim),
             Some(&after),
         )
@@ -557,6 +604,134 @@ pub async fn submit_claims(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<Submi
     }
     tx.commit().await?;
     Ok(SubmitResults { results })
+}
+
+/// The lines one policy pays: (policy, product, (kind, index) of each line).
+type PolicyLines = (Uuid, Uuid, Vec<(LineKind, usize)>);
+
+/// Value a checked claim (§7.8, §7.10): per policy that pays its accepted lines, the deductibles,
+/// co-insurance and ceilings against the ledger, and the ledger rows of this claim. Processed
+/// when a line waits for the batch run's relative prices (origin R), else valuated. Review and
+/// feedback still pending are bypassed.
+async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
+    let facility = location::store::get_facility(tx, claim.health_facility_id)
+        .await?
+        .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
+    let (_, _, _, dob) = sql::patient(tx, claim.insuree_id)
+        .await?
+        .ok_or_else(|| Error::not_found("insuree", claim.insuree_id))?;
+    let target = claim.date_to.unwrap_or(claim.date_from);
+    let adult = policy::rules::add_months(dob, 18 * 12) <= target;
+    let category = claim.category.unwrap_or(rules::Category::Visit);
+    let multi_day = claim.date_to.is_some_and(|to| to != claim.date_from);
+    // The accepted lines by the policy that pays them, items first.
+    let mut by_policy: Vec<PolicyLines> = Vec::new();
+    for (kind, lines) in [
+        (LineKind::Item, &claim.items),
+        (LineKind::Service, &claim.services),
+    ] {
+        for (i, l) in lines.iter().enumerate() {
+            let (LineStatus::Passed, Some(policy), Some(product)) =
+                (l.status, l.policy_id, l.product_id)
+            else {
+                continue;
+            };
+            match by_policy.iter_mut().find(|(p, _, _)| *p == policy) {
+                Some((_, _, at)) => at.push((kind, i)),
+                None => by_policy.push((policy, product, vec![(kind, i)])),
+            }
+        }
+    }
+    let mut ledger_rows = Vec::new();
+    let mut total = 0i64;
+    let mut relative = false;
+    for (policy_id, product_id, at) in by_policy {
+        let product = policy::service::load_product(tx, product_id)
+            .await?
+            .ok_or_else(|| Error::not_found("product", product_id))?;
+        let treatment = rules::valuation::Treatment {
+            multi_day,
+            facility_level: facility.level,
+            category,
+            members: sql::members_on(tx, policy_id, target).await?,
+        };
+        let ledger = sql::ledger(tx, policy_id, claim.insuree_id, claim.id).await?;
+        let line = |claim: &Claim, kind: LineKind, i: usize| -> ClaimLine {
+            match kind {
+                LineKind::Item => claim.items[i].clone(),
+                LineKind::Service => claim.services[i].clone(),
+            }
+        };
+        let pay: Vec<rules::valuation::PayLine> = at
+            .iter()
+            .map(|&(kind, i)| {
+                let l = line(&claim, kind, i);
+                let terms = rules::choice::terms(
+                    &product.terms,
+                    kind,
+                    l.register_id,
+                    claim.visit_type,
+                    adult,
+                );
+                rules::valuation::PayLine {
+                    qty: l.qty_approved.unwrap_or(l.qty),
+                    unit: l
+                        .price_approved
+                        .or(l.price_adjusted)
+                        .unwrap_or(l.price_asked),
+                    limitation: l
+                        .limitation
+                        .unwrap_or(product::model::LimitationType::CoInsurance),
+                    limitation_value: l.limitation_value.unwrap_or(100),
+                    ceiling_exclusion: terms.and_then(|t| t.ceiling_exclusion),
+                }
+            })
+            .collect();
+        let valuation = rules::valuation::value(&product.terms, &treatment, &ledger, &pay);
+        for (&(kind, i), v) in at.iter().zip(&valuation.lines) {
+            let l = match kind {
+                LineKind::Item => &mut claim.items[i],
+                LineKind::Service => &mut claim.services[i],
+            };
+            l.deductible = Some(v.deductible);
+            l.exceed_ceiling = Some(v.exceed_ceiling);
+            l.exceed_ceiling_category = Some(v.exceed_ceiling_category);
+            l.valuated = Some(v.valuated);
+            relative |= l.price_origin == Some(product::model::PriceOrigin::Relative);
+            total = total.saturating_add(v.valuated);
+        }
+        ledger_rows.push((policy_id, valuation.used));
+    }
+    let now = audit::now_micros();
+    sql::replace_ded_rem(tx, &claim, &ledger_rows, now).await?;
+    claim.valuated = Some(total);
+    let kmoney = kernel::money::format_money;
+    if relative {
+        claim.status = ClaimStatus::Processed;
+        claim.remunerated = None;
+        claim.decision = Some(format!(
+            "Processed: {} valued; lines at relative prices wait for the batch run.",
+            kmoney(total)
+        ));
+    } else {
+        claim.status = ClaimStatus::Valuated;
+        claim.remunerated = Some(total);
+        claim.decision = Some(format!(
+            "Valuated: the scheme pays {} of {} approved.",
+            kmoney(total),
+            kmoney(claim.approved.unwrap_or(0))
+        ));
+    }
+    if claim.review_status == ReviewStatus::Selected {
+        claim.review_status = ReviewStatus::Bypassed;
+    }
+    if claim.feedback_status == ReviewStatus::Selected {
+        claim.feedback_status = ReviewStatus::Bypassed;
+    }
+    claim.processed_at = Some(now);
+    claim.version += 1;
+    claim.updated_at = now;
+    Ok(claim)
 }
 
 /// Read what the rules need, decide, and write the decision into the claim.

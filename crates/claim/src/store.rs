@@ -42,6 +42,7 @@ struct ClaimRow {
     valuated: Option<i64>,
     remunerated: Option<i64>,
     submitted_at: Option<OffsetDateTime>,
+    processed_at: Option<OffsetDateTime>,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -81,6 +82,7 @@ impl From<ClaimRow> for Claim {
             valuated: r.valuated,
             remunerated: r.remunerated,
             submitted_at: r.submitted_at,
+            processed_at: r.processed_at,
             items: Vec::new(),
             services: Vec::new(),
             version: r.version,
@@ -94,12 +96,13 @@ const CLAIM_COLUMNS: &str = "c.id, c.code, c.health_facility_id, c.district_id, 
      (SELECT i.chfid FROM insurees i WHERE i.id = c.insuree_id) AS chfid, c.admin_id, c.date_claimed, c.date_from, \
      c.date_to, c.visit_type, c.icd, c.secondary_icd, c.explanation, c.guarantee_no, c.refer_from_id, c.refer_to_id, \
      c.referral_code, c.status, c.review_status, c.feedback_status, c.rejection_reason, c.decision, c.category, \
-     c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.version, c.created_at, c.updated_at";
+     c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.processed_at, c.version, c.created_at, \
+     c.updated_at";
 
 const CLAIM_WRITE_COLUMNS: &str = "code, health_facility_id, district_id, insuree_id, admin_id, date_claimed, date_from, \
      date_to, visit_type, icd, secondary_icd, explanation, guarantee_no, refer_from_id, refer_to_id, referral_code, \
      status, review_status, feedback_status, rejection_reason, decision, category, flags, claimed, approved, valuated, \
-     remunerated, submitted_at, version, created_at, updated_at, id";
+     remunerated, submitted_at, processed_at, version, created_at, updated_at, id";
 
 /// Bind a claim's columns in the order of [`CLAIM_WRITE_COLUMNS`].
 macro_rules! bind_claim {
@@ -134,6 +137,7 @@ macro_rules! bind_claim {
             .bind(c.valuated)
             .bind(c.remunerated)
             .bind(c.submitted_at)
+            .bind(c.processed_at)
             .bind(c.version)
             .bind(c.created_at)
             .bind(c.updated_at)
@@ -149,7 +153,7 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                  $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-                 $30, $31, $32)"
+                 $30, $31, $32, $33)"
             ))),
             Some(_) => sqlx::query(
                 "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
@@ -157,8 +161,8 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
                  secondary_icd = $11, explanation = $12, guarantee_no = $13, refer_from_id = $14, refer_to_id = $15, \
                  referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
                  rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
-                 valuated = $26, remunerated = $27, submitted_at = $28, version = $29, created_at = $30, \
-                 updated_at = $31 WHERE id = $32 AND version = $33 AND deleted_at IS NULL",
+                 valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, version = $30, \
+                 created_at = $31, updated_at = $32 WHERE id = $33 AND version = $34 AND deleted_at IS NULL",
             ),
         };
         let query = bind_claim!(query, c);
@@ -193,6 +197,12 @@ struct LineRow {
     price_origin: Option<String>,
     limitation: Option<String>,
     limitation_value: Option<i64>,
+    price_approved: Option<i64>,
+    justification: Option<String>,
+    deductible: Option<i64>,
+    exceed_ceiling: Option<i64>,
+    exceed_ceiling_category: Option<i64>,
+    valuated: Option<i64>,
 }
 
 impl LineRow {
@@ -226,6 +236,12 @@ impl LineRow {
                 .as_deref()
                 .and_then(LimitationType::from_code),
             limitation_value: self.limitation_value,
+            price_approved: self.price_approved,
+            justification: self.justification,
+            deductible: self.deductible,
+            exceed_ceiling: self.exceed_ceiling,
+            exceed_ceiling_category: self.exceed_ceiling_category,
+            valuated: self.valuated,
         };
         (kind, line)
     }
@@ -237,11 +253,13 @@ const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, \
      CASE WHEN l.kind = 'I' THEN (SELECT it.name FROM medical_items it WHERE it.id = l.register_id) \
           ELSE (SELECT sv.name FROM medical_services sv WHERE sv.id = l.register_id) END AS name, \
      l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, l.decision, l.compared, \
-     l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, l.limitation_value";
+     l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, l.limitation_value, \
+     l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, l.valuated";
 
 const LINE_WRITE_COLUMNS: &str = "claim_id, position, kind, register_id, qty, price_asked, explanation, status, \
      rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, policy_id, price_origin, \
-     limitation, limitation_value, id";
+     limitation, limitation_value, price_approved, justification, deductible, exceed_ceiling, \
+     exceed_ceiling_category, valuated, id";
 
 /// One line to write: its claim, position and kind with the line.
 pub struct LineWrite<'a> {
@@ -276,6 +294,12 @@ macro_rules! bind_line {
             .bind(l.price_origin.map(|o| o.code()))
             .bind(l.limitation.map(|o| o.code()))
             .bind(l.limitation_value)
+            .bind(l.price_approved)
+            .bind(&l.justification)
+            .bind(l.deductible)
+            .bind(l.exceed_ceiling)
+            .bind(l.exceed_ceiling_category)
+            .bind(l.valuated)
             .bind(l.id)
     }};
 }
@@ -647,4 +671,122 @@ pub async fn patient(tx: &mut Tx, insuree: Uuid) -> Result<Option<(String, bool,
         .await?
     });
     Ok(row)
+}
+
+// ---------------------------------------------------------------- the ledger
+
+/// The ledger columns summed (PostgreSQL sums BIGINT as NUMERIC: cast back).
+const USED_SUMS: &str = "CAST(COALESCE(SUM(ded_g), 0) AS BIGINT), CAST(COALESCE(SUM(ded_ip), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(ded_op), 0) AS BIGINT), CAST(COALESCE(SUM(rem_g), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_ip), 0) AS BIGINT), CAST(COALESCE(SUM(rem_op), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_surgery), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_delivery), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_antenatal), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_hospitalization), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(rem_consultation), 0) AS BIGINT)";
+
+type UsedRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn used(
+    (ded, ded_ip, ded_op, rem, rem_ip, rem_op, s, d, a, h, c): UsedRow,
+) -> rules::valuation::Used {
+    rules::valuation::Used {
+        ded,
+        ded_ip,
+        ded_op,
+        rem,
+        rem_ip,
+        rem_op,
+        rem_surgery: s,
+        rem_delivery: d,
+        rem_antenatal: a,
+        rem_hospitalization: h,
+        rem_consultation: c,
+    }
+}
+
+/// What the other claims used under `policy`: this insuree's share and the whole policy's.
+pub async fn ledger(
+    tx: &mut Tx,
+    policy: Uuid,
+    insuree: Uuid,
+    except: Uuid,
+) -> Result<rules::valuation::Ledger> {
+    let mut out = rules::valuation::Ledger::default();
+    for (only_insuree, slot) in [(true, 0), (false, 1)] {
+        let sql = format!(
+            "SELECT {USED_SUMS} FROM claim_ded_rem WHERE policy_id = $1 AND claim_id <> $2 \
+             AND ($3 = 0 OR insuree_id = $4)"
+        );
+        let row: UsedRow = on_tx!(tx, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(policy)
+                .bind(except)
+                .bind(i64::from(only_insuree))
+                .bind(insuree)
+                .fetch_one(&mut **conn)
+                .await?
+        });
+        if slot == 0 {
+            out.insuree = used(row);
+        } else {
+            out.policy = used(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The members a policy covers on `day`.
+pub async fn members_on(tx: &mut Tx, policy: Uuid, day: Date) -> Result<i64> {
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT COUNT(*) FROM insuree_policies WHERE policy_id = $1 AND deleted_at IS NULL \
+             AND effective_date IS NOT NULL AND effective_date <= $2 AND expiry_date >= $2",
+        )
+        .bind(policy)
+        .bind(day)
+        .fetch_one(&mut **conn)
+        .await?
+    });
+    Ok(n)
+}
+
+/// Replace this claim's ledger rows: one per policy that paid it.
+pub async fn replace_ded_rem(
+    tx: &mut Tx,
+    claim: &Claim,
+    rows: &[(Uuid, rules::valuation::Used)],
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM claim_ded_rem WHERE claim_id = $1")
+            .bind(claim.id)
+            .execute(&mut **conn)
+            .await?;
+        for (policy, u) in rows {
+            sqlx::query(
+                "INSERT INTO claim_ded_rem (claim_id, policy_id, insuree_id, ded_g, ded_ip, ded_op, rem_g, rem_ip, \
+                 rem_op, rem_surgery, rem_delivery, rem_antenatal, rem_hospitalization, rem_consultation, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(claim.id)
+            .bind(*policy)
+            .bind(claim.insuree_id)
+            .bind(u.ded)
+            .bind(u.ded_ip)
+            .bind(u.ded_op)
+            .bind(u.rem)
+            .bind(u.rem_ip)
+            .bind(u.rem_op)
+            .bind(u.rem_surgery)
+            .bind(u.rem_delivery)
+            .bind(u.rem_antenatal)
+            .bind(u.rem_hospitalization)
+            .bind(u.rem_consultation)
+            .bind(at)
+            .execute(&mut **conn)
+            .await?;
+        }
+    });
+    Ok(())
 }

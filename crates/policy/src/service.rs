@@ -85,7 +85,8 @@ fn product_cache() -> &'static ProductCache {
     CACHE.get_or_init(Default::default)
 }
 
-async fn load_product(tx: &mut Tx, id: Uuid) -> Result<Option<Arc<Product>>> {
+/// The current product by id, through the cache.
+pub async fn load_product(tx: &mut Tx, id: Uuid) -> Result<Option<Arc<Product>>> {
     match sql::product_stamp(tx, id).await? {
         Some(stamp) => cached_product(tx, id, stamp).await,
         None => Ok(None),

@@ -398,3 +398,65 @@ async fn claims_stay_within_the_users_districts_and_facility() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn processing_takes_the_deductible_then_pays_and_keeps_the_ledger() {
+    each_engine(|app| async move {
+        // FC1: a policy deductible of 200.00, ceilings far above.
+        let c = clinic(&app).await;
+        let (_, first) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-10-01"))
+            .await;
+        let mut second = claim(&c, "C-002", "2025-10-02");
+        second["items"] = json!([]);
+        second["services"] = json!([{"code": "CONS", "qty": 3, "explanation": "three sessions"}]);
+        let (_, second) = app.post("/api/v1/claims", second).await;
+        submit(&app, &[&first, &second]).await;
+
+        // Entered claims are not processed; checked ones are.
+        let (_, third) = app
+            .post("/api/v1/claims", claim(&c, "C-003", "2025-10-03"))
+            .await;
+        let (status, body) = app
+            .post(
+                "/api/v1/claims/process",
+                json!({"claims": [first["id"], third["id"]]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["results"][1]["submitted"], false);
+        assert_eq!(
+            body["results"][1]["detail"],
+            "claim C-003 is entered; only checked claims can be processed"
+        );
+        let valued = &body["results"][0]["claim"];
+        assert_eq!(valued["status"], "valuated", "{valued}");
+        // 10 × 3.00 + 50.00 = 80.00, all taken by the deductible.
+        assert_eq!(valued["items"][0]["deductible"], 3000);
+        assert_eq!(valued["services"][0]["deductible"], 5000);
+        assert_eq!(valued["valuated"], 0);
+        assert_eq!(valued["remunerated"], 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM claim_ded_rem").await, 1);
+
+        // The next claim finds 120.00 of the deductible left: 150.00 − 120.00 = 30.00 paid.
+        let (_, body) = app
+            .post("/api/v1/claims/process", json!({"claims": [second["id"]]}))
+            .await;
+        let valued = &body["results"][0]["claim"];
+        assert_eq!(valued["services"][0]["deductible"], 12000, "{valued}");
+        assert_eq!(valued["services"][0]["valuated"], 3000);
+        assert_eq!(valued["remunerated"], 3000);
+        assert_eq!(
+            valued["decision"],
+            "Valuated: the scheme pays 30.00 of 150.00 approved."
+        );
+        let (status, body) = app
+            .post("/api/v1/claims/process", json!({"claims": [second["id"]]}))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["results"][0]["submitted"], false, "processed once");
+        assert_eq!(app.count("SELECT COUNT(*) FROM claim_ded_rem").await, 2);
+        app.finish().await;
+    })
+    .await;
+}

@@ -31,6 +31,7 @@ CREATE TABLE claims (
     valuated BIGINT,
     remunerated BIGINT,
     submitted_at TEXT,
+    processed_at TEXT,
     version BIGINT NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -61,6 +62,34 @@ CREATE TABLE claim_lines (
     policy_id BLOB,
     price_origin TEXT,
     limitation TEXT,
-    limitation_value BIGINT
+    limitation_value BIGINT,
+    price_approved BIGINT,
+    justification TEXT,
+    deductible BIGINT,
+    exceed_ceiling BIGINT,
+    exceed_ceiling_category BIGINT,
+    valuated BIGINT
 );
 CREATE INDEX claim_lines_claim ON claim_lines (claim_id, position);
+
+-- The running ledger (tblClaimDedRem): per claim and policy, the deductible it took and what it
+-- paid, overall, in- or out-patient and per claim category; ceilings are measured against it.
+CREATE TABLE claim_ded_rem (
+    claim_id BLOB NOT NULL REFERENCES claims (id) ON DELETE CASCADE,
+    policy_id BLOB NOT NULL REFERENCES policies (id),
+    insuree_id BLOB NOT NULL REFERENCES insurees (id),
+    ded_g BIGINT NOT NULL,
+    ded_ip BIGINT NOT NULL,
+    ded_op BIGINT NOT NULL,
+    rem_g BIGINT NOT NULL,
+    rem_ip BIGINT NOT NULL,
+    rem_op BIGINT NOT NULL,
+    rem_surgery BIGINT NOT NULL,
+    rem_delivery BIGINT NOT NULL,
+    rem_antenatal BIGINT NOT NULL,
+    rem_hospitalization BIGINT NOT NULL,
+    rem_consultation BIGINT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (claim_id, policy_id)
+);
+CREATE INDEX claim_ded_rem_policy ON claim_ded_rem (policy_id, insuree_id);

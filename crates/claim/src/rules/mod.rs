@@ -7,6 +7,7 @@ pub mod category;
 pub mod choice;
 pub mod reason;
 pub mod submit;
+pub mod valuation;
 
 pub use category::claim_category;
 pub use choice::{Assignment, choose};
