@@ -17,3 +17,4 @@ mod products;
 mod registry;
 mod system;
 mod users_roles;
+mod vectors;
