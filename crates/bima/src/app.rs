@@ -202,6 +202,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .layer(Extension(auth))
             .layer(Extension(Arc::new(settings.registry.clone())))
             .layer(Extension(Arc::new(settings.policy)))
+            .layer(Extension(Arc::new(settings.claim)))
             .layer(Extension(registry::service::PolicyHooks {
                 insuree_policies: policy::service::insuree_policies_hook,
                 member_joined: policy::service::member_joined_hook,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub registry: registry::config::Config,
     /// The policy module's settings (what a paid policy becomes).
     pub policy: policy::service::Config,
+    /// The claims module's settings (selection for review).
+    pub claim: claim::service::Config,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             log: "info,sqlx=error".into(),
             registry: registry::config::Config::default(),
             policy: policy::service::Config::default(),
+            claim: claim::service::Config::default(),
         }
     }
 }

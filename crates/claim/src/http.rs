@@ -1,15 +1,16 @@
 //! REST endpoints: `/api/v1/claims` and `/api/v1/claims/submit`.
 
 use crate::model::*;
-use crate::service;
+use crate::service::{self, Config};
 use crate::store::ClaimFilter;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::{Extension, Json};
 use kernel::export::{self, ListFormat};
 use kernel::{Actor, AppState, PageParams, Problem, Result, ValidJson, ValidQuery, VersionQuery};
 use serde::Deserialize;
+use std::sync::Arc;
 use time::{Date, OffsetDateTime};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +22,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_claims))
         .routes(routes!(process_claims))
         .routes(routes!(get_claim, update_claim, delete_claim))
+        .routes(routes!(select_for_review))
+        .routes(routes!(draw_for_review))
+        .routes(routes!(review_queue))
+        .routes(routes!(review_claim))
+        .routes(routes!(request_feedback))
+        .routes(routes!(deliver_feedback))
 }
 
 fn today() -> Date {
@@ -148,10 +155,18 @@ async fn delete_claim(
 async fn submit_claims(
     State(state): State<AppState>,
     actor: Actor,
+    Extension(config): Extension<Arc<Config>>,
     ValidJson(input): ValidJson<SubmitInput>,
 ) -> Result<Json<SubmitResults>> {
     Ok(Json(
-        service::run_step(&state.db, &actor, service::Step::Submit, &input.claims).await?,
+        service::run_step(
+            &state.db,
+            &actor,
+            &config,
+            service::Step::Submit,
+            &input.claims,
+        )
+        .await?,
     ))
 }
 
@@ -166,10 +181,120 @@ async fn submit_claims(
 async fn process_claims(
     State(state): State<AppState>,
     actor: Actor,
+    Extension(config): Extension<Arc<Config>>,
     ValidJson(input): ValidJson<SubmitInput>,
 ) -> Result<Json<SubmitResults>> {
     Ok(Json(
-        service::run_step(&state.db, &actor, service::Step::Process, &input.claims).await?,
+        service::run_step(
+            &state.db,
+            &actor,
+            &config,
+            service::Step::Process,
+            &input.claims,
+        )
+        .await?,
+    ))
+}
+
+// ---------------------------------------------------------------- review and feedback
+
+/// Select checked claims for review by hand, optionally for one medical officer.
+#[utoipa::path(post, path = "/api/v1/claims/review/select", tag = "claims", request_body = SelectInput,
+    responses((status = 200, body = Vec<Claim>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn select_for_review(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<SelectInput>,
+) -> Result<Json<Vec<Claim>>> {
+    Ok(Json(
+        service::select_for_review(&state.db, &actor, input).await?,
+    ))
+}
+
+/// Select for review the checked claims not yet selected that meet any of the criteria: a
+/// random share, an approved amount, a risk score (see `claim::rules::review`), a flag.
+#[utoipa::path(post, path = "/api/v1/claims/review/draw", tag = "claims", request_body = DrawInput,
+    responses((status = 200, body = DrawResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn draw_for_review(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<DrawInput>,
+) -> Result<Json<DrawResult>> {
+    Ok(Json(
+        service::draw_for_review(&state.db, &actor, input).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// Default: you.
+    officer_id: Option<Uuid>,
+}
+
+/// A medical officer's review queue (claims selected for them or for nobody in particular) with
+/// its open count, ages and turnaround over the last 30 days.
+#[utoipa::path(get, path = "/api/v1/claims/review/queue", tag = "claims", params(QueueQuery),
+    responses((status = 200, body = ReviewQueue), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn review_queue(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidQuery(q): ValidQuery<QueueQuery>,
+) -> Result<Json<ReviewQueue>> {
+    Ok(Json(
+        service::review_queue(&state.db, &actor, q.officer_id, OffsetDateTime::now_utc()).await?,
+    ))
+}
+
+/// Review a checked claim: reject lines (reason −1), approve fewer units or another price, each
+/// with a justification; send the `version` you read.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/review", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    request_body = ReviewInput,
+    responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn review_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<ReviewInput>,
+) -> Result<Json<Claim>> {
+    Ok(Json(
+        service::review_claim(&state.db, &actor, &id, input).await?,
+    ))
+}
+
+/// Ask for feedback on a submitted claim: an officer will ask the patient.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback/request", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    request_body = FeedbackRequestInput,
+    responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn request_feedback(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<FeedbackRequestInput>,
+) -> Result<Json<Claim>> {
+    Ok(Json(
+        service::request_feedback(&state.db, &actor, &id, input).await?,
+    ))
+}
+
+/// Record the patient's feedback on a claim whose feedback was asked.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    request_body = FeedbackInput,
+    responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn deliver_feedback(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidJson(input): ValidJson<FeedbackInput>,
+) -> Result<Json<Claim>> {
+    Ok(Json(
+        service::deliver_feedback(&state.db, &actor, &id, input, today()).await?,
     ))
 }
 

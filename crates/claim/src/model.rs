@@ -178,6 +178,18 @@ pub struct Claim {
     pub submitted_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub processed_at: Option<OffsetDateTime>,
+    /// Bima's risk score at submission, 0–100 (see `claim::rules::review`).
+    pub risk: Option<i64>,
+    /// The medical officer the review is assigned to.
+    pub reviewer_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub review_selected_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reviewed_at: Option<OffsetDateTime>,
+    /// The reviewer's note on the claim.
+    pub adjustment: Option<String>,
+    /// Feedback asked of an officer, and the answer.
+    pub feedback: Option<Feedback>,
     pub items: Vec<ClaimLine>,
     pub services: Vec<ClaimLine>,
     pub version: i64,
@@ -185,6 +197,28 @@ pub struct Claim {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+impl Claim {
+    /// The claim as a list shows it.
+    pub fn summary(self) -> ClaimSummary {
+        ClaimSummary {
+            id: self.id,
+            code: self.code,
+            health_facility_id: self.health_facility_id,
+            insuree_id: self.insuree_id,
+            chfid: self.chfid,
+            date_claimed: self.date_claimed,
+            date_from: self.date_from,
+            date_to: self.date_to,
+            status: self.status,
+            review_status: self.review_status,
+            rejection_reason: self.rejection_reason,
+            claimed: self.claimed,
+            approved: self.approved,
+            version: self.version,
+        }
+    }
 }
 
 /// A claim in a list: the header without its lines.
@@ -232,4 +266,145 @@ pub struct SubmitResult {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitResults {
     pub results: Vec<SubmitResult>,
+}
+
+/// Feedback on a claim: asked of an enrolment officer, answered after talking to the patient.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Feedback {
+    pub officer_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+    pub care_rendered: Option<bool>,
+    pub payment_asked: Option<bool>,
+    pub drug_prescribed: Option<bool>,
+    pub drug_received: Option<bool>,
+    /// 0 (bad) – 5 (excellent).
+    pub assessment: Option<i64>,
+    pub feedback_date: Option<Date>,
+}
+
+/// `POST /api/v1/claims/review/select`: these claims go to review.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectInput {
+    pub claims: Vec<Uuid>,
+    /// The medical officer who reviews them.
+    #[serde(default)]
+    pub officer_id: Option<Uuid>,
+}
+
+/// `POST /api/v1/claims/review/draw`: select checked claims not yet selected that meet any of
+/// the criteria given.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawInput {
+    /// This share of the claims, at random.
+    #[serde(default)]
+    pub random_percent: Option<i64>,
+    /// Claims approved for at least this much (minor units).
+    #[serde(default)]
+    pub amount_at_least: Option<i64>,
+    /// Claims whose risk score is at least this.
+    #[serde(default)]
+    pub risk_at_least: Option<i64>,
+    /// Claims flagged at submission.
+    #[serde(default)]
+    pub flagged: bool,
+    #[serde(default)]
+    pub health_facility_id: Option<Uuid>,
+    /// Visits on or after / before this day.
+    #[serde(default)]
+    pub date_from: Option<Date>,
+    #[serde(default)]
+    pub date_to: Option<Date>,
+    #[serde(default)]
+    pub officer_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DrawResult {
+    /// How many checked, unselected claims were looked at.
+    pub considered: i64,
+    pub selected: Vec<Uuid>,
+}
+
+/// One line's review.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineReviewInput {
+    /// The line's id.
+    pub id: Uuid,
+    /// Reject the line (reason −1, the medical officer).
+    #[serde(default)]
+    pub reject: bool,
+    #[serde(default)]
+    pub qty_approved: Option<i64>,
+    /// Minor units per unit.
+    #[serde(default)]
+    pub price_approved: Option<i64>,
+    /// Required with any change.
+    #[serde(default)]
+    pub justification: Option<String>,
+}
+
+/// `POST /api/v1/claims/{id}/review`: a medical officer's review of a checked claim.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    #[serde(default)]
+    pub items: Vec<LineReviewInput>,
+    #[serde(default)]
+    pub services: Vec<LineReviewInput>,
+    /// A note on the claim.
+    #[serde(default)]
+    pub adjustment: Option<String>,
+    /// The version you read.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The review queue and its figures.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewQueue {
+    /// The officer whose queue it is; none: claims selected for nobody in particular.
+    pub officer_id: Option<Uuid>,
+    /// Claims selected and not yet reviewed.
+    pub open: i64,
+    /// Days since the oldest open claim was selected.
+    pub oldest_days: Option<i64>,
+    /// Average days open claims have waited.
+    pub average_age_days: Option<f64>,
+    /// Reviews delivered in the last 30 days, and their average days from selection to review.
+    pub delivered_30_days: i64,
+    pub average_turnaround_days: Option<f64>,
+    /// The open claims, oldest selection first (at most 100).
+    pub claims: Vec<ClaimSummary>,
+}
+
+/// `POST /api/v1/claims/{id}/feedback/request`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequestInput {
+    /// The enrolment officer who will ask the patient.
+    #[serde(default)]
+    pub officer_id: Option<Uuid>,
+}
+
+/// `POST /api/v1/claims/{id}/feedback`: what the patient said.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    pub care_rendered: bool,
+    pub payment_asked: bool,
+    pub drug_prescribed: bool,
+    pub drug_received: bool,
+    /// 0 (bad) – 5 (excellent).
+    pub assessment: i64,
+    /// Default: today.
+    #[serde(default)]
+    pub feedback_date: Option<Date>,
+    #[serde(default)]
+    pub officer_id: Option<Uuid>,
 }

@@ -19,6 +19,30 @@ pub const CLAIM_EDIT: Right = Right(111003);
 pub const CLAIM_DELETE: Right = Right(111004);
 pub const CLAIM_SUBMIT: Right = Right(111007);
 pub const CLAIM_PROCESS: Right = Right(111011);
+pub const CLAIM_REVIEW: Right = Right(111008);
+pub const CLAIM_FEEDBACK: Right = Right(111009);
+/// Selecting claims for review and feedback (openIMIS's "Claim: update").
+pub const CLAIM_SELECT: Right = Right(111010);
+
+/// How the claims module is set up (`[claim]` in bima.toml, `BIMA_CLAIM__*`).
+#[derive(Debug, Clone, Copy, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// A checked claim with at least this risk score (0–100, `claim::rules::review`) is selected
+    /// for review at submission.
+    pub review_risk_threshold: i64,
+    /// An approved amount (minor units) from which a claim's size counts in its risk score.
+    pub review_amount: Option<i64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            review_risk_threshold: 40,
+            review_amount: None,
+        }
+    }
+}
 
 /// openIMIS's `max_claim_length`.
 pub const MAX_CODE_LENGTH: usize = 20;
@@ -389,6 +413,12 @@ async fn checked_claim(
         remunerated: None,
         submitted_at: None,
         processed_at: None,
+        risk: None,
+        reviewer_id: None,
+        review_selected_at: None,
+        reviewed_at: None,
+        adjustment: None,
+        feedback: None,
         items,
         services,
         version: 1,
@@ -525,7 +555,13 @@ impl Step {
 /// Submit entered claims, or process checked ones. Unknown ids (or claims outside your
 /// districts) are a 404 naming them, and nothing changes. A claim in another status is reported
 /// and left as it is. One transaction for the whole request.
-pub async fn run_step(db: &Db, actor: &Actor, step: Step, ids: &[Uuid]) -> Result<SubmitResults> {
+pub async fn run_step(
+    db: &Db,
+    actor: &Actor,
+    config: &Config,
+    step: Step,
+    ids: &[Uuid],
+) -> Result<SubmitResults> {
     actor.require(step.right())?;
     if ids.is_empty() {
         return Err(Error::invalid(
@@ -576,7 +612,7 @@ pub async fn run_step(db: &Db, actor: &Actor, step: Step, ids: &[Uuid]) -> Resul
             continue;
         }
         let after = match step {
-            Step::Submit => adjudicate(&mut tx, claim.clone()).await?,
+            Step::Submit => adjudicate(&mut tx, config, claim.clone()).await?,
             Step::Process => valuate(&mut tx, claim.clone()).await?,
         };
         if !sql::save_claim(&mut tx, &after, Some(claim.version)).await? {
@@ -735,7 +771,7 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
 }
 
 /// Read what the rules need, decide, and write the decision into the claim.
-async fn adjudicate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
+async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Claim> {
     let facility = location::store::get_facility(tx, claim.health_facility_id)
         .await?
         .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
@@ -873,13 +909,32 @@ async fn adjudicate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
     } else {
         ClaimStatus::Rejected
     };
-    claim.review_status = match (checked, flags.is_empty()) {
-        (true, false) => ReviewStatus::Selected,
-        (true, true) => ReviewStatus::NotSelected,
+    let accepted = decision.lines.iter().filter(|l| l.accepted()).count();
+    let risk = rules::review::risk_score(
+        &rules::review::RiskSigns {
+            suspected_duplicate: flags.iter().any(|f| f.code == "suspected_duplicate"),
+            unknown_diagnosis: flags.iter().any(|f| f.code == "unknown_diagnosis"),
+            claimed: decision.claimed,
+            approved: decision.approved,
+            lines_rejected: decision.lines.len() - accepted,
+            lines_accepted: accepted,
+            multi_day: claim.date_to.is_some_and(|to| to != claim.date_from),
+            visit_type: Some(claim.visit_type),
+        },
+        config.review_amount,
+    );
+    let selected = checked && (!flags.is_empty() || risk >= config.review_risk_threshold);
+    claim.risk = checked.then_some(risk);
+    claim.review_status = match (checked, selected) {
+        (true, true) => ReviewStatus::Selected,
+        (true, false) => ReviewStatus::NotSelected,
         (false, _) => ReviewStatus::Idle,
     };
+    if selected {
+        claim.review_selected_at = Some(audit::now_micros());
+    }
     claim.rejection_reason = Some(decision.rejection_reason);
-    claim.decision = Some(match (checked, flags.is_empty()) {
+    claim.decision = Some(match (selected, flags.is_empty()) {
         (true, false) => format!(
             "{} Selected for review: {}",
             decision.explanation,
@@ -888,6 +943,10 @@ async fn adjudicate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
                 .map(|f| f.detail.as_str())
                 .collect::<Vec<_>>()
                 .join("; ")
+        ),
+        (true, true) => format!(
+            "{} Selected for review: risk score {risk}.",
+            decision.explanation
         ),
         _ => decision.explanation.clone(),
     });
@@ -948,4 +1007,439 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
             get_claim(&db, &actor, &id.to_string()).await.map(|_| ())
         }),
     )]
+}
+
+// ---------------------------------------------------------------- review and feedback
+
+/// The officer a review or feedback is assigned to: an active user.
+async fn check_officer(tx: &mut Tx, field: &str, officer: Option<Uuid>) -> Result<()> {
+    if let Some(id) = officer {
+        match identity::store::get_user(tx, id).await? {
+            Some(u) if u.active => {}
+            _ => {
+                return Err(Error::invalid(
+                    field,
+                    "not_found",
+                    format!("no active user {id}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write a claim changed by a review step, with its audit record.
+async fn save_step(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    before: &Claim,
+    mut after: Claim,
+) -> Result<Claim> {
+    after.version = before.version + 1;
+    after.updated_at = audit::now_micros();
+    if !sql::save_claim(tx, &after, Some(before.version)).await? {
+        return Err(Error::stale("claim"));
+    }
+    audit::append(
+        tx,
+        actor,
+        CLAIM,
+        after.id,
+        action,
+        Some(before),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Select checked claims for review by hand, optionally for one medical officer.
+pub async fn select_for_review(db: &Db, actor: &Actor, input: SelectInput) -> Result<Vec<Claim>> {
+    actor.require(CLAIM_SELECT)?;
+    if input.claims.is_empty() {
+        return Err(Error::invalid(
+            "claims",
+            "required",
+            "name at least one claim",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    check_officer(&mut tx, "officer_id", input.officer_id).await?;
+    let mut claims = Vec::with_capacity(input.claims.len());
+    let mut missing = Vec::new();
+    for &id in &input.claims {
+        match sql::get_claim(&mut tx, id).await? {
+            Some(c) if sees(actor, &c) => claims.push(c),
+            _ => missing.push(id.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::not_found("claim", missing.join(", ")));
+    }
+    if let Some(c) = claims.iter().find(|c| c.status != ClaimStatus::Checked) {
+        return Err(Error::conflict(
+            "not_checked",
+            format!(
+                "claim {} is {}; only checked claims are reviewed",
+                c.code,
+                c.status.code()
+            ),
+        ));
+    }
+    let now = audit::now_micros();
+    let mut out = Vec::with_capacity(claims.len());
+    for before in claims {
+        let after = Claim {
+            review_status: ReviewStatus::Selected,
+            reviewer_id: input.officer_id.or(before.reviewer_id),
+            review_selected_at: Some(now),
+            ..before.clone()
+        };
+        out.push(save_step(&mut tx, actor, "select_for_review", &before, after).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Select for review the checked, unselected claims in your districts that meet any of the
+/// criteria: a random share, an approved amount, a risk score, a flag.
+pub async fn draw_for_review(db: &Db, actor: &Actor, input: DrawInput) -> Result<DrawResult> {
+    actor.require(CLAIM_SELECT)?;
+    let mut checks = Checks::new();
+    if input
+        .random_percent
+        .is_some_and(|p| !(0..=100).contains(&p))
+    {
+        checks.push("random_percent", "out_of_range", "a percent from 0 to 100");
+    }
+    if input.risk_at_least.is_some_and(|p| !(0..=100).contains(&p)) {
+        checks.push("risk_at_least", "out_of_range", "a score from 0 to 100");
+    }
+    if input.random_percent.is_none()
+        && input.amount_at_least.is_none()
+        && input.risk_at_least.is_none()
+        && !input.flagged
+    {
+        checks.push(
+            "random_percent",
+            "required",
+            "give at least one criterion: random_percent, amount_at_least, risk_at_least or flagged",
+        );
+    }
+    checks.finish()?;
+    let mut tx = db.begin().await?;
+    check_officer(&mut tx, "officer_id", input.officer_id).await?;
+    let filter = ClaimFilter {
+        health_facility_id: actor.health_facility_id.or(input.health_facility_id),
+        date_from: input.date_from,
+        date_to: input.date_to,
+        scope: scope(actor),
+        ..ClaimFilter::default()
+    };
+    let candidates = sql::review_candidates(&mut tx, &filter).await?;
+    let salt = Uuid::now_v7().as_u64_pair().1;
+    let chosen: Vec<Uuid> = candidates
+        .iter()
+        .filter(|c| {
+            input
+                .random_percent
+                .is_some_and(|p| rules::review::drawn(c.id, salt, p))
+                || input
+                    .amount_at_least
+                    .is_some_and(|a| c.approved.unwrap_or(0) >= a)
+                || input
+                    .risk_at_least
+                    .is_some_and(|r| c.risk.unwrap_or(0) >= r)
+                || (input.flagged && c.flags != "[]")
+        })
+        .map(|c| c.id)
+        .collect();
+    let now = audit::now_micros();
+    for &id in &chosen {
+        let Some(before) = sql::get_claim(&mut tx, id).await? else {
+            continue;
+        };
+        let after = Claim {
+            review_status: ReviewStatus::Selected,
+            reviewer_id: input.officer_id.or(before.reviewer_id),
+            review_selected_at: Some(now),
+            ..before.clone()
+        };
+        save_step(&mut tx, actor, "select_for_review", &before, after).await?;
+    }
+    tx.commit().await?;
+    Ok(DrawResult {
+        considered: candidates.len() as i64,
+        selected: chosen,
+    })
+}
+
+/// A medical officer's queue: the claims selected for them (or for nobody in particular) and not
+/// yet reviewed, with its figures.
+pub async fn review_queue(
+    db: &Db,
+    actor: &Actor,
+    officer: Option<Uuid>,
+    now: time::OffsetDateTime,
+) -> Result<ReviewQueue> {
+    actor.require(CLAIM_REVIEW)?;
+    let officer = officer.or(actor.user_id);
+    let mut tx = db.read().await?;
+    let filter = ClaimFilter {
+        health_facility_id: actor.health_facility_id,
+        scope: scope(actor),
+        ..ClaimFilter::default()
+    };
+    let (open, delivered) =
+        sql::review_rows(&mut tx, &filter, officer, now - time::Duration::days(30)).await?;
+    let days = |from: time::OffsetDateTime, to: time::OffsetDateTime| {
+        (to - from).as_seconds_f64() / 86_400.0
+    };
+    let ages: Vec<f64> = open
+        .iter()
+        .filter_map(|c| c.review_selected_at)
+        .map(|at| days(at, now))
+        .collect();
+    let turnarounds: Vec<f64> = delivered
+        .iter()
+        .filter_map(|(selected, reviewed)| selected.map(|s| days(s, *reviewed)))
+        .collect();
+    let average = |v: &[f64]| {
+        (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 10.0).round() / 10.0)
+    };
+    Ok(ReviewQueue {
+        officer_id: officer,
+        open: open.len() as i64,
+        oldest_days: ages
+            .iter()
+            .copied()
+            .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))))
+            .map(|d| d.floor() as i64),
+        average_age_days: average(&ages),
+        delivered_30_days: delivered.len() as i64,
+        average_turnaround_days: average(&turnarounds),
+        claims: open.into_iter().take(100).map(|c| c.summary()).collect(),
+    })
+}
+
+/// A medical officer's review of a checked claim: per line, reject it (reason −1), approve fewer
+/// units or another price, each with a justification. The approved amount is recomputed; a claim
+/// whose every line is rejected is rejected. The review is delivered.
+pub async fn review_claim(db: &Db, actor: &Actor, id: &str, input: ReviewInput) -> Result<Claim> {
+    actor.require(CLAIM_REVIEW)?;
+    let version = kernel::required_version(input.version)?;
+    let mut tx = db.begin().await?;
+    let before = find_claim(&mut tx, actor, id).await?;
+    if before.status != ClaimStatus::Checked {
+        return Err(Error::conflict(
+            "not_checked",
+            format!(
+                "claim {} is {}; only checked claims are reviewed",
+                before.code,
+                before.status.code()
+            ),
+        ));
+    }
+    if before.version != version {
+        return Err(Error::stale("claim"));
+    }
+    let mut checks = Checks::new();
+    let adjustment = checks.optional("adjustment", input.adjustment.as_deref(), 4000);
+    let mut after = before.clone();
+    for (field, lines, reviews) in [
+        ("items", &mut after.items, &input.items),
+        ("services", &mut after.services, &input.services),
+    ] {
+        for (i, r) in reviews.iter().enumerate() {
+            let Some(line) = lines.iter_mut().find(|l| l.id == r.id) else {
+                checks.push(
+                    format!("{field}[{i}].id"),
+                    "not_found",
+                    format!("the claim has no such line {}", r.id),
+                );
+                continue;
+            };
+            let review = rules::review::LineReview {
+                reject: r.reject,
+                qty_approved: r.qty_approved,
+                price_approved: r.price_approved,
+                justification: r.justification.clone(),
+            };
+            if let Err(e) = rules::review::check_line(&review, line.qty) {
+                let name = match e {
+                    rules::review::ReviewError::NoJustification => "justification",
+                    rules::review::ReviewError::Quantity(_) => "qty_approved",
+                    rules::review::ReviewError::Price => "price_approved",
+                };
+                checks.push(format!("{field}[{i}].{name}"), "invalid", e.to_string());
+                continue;
+            }
+            line.justification = r
+                .justification
+                .as_deref()
+                .map(str::trim)
+                .map(str::to_string);
+            if let Some(q) = r.qty_approved {
+                line.qty_approved = Some(q);
+            }
+            if let Some(p) = r.price_approved {
+                line.price_approved = Some(p);
+            }
+            if r.reject {
+                line.status = LineStatus::Rejected;
+                line.rejection_reason = Some(Reason::MedicalOfficer);
+                line.rule = Some(Reason::MedicalOfficer.rule().to_string());
+                line.decision = Some(format!(
+                    "Rejected by the medical officer: {}",
+                    line.justification.clone().unwrap_or_default()
+                ));
+                line.qty_approved = Some(0);
+            }
+        }
+    }
+    checks.finish()?;
+    let approved = after
+        .items
+        .iter()
+        .chain(&after.services)
+        .filter(|l| l.status == LineStatus::Passed)
+        .fold(0i64, |sum, l| {
+            let qty = l.qty_approved.unwrap_or(l.qty);
+            let price = l
+                .price_approved
+                .or(l.price_adjusted)
+                .unwrap_or(l.price_asked);
+            sum.saturating_add(qty.saturating_mul(price))
+        });
+    let any_passed = after
+        .items
+        .iter()
+        .chain(&after.services)
+        .any(|l| l.status == LineStatus::Passed);
+    after.approved = Some(approved);
+    after.adjustment = adjustment.or(after.adjustment);
+    after.review_status = ReviewStatus::Delivered;
+    after.reviewed_at = Some(audit::now_micros());
+    after.reviewer_id = after.reviewer_id.or(actor.user_id);
+    if !any_passed {
+        after.status = ClaimStatus::Rejected;
+        after.rejection_reason = Some(Reason::NotInRegisters);
+        after.decision = Some("Every line was rejected at review.".into());
+    } else {
+        after.decision = Some(format!(
+            "Reviewed: {} approved of {} claimed.",
+            kernel::money::format_money(approved),
+            kernel::money::format_money(after.claimed)
+        ));
+    }
+    let after = save_step(&mut tx, actor, "review", &before, after).await?;
+    sql::replace_lines(&mut tx, &after).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Ask for feedback on a submitted claim: an officer will ask the patient.
+pub async fn request_feedback(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: FeedbackRequestInput,
+) -> Result<Claim> {
+    actor.require(CLAIM_SELECT)?;
+    let mut tx = db.begin().await?;
+    let before = find_claim(&mut tx, actor, id).await?;
+    if before.status == ClaimStatus::Entered || before.status == ClaimStatus::Rejected {
+        return Err(Error::conflict(
+            "not_checked",
+            format!(
+                "claim {} is {}; feedback is asked on submitted claims",
+                before.code,
+                before.status.code()
+            ),
+        ));
+    }
+    if before.feedback_status == ReviewStatus::Delivered {
+        return Err(Error::conflict(
+            "feedback_delivered",
+            format!("claim {} already has its feedback", before.code),
+        ));
+    }
+    check_officer(&mut tx, "officer_id", input.officer_id).await?;
+    let feedback = Feedback {
+        officer_id: input.officer_id,
+        requested_at: audit::now_micros(),
+        answered_at: None,
+        care_rendered: None,
+        payment_asked: None,
+        drug_prescribed: None,
+        drug_received: None,
+        assessment: None,
+        feedback_date: None,
+    };
+    sql::save_feedback(&mut tx, before.id, &feedback).await?;
+    let after = Claim {
+        feedback_status: ReviewStatus::Selected,
+        feedback: Some(feedback),
+        ..before.clone()
+    };
+    let after = save_step(&mut tx, actor, "request_feedback", &before, after).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Record what the patient said about a claim whose feedback was asked.
+pub async fn deliver_feedback(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: FeedbackInput,
+    today: Date,
+) -> Result<Claim> {
+    actor.require(CLAIM_FEEDBACK)?;
+    let mut tx = db.begin().await?;
+    let before = find_claim(&mut tx, actor, id).await?;
+    let Some(asked) = before
+        .feedback
+        .clone()
+        .filter(|_| before.feedback_status == ReviewStatus::Selected)
+    else {
+        return Err(Error::conflict(
+            "feedback_not_asked",
+            format!("no feedback is awaited on claim {}", before.code),
+        ));
+    };
+    let mut checks = Checks::new();
+    if !(0..=5).contains(&input.assessment) {
+        checks.push("assessment", "out_of_range", "an assessment from 0 to 5");
+    }
+    if input.feedback_date.is_some_and(|d| d > today) {
+        checks.push(
+            "feedback_date",
+            "future",
+            "the feedback date cannot be in the future",
+        );
+    }
+    checks.finish()?;
+    check_officer(&mut tx, "officer_id", input.officer_id).await?;
+    let feedback = Feedback {
+        officer_id: input.officer_id.or(asked.officer_id),
+        answered_at: Some(audit::now_micros()),
+        care_rendered: Some(input.care_rendered),
+        payment_asked: Some(input.payment_asked),
+        drug_prescribed: Some(input.drug_prescribed),
+        drug_received: Some(input.drug_received),
+        assessment: Some(input.assessment),
+        feedback_date: Some(input.feedback_date.unwrap_or(today)),
+        ..asked
+    };
+    sql::save_feedback(&mut tx, before.id, &feedback).await?;
+    let after = Claim {
+        feedback_status: ReviewStatus::Delivered,
+        feedback: Some(feedback),
+        ..before.clone()
+    };
+    let after = save_step(&mut tx, actor, "feedback", &before, after).await?;
+    tx.commit().await?;
+    Ok(after)
 }

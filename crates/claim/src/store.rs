@@ -43,6 +43,11 @@ struct ClaimRow {
     remunerated: Option<i64>,
     submitted_at: Option<OffsetDateTime>,
     processed_at: Option<OffsetDateTime>,
+    risk: Option<i64>,
+    reviewer_id: Option<Uuid>,
+    review_selected_at: Option<OffsetDateTime>,
+    reviewed_at: Option<OffsetDateTime>,
+    adjustment: Option<String>,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -83,6 +88,12 @@ impl From<ClaimRow> for Claim {
             remunerated: r.remunerated,
             submitted_at: r.submitted_at,
             processed_at: r.processed_at,
+            risk: r.risk,
+            reviewer_id: r.reviewer_id,
+            review_selected_at: r.review_selected_at,
+            reviewed_at: r.reviewed_at,
+            adjustment: r.adjustment,
+            feedback: None,
             items: Vec::new(),
             services: Vec::new(),
             version: r.version,
@@ -96,13 +107,14 @@ const CLAIM_COLUMNS: &str = "c.id, c.code, c.health_facility_id, c.district_id, 
      (SELECT i.chfid FROM insurees i WHERE i.id = c.insuree_id) AS chfid, c.admin_id, c.date_claimed, c.date_from, \
      c.date_to, c.visit_type, c.icd, c.secondary_icd, c.explanation, c.guarantee_no, c.refer_from_id, c.refer_to_id, \
      c.referral_code, c.status, c.review_status, c.feedback_status, c.rejection_reason, c.decision, c.category, \
-     c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.processed_at, c.version, c.created_at, \
-     c.updated_at";
+     c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.processed_at, c.risk, \
+     c.reviewer_id, c.review_selected_at, c.reviewed_at, c.adjustment, c.version, c.created_at, c.updated_at";
 
 const CLAIM_WRITE_COLUMNS: &str = "code, health_facility_id, district_id, insuree_id, admin_id, date_claimed, date_from, \
      date_to, visit_type, icd, secondary_icd, explanation, guarantee_no, refer_from_id, refer_to_id, referral_code, \
      status, review_status, feedback_status, rejection_reason, decision, category, flags, claimed, approved, valuated, \
-     remunerated, submitted_at, processed_at, version, created_at, updated_at, id";
+     remunerated, submitted_at, processed_at, risk, reviewer_id, review_selected_at, reviewed_at, adjustment, version, \
+     created_at, updated_at, id";
 
 /// Bind a claim's columns in the order of [`CLAIM_WRITE_COLUMNS`].
 macro_rules! bind_claim {
@@ -138,6 +150,11 @@ macro_rules! bind_claim {
             .bind(c.remunerated)
             .bind(c.submitted_at)
             .bind(c.processed_at)
+            .bind(c.risk)
+            .bind(c.reviewer_id)
+            .bind(c.review_selected_at)
+            .bind(c.reviewed_at)
+            .bind(&c.adjustment)
             .bind(c.version)
             .bind(c.created_at)
             .bind(c.updated_at)
@@ -153,7 +170,7 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                  $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-                 $30, $31, $32, $33)"
+                 $30, $31, $32, $33, $34, $35, $36, $37, $38)"
             ))),
             Some(_) => sqlx::query(
                 "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
@@ -161,8 +178,9 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
                  secondary_icd = $11, explanation = $12, guarantee_no = $13, refer_from_id = $14, refer_to_id = $15, \
                  referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
                  rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
-                 valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, version = $30, \
-                 created_at = $31, updated_at = $32 WHERE id = $33 AND version = $34 AND deleted_at IS NULL",
+                 valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, risk = $30, \
+                 reviewer_id = $31, review_selected_at = $32, reviewed_at = $33, adjustment = $34, version = $35, \
+                 created_at = $36, updated_at = $37 WHERE id = $38 AND version = $39 AND deleted_at IS NULL",
             ),
         };
         let query = bind_claim!(query, c);
@@ -354,6 +372,9 @@ pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
             (LineKind::Service, line) => claim.services.push(line),
         }
     }
+    if claim.feedback_status != ReviewStatus::Idle {
+        claim.feedback = feedback(tx, id).await?;
+    }
     Ok(Some(claim))
 }
 
@@ -423,10 +444,10 @@ fn claim_where(f: &ClaimFilter) -> Sql {
         sql.push(" AND c.code = ").arg(code.as_str());
     }
     if let Some(d) = f.date_from {
-        sql.push(" AND c.date_from >= ").arg(d.to_string());
+        sql.push(" AND c.date_from >= ").arg(d);
     }
     if let Some(d) = f.date_to {
-        sql.push(" AND c.date_from <= ").arg(d.to_string());
+        sql.push(" AND c.date_from <= ").arg(d);
     }
     if let Some(scope) = &f.scope {
         sql.push(" AND c.district_id IN ")
@@ -451,27 +472,7 @@ pub async fn list_claims(
     )
     .await?;
     Ok((
-        rows.into_iter()
-            .map(|r| {
-                let c = Claim::from(r);
-                ClaimSummary {
-                    id: c.id,
-                    code: c.code,
-                    health_facility_id: c.health_facility_id,
-                    insuree_id: c.insuree_id,
-                    chfid: c.chfid,
-                    date_claimed: c.date_claimed,
-                    date_from: c.date_from,
-                    date_to: c.date_to,
-                    status: c.status,
-                    review_status: c.review_status,
-                    rejection_reason: c.rejection_reason,
-                    claimed: c.claimed,
-                    approved: c.approved,
-                    version: c.version,
-                }
-            })
-            .collect(),
+        rows.into_iter().map(|r| Claim::from(r).summary()).collect(),
         total,
     ))
 }
@@ -789,4 +790,136 @@ pub async fn replace_ded_rem(
         }
     });
     Ok(())
+}
+
+// ---------------------------------------------------------------- review and feedback
+
+#[derive(sqlx::FromRow)]
+struct FeedbackRow {
+    officer_id: Option<Uuid>,
+    requested_at: OffsetDateTime,
+    answered_at: Option<OffsetDateTime>,
+    care_rendered: Option<bool>,
+    payment_asked: Option<bool>,
+    drug_prescribed: Option<bool>,
+    drug_received: Option<bool>,
+    assessment: Option<i16>,
+    feedback_date: Option<Date>,
+}
+
+async fn feedback(tx: &mut Tx, claim: Uuid) -> Result<Option<Feedback>> {
+    let row: Option<FeedbackRow> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT officer_id, requested_at, answered_at, care_rendered, payment_asked, drug_prescribed, \
+             drug_received, assessment, feedback_date FROM claim_feedback WHERE claim_id = $1",
+        )
+        .bind(claim)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(row.map(|r| Feedback {
+        officer_id: r.officer_id,
+        requested_at: r.requested_at,
+        answered_at: r.answered_at,
+        care_rendered: r.care_rendered,
+        payment_asked: r.payment_asked,
+        drug_prescribed: r.drug_prescribed,
+        drug_received: r.drug_received,
+        assessment: r.assessment.map(i64::from),
+        feedback_date: r.feedback_date,
+    }))
+}
+
+/// Write a claim's feedback (asked, or asked and answered).
+pub async fn save_feedback(tx: &mut Tx, claim: Uuid, f: &Feedback) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM claim_feedback WHERE claim_id = $1")
+            .bind(claim)
+            .execute(&mut **conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO claim_feedback (claim_id, officer_id, requested_at, answered_at, care_rendered, \
+             payment_asked, drug_prescribed, drug_received, assessment, feedback_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(claim)
+        .bind(f.officer_id)
+        .bind(f.requested_at)
+        .bind(f.answered_at)
+        .bind(f.care_rendered)
+        .bind(f.payment_asked)
+        .bind(f.drug_prescribed)
+        .bind(f.drug_received)
+        .bind(f.assessment.map(|a| a as i16))
+        .bind(f.feedback_date)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// What a draw for review looks at: a checked claim not selected yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: Uuid,
+    pub approved: Option<i64>,
+    pub risk: Option<i64>,
+    pub flags: String,
+}
+
+/// Checked claims not selected for review, in the scope and filters of a draw.
+pub async fn review_candidates(tx: &mut Tx, filter: &ClaimFilter) -> Result<Vec<Candidate>> {
+    let mut sql = Sql::new("SELECT c.id, c.approved, c.risk, c.flags");
+    let from = claim_where(filter);
+    sql.push(&from.text);
+    sql.args.extend(from.args);
+    sql.push(
+        " AND c.status = 'checked' AND c.review_status IN ('idle', 'not_selected') ORDER BY c.id",
+    );
+    let rows: Vec<Candidate> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows)
+}
+
+/// The review queue of `officer` (claims selected for them or for nobody in particular, oldest
+/// selection first) and the reviews they delivered since `since`: (selected at, reviewed at).
+pub async fn review_rows(
+    tx: &mut Tx,
+    filter: &ClaimFilter,
+    officer: Option<Uuid>,
+    since: OffsetDateTime,
+) -> Result<(Vec<Claim>, Vec<(Option<OffsetDateTime>, OffsetDateTime)>)> {
+    let mut sql = Sql::new(&format!("SELECT {CLAIM_COLUMNS}"));
+    let from = claim_where(filter);
+    sql.push(&from.text);
+    sql.args.extend(from.args.clone());
+    sql.push(" AND c.status = 'checked' AND c.review_status = 'selected'");
+    if let Some(officer) = officer {
+        sql.push(" AND (c.reviewer_id IS NULL OR c.reviewer_id = ")
+            .arg(officer)
+            .push(")");
+    }
+    sql.push(" ORDER BY c.review_selected_at, c.id");
+    let open: Vec<ClaimRow> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    let mut sql = Sql::new("SELECT c.review_selected_at, c.reviewed_at");
+    sql.push(&from.text);
+    sql.args.extend(from.args);
+    sql.push(" AND c.review_status = 'delivered' AND c.reviewed_at >= ")
+        .arg(since);
+    if let Some(officer) = officer {
+        sql.push(" AND c.reviewer_id = ").arg(officer);
+    }
+    let delivered: Vec<(Option<OffsetDateTime>, OffsetDateTime)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok((open.into_iter().map(Claim::from).collect(), delivered))
 }

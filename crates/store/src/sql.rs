@@ -9,6 +9,10 @@ pub enum Arg {
     Uuid(Uuid),
     Int(i64),
     Bool(bool),
+    /// A day, bound as each engine's date (text on SQLite, DATE on PostgreSQL).
+    Date(time::Date),
+    /// An instant, bound as each engine's timestamp.
+    Timestamp(time::OffsetDateTime),
 }
 
 impl From<&str> for Arg {
@@ -29,6 +33,16 @@ impl From<Uuid> for Arg {
 impl From<i64> for Arg {
     fn from(v: i64) -> Self {
         Arg::Int(v)
+    }
+}
+impl From<time::Date> for Arg {
+    fn from(v: time::Date) -> Self {
+        Arg::Date(v)
+    }
+}
+impl From<time::OffsetDateTime> for Arg {
+    fn from(v: time::OffsetDateTime) -> Self {
+        Arg::Timestamp(v)
     }
 }
 impl From<bool> for Arg {
@@ -95,6 +109,8 @@ macro_rules! bind_args {
                 $crate::Arg::Uuid(v) => query.bind(*v),
                 $crate::Arg::Int(v) => query.bind(*v),
                 $crate::Arg::Bool(v) => query.bind(*v),
+                $crate::Arg::Date(v) => query.bind(*v),
+                $crate::Arg::Timestamp(v) => query.bind(*v),
             };
         }
         query

@@ -460,3 +460,139 @@ async fn processing_takes_the_deductible_then_pays_and_keeps_the_ledger() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_medical_officer_reviews_a_selected_claim_and_feedback_is_asked_and_given() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (_, a) = app.post("/api/v1/claims", claim(&c, "C-001", "2025-10-01")).await;
+        let (_, b) = app.post("/api/v1/claims", claim(&c, "C-002", "2025-10-02")).await;
+        let (_, d) = app.post("/api/v1/claims", claim(&c, "C-003", "2025-10-03")).await;
+        submit(&app, &[&a, &b, &d]).await;
+        // A (PARA and CONS, 80.00 approved of 90.00) scores nothing; B and C get no more PARA
+        // (16: the 10 of the period went to A) and score 10 + 15 (50.00 approved of 90.00) = 25:
+        // none is selected at submission.
+        let (_, queue) = app.get("/api/v1/claims/review/queue").await;
+        assert_eq!(queue["open"], 0, "{queue}");
+
+        // By hand; a draw by amount takes the others.
+        let (status, selected) = app
+            .post("/api/v1/claims/review/select", json!({"claims": [a["id"]]}))
+            .await;
+        assert_eq!(status, 200, "{selected}");
+        assert_eq!(selected[0]["review_status"], "selected");
+        let (status, drawn) = app
+            .post("/api/v1/claims/review/draw", json!({"amount_at_least": 5000}))
+            .await;
+        assert_eq!(status, 200, "{drawn}");
+        assert_eq!(drawn["considered"], 2);
+        assert_eq!(drawn["selected"].as_array().unwrap().len(), 2);
+        let bad = app.post("/api/v1/claims/review/draw", json!({})).await;
+        assert_problem(app.engine, &bad, 422, "validation_failed");
+        let bad = app.post("/api/v1/claims/review/draw", json!({"random_percent": 101})).await;
+        assert_problem(app.engine, &bad, 422, "validation_failed");
+        let (_, queue) = app.get("/api/v1/claims/review/queue").await;
+        assert_eq!(queue["open"], 3, "{queue}");
+        assert_eq!(queue["oldest_days"], 0);
+        assert_eq!(queue["claims"][0]["code"], "C-001", "oldest selection first");
+
+        // The review: 4 of the 10 PARA, with a justification; a change without one is refused.
+        let (_, full) = app.get(&format!("/api/v1/claims/{}", a["id"].as_str().unwrap())).await;
+        let line = full["items"][0]["id"].clone();
+        let path = format!("/api/v1/claims/{}/review", a["id"].as_str().unwrap());
+        let no_reason = app
+            .post(&path, json!({"items": [{"id": line, "qty_approved": 4}], "version": full["version"]}))
+            .await;
+        assert_problem(app.engine, &no_reason, 422, "validation_failed");
+        assert_eq!(first_field(&no_reason.1), "items[0].justification");
+        let too_many = app
+            .post(&path, json!({"items": [{"id": line, "qty_approved": 11, "justification": "x"}], "version": full["version"]}))
+            .await;
+        assert_eq!(first_field(&too_many.1), "items[0].qty_approved");
+        let (status, reviewed) = app
+            .post(
+                &path,
+                json!({"items": [{"id": line, "qty_approved": 4, "justification": "4 tablets dispensed"}],
+                       "adjustment": "checked against the register", "version": full["version"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{reviewed}");
+        assert_eq!(reviewed["review_status"], "delivered");
+        assert_eq!(reviewed["approved"], 4 * 300 + 5000);
+        assert_eq!(reviewed["items"][0]["justification"], "4 tablets dispensed");
+        let again = app.post(&path, json!({"version": full["version"]})).await;
+        assert_problem(app.engine, &again, 409, "stale_version");
+
+        // Rejecting every line rejects the claim with the officer's reason.
+        let (_, full) = app.get(&format!("/api/v1/claims/{}", b["id"].as_str().unwrap())).await;
+        let (status, rejected) = app
+            .post(
+                &format!("/api/v1/claims/{}/review", b["id"].as_str().unwrap()),
+                json!({"items": [{"id": full["items"][0]["id"], "reject": true, "justification": "not given"}],
+                       "services": [{"id": full["services"][0]["id"], "reject": true, "justification": "no visit"}],
+                       "version": full["version"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rejected}");
+        assert_eq!(rejected["status"], "rejected");
+        assert_eq!(rejected["services"][0]["rejection_reason"], -1);
+        let (_, queue) = app.get("/api/v1/claims/review/queue").await;
+        assert_eq!(queue["open"], 1);
+        assert_eq!(queue["delivered_30_days"], 2, "[{:?}] {queue}", app.engine);
+
+        // Feedback: asked, then given; not given twice.
+        let fpath = format!("/api/v1/claims/{}/feedback", a["id"].as_str().unwrap());
+        let early = app
+            .post(&fpath, json!({"care_rendered": true, "payment_asked": false, "drug_prescribed": true, "drug_received": true, "assessment": 4}))
+            .await;
+        assert_problem(app.engine, &early, 409, "feedback_not_asked");
+        let (status, asked) = app.post(&format!("{fpath}/request"), json!({})).await;
+        assert_eq!(status, 200, "{asked}");
+        assert_eq!(asked["feedback_status"], "selected");
+        let bad = app
+            .post(&fpath, json!({"care_rendered": true, "payment_asked": false, "drug_prescribed": true, "drug_received": true, "assessment": 6}))
+            .await;
+        assert_problem(app.engine, &bad, 422, "validation_failed");
+        let (status, given) = app
+            .post(&fpath, json!({"care_rendered": true, "payment_asked": true, "drug_prescribed": true, "drug_received": false, "assessment": 2, "feedback_date": "2025-10-05"}))
+            .await;
+        assert_eq!(status, 200, "{given}");
+        assert_eq!(given["feedback_status"], "delivered");
+        assert_eq!(given["feedback"]["payment_asked"], true);
+        assert_eq!(given["feedback"]["assessment"], 2);
+        let (_, stored) = app.get(&format!("/api/v1/claims/{}", a["id"].as_str().unwrap())).await;
+        assert_eq!(stored["feedback"]["feedback_date"], "2025-10-05");
+        let twice = app.post(&format!("{fpath}/request"), json!({})).await;
+        assert_problem(app.engine, &twice, 409, "feedback_delivered");
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_risky_claim_is_selected_at_submission() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        // Asked far above the price list (200.00 for a 50.00 consultation), an emergency, one
+        // line rejected (PARA still waiting): 15 + 5 + 10 = 30 — under 40.
+        let mut body = claim(&c, "C-001", "2025-07-01");
+        body["services"][0]["price_asked"] = json!(20000);
+        body["visit_type"] = json!("E");
+        let (_, first) = app.post("/api/v1/claims", body.clone()).await;
+        let (_, result) = submit(&app, &[&first]).await;
+        let checked = &result["results"][0]["claim"];
+        assert_eq!(checked["risk"], 30, "{checked}");
+        assert_eq!(checked["review_status"], "not_selected");
+        // An unknown diagnosis adds 20: 50, selected.
+        body["code"] = json!("C-002");
+        body["date_from"] = json!("2025-07-02");
+        body["secondary_icd"] = json!(["Q99"]);
+        let (_, second) = app.post("/api/v1/claims", body).await;
+        let (_, result) = submit(&app, &[&second]).await;
+        let checked = &result["results"][0]["claim"];
+        assert_eq!(checked["risk"], 50, "{checked}");
+        assert_eq!(checked["review_status"], "selected");
+        app.finish().await;
+    })
+    .await;
+}

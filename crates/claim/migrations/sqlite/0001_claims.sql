@@ -32,6 +32,11 @@ CREATE TABLE claims (
     remunerated BIGINT,
     submitted_at TEXT,
     processed_at TEXT,
+    risk INTEGER,
+    reviewer_id BLOB,
+    review_selected_at TEXT,
+    reviewed_at TEXT,
+    adjustment TEXT,
     version BIGINT NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -40,6 +45,7 @@ CREATE TABLE claims (
 CREATE UNIQUE INDEX claims_code ON claims (health_facility_id, code) WHERE deleted_at IS NULL;
 CREATE INDEX claims_insuree ON claims (insuree_id, date_from) WHERE deleted_at IS NULL;
 CREATE INDEX claims_district ON claims (district_id, status, date_claimed) WHERE deleted_at IS NULL;
+CREATE INDEX claims_review ON claims (review_status, reviewer_id) WHERE deleted_at IS NULL;
 
 -- Claim lines (tblClaimItems and tblClaimServices in one table, kind I or S).
 CREATE TABLE claim_lines (
@@ -93,3 +99,17 @@ CREATE TABLE claim_ded_rem (
     PRIMARY KEY (claim_id, policy_id)
 );
 CREATE INDEX claim_ded_rem_policy ON claim_ded_rem (policy_id, insuree_id);
+
+-- Feedback (tblFeedbackPrompt and tblFeedback): asked of an officer about a claim, and the answer.
+CREATE TABLE claim_feedback (
+    claim_id BLOB PRIMARY KEY REFERENCES claims (id) ON DELETE CASCADE,
+    officer_id BLOB,
+    requested_at TEXT NOT NULL,
+    answered_at TEXT,
+    care_rendered BOOLEAN,
+    payment_asked BOOLEAN,
+    drug_prescribed BOOLEAN,
+    drug_received BOOLEAN,
+    assessment INTEGER,
+    feedback_date TEXT
+);

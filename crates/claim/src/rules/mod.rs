@@ -6,6 +6,7 @@
 pub mod category;
 pub mod choice;
 pub mod reason;
+pub mod review;
 pub mod submit;
 pub mod valuation;
 
