@@ -190,6 +190,8 @@ pub struct Claim {
     pub adjustment: Option<String>,
     /// Feedback asked of an officer, and the answer.
     pub feedback: Option<Feedback>,
+    /// The batch run that valuated it (relative prices).
+    pub batch_run_id: Option<Uuid>,
     pub items: Vec<ClaimLine>,
     pub services: Vec<ClaimLine>,
     pub version: i64,

@@ -419,6 +419,7 @@ async fn checked_claim(
         reviewed_at: None,
         adjustment: None,
         feedback: None,
+        batch_run_id: None,
         items,
         services,
         version: 1,

@@ -48,6 +48,7 @@ struct ClaimRow {
     review_selected_at: Option<OffsetDateTime>,
     reviewed_at: Option<OffsetDateTime>,
     adjustment: Option<String>,
+    batch_run_id: Option<Uuid>,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -94,6 +95,7 @@ impl From<ClaimRow> for Claim {
             reviewed_at: r.reviewed_at,
             adjustment: r.adjustment,
             feedback: None,
+            batch_run_id: r.batch_run_id,
             items: Vec::new(),
             services: Vec::new(),
             version: r.version,
@@ -108,13 +110,14 @@ const CLAIM_COLUMNS: &str = "c.id, c.code, c.health_facility_id, c.district_id, 
      c.date_to, c.visit_type, c.icd, c.secondary_icd, c.explanation, c.guarantee_no, c.refer_from_id, c.refer_to_id, \
      c.referral_code, c.status, c.review_status, c.feedback_status, c.rejection_reason, c.decision, c.category, \
      c.flags, c.claimed, c.approved, c.valuated, c.remunerated, c.submitted_at, c.processed_at, c.risk, \
-     c.reviewer_id, c.review_selected_at, c.reviewed_at, c.adjustment, c.version, c.created_at, c.updated_at";
+     c.reviewer_id, c.review_selected_at, c.reviewed_at, c.adjustment, c.batch_run_id, c.version, c.created_at, \
+     c.updated_at";
 
 const CLAIM_WRITE_COLUMNS: &str = "code, health_facility_id, district_id, insuree_id, admin_id, date_claimed, date_from, \
      date_to, visit_type, icd, secondary_icd, explanation, guarantee_no, refer_from_id, refer_to_id, referral_code, \
      status, review_status, feedback_status, rejection_reason, decision, category, flags, claimed, approved, valuated, \
-     remunerated, submitted_at, processed_at, risk, reviewer_id, review_selected_at, reviewed_at, adjustment, version, \
-     created_at, updated_at, id";
+     remunerated, submitted_at, processed_at, risk, reviewer_id, review_selected_at, reviewed_at, adjustment, \
+     batch_run_id, version, created_at, updated_at, id";
 
 /// Bind a claim's columns in the order of [`CLAIM_WRITE_COLUMNS`].
 macro_rules! bind_claim {
@@ -155,6 +158,7 @@ macro_rules! bind_claim {
             .bind(c.review_selected_at)
             .bind(c.reviewed_at)
             .bind(&c.adjustment)
+            .bind(c.batch_run_id)
             .bind(c.version)
             .bind(c.created_at)
             .bind(c.updated_at)
@@ -170,7 +174,7 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                  $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-                 $30, $31, $32, $33, $34, $35, $36, $37, $38)"
+                 $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)"
             ))),
             Some(_) => sqlx::query(
                 "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
@@ -179,8 +183,9 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
                  referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
                  rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
                  valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, risk = $30, \
-                 reviewer_id = $31, review_selected_at = $32, reviewed_at = $33, adjustment = $34, version = $35, \
-                 created_at = $36, updated_at = $37 WHERE id = $38 AND version = $39 AND deleted_at IS NULL",
+                 reviewer_id = $31, review_selected_at = $32, reviewed_at = $33, adjustment = $34, \
+                 batch_run_id = $35, version = $36, created_at = $37, updated_at = $38 \
+                 WHERE id = $39 AND version = $40 AND deleted_at IS NULL",
             ),
         };
         let query = bind_claim!(query, c);

@@ -1,3 +1,24 @@
+-- Batch runs (tblBatchRun): one a month per region, district or the nation (scope_key is the
+-- location's id, or 'national'), run as a job that records its progress.
+CREATE TABLE batch_runs (
+    id BLOB PRIMARY KEY,
+    location_id BLOB REFERENCES locations (id),
+    scope_key TEXT NOT NULL,
+    run_year INTEGER NOT NULL,
+    run_month INTEGER NOT NULL,
+    run_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0,
+    claims_valuated BIGINT NOT NULL DEFAULT 0,
+    error TEXT,
+    finished_at TEXT,
+    version BIGINT NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted_at TEXT
+);
+CREATE UNIQUE INDEX batch_runs_once ON batch_runs (scope_key, run_year, run_month) WHERE deleted_at IS NULL;
+
 -- Claims (tblClaim): what a health facility asks to be paid for one visit or stay.
 -- Money in minor units; diagnoses as ICD codes (a code outside the register is flagged at
 -- submission, not refused).
@@ -37,6 +58,7 @@ CREATE TABLE claims (
     review_selected_at TEXT,
     reviewed_at TEXT,
     adjustment TEXT,
+    batch_run_id BLOB REFERENCES batch_runs (id),
     version BIGINT NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
