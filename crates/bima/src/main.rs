@@ -135,6 +135,7 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
             let router = app::router(db.clone(), &settings).await?;
             let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
             let expiry = policy::service::spawn_expiry(db.clone());
+            let _batches = claim::service::spawn_unfinished_batch_runs(db.clone());
             let listener = tokio::net::TcpListener::bind(&settings.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.addr))?;

@@ -28,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(review_claim))
         .routes(routes!(request_feedback))
         .routes(routes!(deliver_feedback))
+        .routes(routes!(list_batch_runs, create_batch_run))
+        .routes(routes!(get_batch_run))
+        .routes(routes!(batch_statement))
 }
 
 fn today() -> Date {
@@ -295,6 +298,61 @@ async fn deliver_feedback(
 ) -> Result<Json<Claim>> {
     Ok(Json(
         service::deliver_feedback(&state.db, &actor, &id, input, today()).await?,
+    ))
+}
+
+// ---------------------------------------------------------------- batch runs
+
+/// Batch runs, latest first.
+#[utoipa::path(get, path = "/api/v1/batch-runs", tag = "claims",
+    responses((status = 200, body = Vec<BatchRun>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_batch_runs(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<BatchRun>>> {
+    Ok(Json(service::list_batch_runs(&state.db, &actor).await?))
+}
+
+/// Run the batch of a month that is over for a region, a district or the nation (once only):
+/// the relative-price index of each product and the month's processed claims valued at it. It
+/// runs in the background (202); follow its `progress` at `/api/v1/batch-runs/{id}`. A run cut
+/// short by a stop or a crash resumes when the server starts again.
+#[utoipa::path(post, path = "/api/v1/batch-runs", tag = "claims", request_body = BatchRunInput,
+    responses((status = 202, body = BatchRun), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_batch_run(
+    State(state): State<AppState>,
+    actor: Actor,
+    ValidJson(input): ValidJson<BatchRunInput>,
+) -> Result<(StatusCode, Json<BatchRun>)> {
+    let run = service::create_batch_run(&state.db, &actor, input, today()).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// A batch run with its progress and relative-price indexes.
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    responses((status = 200, body = BatchRun), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_batch_run(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<BatchRun>> {
+    Ok(Json(service::get_batch_run(&state.db, &actor, &id).await?))
+}
+
+/// What a batch run paid each health facility: claims, approved, valuated and remunerated.
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/statement", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    responses((status = 200, body = Vec<FacilityStatement>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn batch_statement(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FacilityStatement>>> {
+    Ok(Json(
+        service::batch_statement(&state.db, &actor, &id).await?,
     ))
 }
 

@@ -134,6 +134,8 @@ pub struct ClaimLine {
     pub exceed_ceiling: Option<i64>,
     pub exceed_ceiling_category: Option<i64>,
     pub valuated: Option<i64>,
+    /// Paid to the facility: the valuated amount, or at relative prices after the batch run.
+    pub remunerated: Option<i64>,
 }
 
 /// A claim with its items and services.
@@ -409,4 +411,71 @@ pub struct FeedbackInput {
     pub feedback_date: Option<Date>,
     #[serde(default)]
     pub officer_id: Option<Uuid>,
+}
+
+kernel::code_enum! {
+    /// Where a batch run is: running (or interrupted, resumed at the next start), done, failed.
+    BatchStatus { Running = "running", Done = "done", Failed = "failed" }
+}
+
+/// `POST /api/v1/batch-runs`: value the month's relative-price claims of a region, a district
+/// or the nation.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRunInput {
+    pub year: i32,
+    /// 1–12; the month must be over.
+    pub month: u8,
+    /// A region or district; none: the national products.
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+}
+
+/// A batch run and its progress.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchRun {
+    pub id: Uuid,
+    pub location_id: Option<Uuid>,
+    pub year: i32,
+    pub month: u8,
+    pub status: BatchStatus,
+    /// 0–100.
+    pub progress: i64,
+    pub claims_valuated: i64,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_date: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    pub indexes: Vec<RelativeIndex>,
+    pub version: i64,
+}
+
+/// A product's relative-price index in a run.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct RelativeIndex {
+    pub product_id: Uuid,
+    /// B both, I in-patient, O out-patient.
+    pub care_type: String,
+    pub period_start: Date,
+    pub period_end: Date,
+    /// Contributions earned over the period (minor units).
+    pub allocated: i64,
+    /// The share distributed to relative-price claims.
+    pub percent: i64,
+    /// The valuated amounts of the relative-price lines of the period.
+    pub claimed_points: i64,
+    pub rel_index: f64,
+}
+
+/// What a batch run paid one facility.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FacilityStatement {
+    pub health_facility_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub claims: i64,
+    pub approved: i64,
+    pub valuated: i64,
+    pub remunerated: i64,
 }

@@ -514,6 +514,7 @@ async fn checked_lines(
             exceed_ceiling: None,
             exceed_ceiling_category: None,
             valuated: None,
+            remunerated: None,
         });
     }
     Ok(lines)
@@ -734,7 +735,9 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
             l.exceed_ceiling = Some(v.exceed_ceiling);
             l.exceed_ceiling_category = Some(v.exceed_ceiling_category);
             l.valuated = Some(v.valuated);
-            relative |= l.price_origin == Some(product::model::PriceOrigin::Relative);
+            let at_relative_price = l.price_origin == Some(product::model::PriceOrigin::Relative);
+            l.remunerated = (!at_relative_price).then_some(v.valuated);
+            relative |= at_relative_price;
             total = total.saturating_add(v.valuated);
         }
         ledger_rows.push((policy_id, valuation.used));
@@ -1443,4 +1446,345 @@ pub async fn deliver_feedback(
     let after = save_step(&mut tx, actor, "feedback", &before, after).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+// ---------------------------------------------------------------- batch runs
+
+pub const BATCH_RUN: &str = "batch_run";
+pub const BATCH_PROCESS: Right = Right(111101);
+pub const BATCH_SEARCH: Right = Right(111102);
+
+/// Claims valuated per transaction of a batch run: what a crash can lose and redo.
+const BATCH_CHUNK: i64 = 500;
+
+/// Start the batch run of a month for a region, a district or the nation: once only (409), for
+/// a month that is over. It runs in the background; follow it with [`get_batch_run`].
+pub async fn create_batch_run(
+    db: &Db,
+    actor: &Actor,
+    input: BatchRunInput,
+    today: Date,
+) -> Result<BatchRun> {
+    actor.require(BATCH_PROCESS)?;
+    let mut checks = Checks::new();
+    if !(1..=12).contains(&input.month) {
+        checks.push("month", "out_of_range", "a month from 1 to 12");
+    }
+    if !(2000..=2100).contains(&input.year) {
+        checks.push("year", "out_of_range", "a year from 2000 to 2100");
+    }
+    let end = rules::batch::month_end(input.year, input.month);
+    if end.is_some_and(|end| end >= today) {
+        checks.push("month", "not_over", "the month is not over yet");
+    }
+    let mut tx = db.begin().await?;
+    if let Some(location) = input.location_id {
+        match location::store::get_location(&mut tx, location).await? {
+            Some(l)
+                if matches!(l.kind.code(), "R" | "D") && actor.sees_district(Some(location)) => {}
+            _ => checks.push(
+                "location_id",
+                "not_found",
+                format!("no region or district {location} in your districts"),
+            ),
+        }
+    } else if !actor.is_admin && !matches!(actor.scope(), kernel::Scope::All) {
+        checks.push("location_id", "required", "name your region or district");
+    }
+    checks.finish()?;
+    if sql::batch_run_exists(&mut tx, input.location_id, input.year, input.month).await? {
+        return Err(Error::conflict(
+            "already_run",
+            format!(
+                "the batch run of {}-{:02} has already been run for this location",
+                input.year, input.month
+            ),
+        ));
+    }
+    let now = audit::now_micros();
+    let run = BatchRun {
+        id: Uuid::now_v7(),
+        location_id: input.location_id,
+        year: input.year,
+        month: input.month,
+        status: BatchStatus::Running,
+        progress: 0,
+        claims_valuated: 0,
+        error: None,
+        run_date: now,
+        finished_at: None,
+        indexes: Vec::new(),
+        version: 1,
+    };
+    sql::insert_batch_run(&mut tx, &run).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        BATCH_RUN,
+        run.id,
+        "create",
+        None::<&()>,
+        Some(&run),
+    )
+    .await?;
+    tx.commit().await?;
+    let (db, id) = (db.clone(), run.id);
+    tokio::spawn(async move { finish_batch_run(&db, id).await });
+    Ok(run)
+}
+
+pub async fn get_batch_run(db: &Db, actor: &Actor, id: &str) -> Result<BatchRun> {
+    actor.require(BATCH_SEARCH)?;
+    let mut tx = db.read().await?;
+    let run = match kernel::parse_uuid(id) {
+        Some(uuid) => sql::get_batch_run(&mut tx, uuid).await?,
+        None => None,
+    };
+    match run {
+        Some(r)
+            if r.location_id.is_none() || actor.sees_district(r.location_id) || actor.is_admin =>
+        {
+            Ok(r)
+        }
+        _ => Err(Error::not_found("batch run", id)),
+    }
+}
+
+pub async fn list_batch_runs(db: &Db, actor: &Actor) -> Result<Vec<BatchRun>> {
+    actor.require(BATCH_SEARCH)?;
+    let mut tx = db.read().await?;
+    let scope = scope(actor);
+    sql::list_batch_runs(&mut tx, scope.as_deref()).await
+}
+
+/// What a run paid each facility.
+pub async fn batch_statement(db: &Db, actor: &Actor, id: &str) -> Result<Vec<FacilityStatement>> {
+    let run = get_batch_run(db, actor, id).await?;
+    let mut tx = db.read().await?;
+    sql::statement(&mut tx, run.id).await
+}
+
+/// Run (or resume) a batch run to the end, recording a failure on the run.
+pub async fn finish_batch_run(db: &Db, id: Uuid) {
+    if let Err(e) = run_batch(db, id).await {
+        tracing::warn!(batch_run = %id, error = %e, "batch run failed");
+        if let Ok(mut tx) = db.begin().await {
+            let failed = async {
+                let run = sql::get_batch_run(&mut tx, id).await?;
+                let claims = run.map(|r| r.claims_valuated).unwrap_or(0);
+                sql::set_batch_progress(
+                    &mut tx,
+                    id,
+                    BatchStatus::Failed,
+                    0,
+                    claims,
+                    Some(&e.to_string()),
+                    audit::now_micros(),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok::<(), Error>(())
+            };
+            if let Err(e) = failed.await {
+                tracing::warn!(batch_run = %id, error = %e, "recording the failure failed");
+            }
+        }
+    }
+}
+
+/// Resume the runs a stop or a crash left running.
+pub fn spawn_unfinished_batch_runs(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let ids = match db.read().await {
+            Ok(mut tx) => sql::unfinished_batch_runs(&mut tx)
+                .await
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        for id in ids {
+            tracing::info!(batch_run = %id, "resuming a batch run");
+            finish_batch_run(&db, id).await;
+        }
+    })
+}
+
+/// The work of a batch run, resumable: the relative-price indexes of the products of its
+/// location (recomputed, in one transaction), then the month's processed claims valued at them,
+/// `BATCH_CHUNK` claims per transaction, each marked with the run so that a resumed run skips
+/// them.
+async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
+    let system = Actor::system("batch run");
+    let mut tx = db.begin().await?;
+    let run = sql::get_batch_run(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("batch run", id))?;
+    if run.status != BatchStatus::Running {
+        return Ok(());
+    }
+    let end = rules::batch::month_end(run.year, run.month)
+        .ok_or_else(|| Error::invalid("month", "out_of_range", "no such month"))?;
+    // The indexes of each product, by care type.
+    let mut indexes: HashMap<(Uuid, String), (i128, i128)> = HashMap::new();
+    let mut interpretation: HashMap<Uuid, bool> = HashMap::new();
+    for product_id in sql::products_of(&mut tx, run.location_id, end).await? {
+        let Some(product) = policy::service::load_product(&mut tx, product_id).await? else {
+            continue;
+        };
+        let by_facility = product.terms.ceiling_interpretation
+            == product::model::CeilingInterpretation::FacilityType;
+        interpretation.insert(product_id, by_facility);
+        let paid = sql::product_contributions(&mut tx, product_id).await?;
+        let distributions: Vec<(String, Option<product::model::RelPricePeriod>, Vec<i64>)> =
+            if product.terms.relative_distribution.is_empty() {
+                vec![("B".into(), product.period_rel_prices, Vec::new())]
+            } else {
+                product
+                    .terms
+                    .relative_distribution
+                    .iter()
+                    .map(|d| {
+                        let care = d.care_type.code().to_string();
+                        let period = match d.care_type {
+                            product::model::DistributionCareType::Both => product.period_rel_prices,
+                            product::model::DistributionCareType::InPatient => {
+                                product.period_rel_prices_ip
+                            }
+                            product::model::DistributionCareType::OutPatient => {
+                                product.period_rel_prices_op
+                            }
+                        };
+                        (care, period, d.periods.clone())
+                    })
+                    .collect()
+            };
+        for (care, period, periods) in distributions {
+            let Some(start) =
+                period.and_then(|p| rules::batch::period_start(p, run.year, run.month))
+            else {
+                continue;
+            };
+            let percent = rules::batch::period_index(periods.len(), run.month)
+                .and_then(|i| periods.get(i).copied())
+                .unwrap_or(100);
+            let allocated = rules::batch::allocated(&paid, start, end);
+            let points = sql::relative_points(
+                &mut tx,
+                product_id,
+                run.location_id,
+                start,
+                end,
+                &care,
+                by_facility,
+            )
+            .await?;
+            let index = rules::batch::relative_index(allocated, percent, points);
+            sql::save_index(
+                &mut tx,
+                id,
+                &RelativeIndex {
+                    product_id,
+                    care_type: care.clone(),
+                    period_start: start,
+                    period_end: end,
+                    allocated,
+                    percent,
+                    claimed_points: points,
+                    rel_index: index.0 as f64 / index.1 as f64,
+                },
+            )
+            .await?;
+            indexes.insert((product_id, care), index);
+        }
+    }
+    let total =
+        sql::count_claims_to_valuate(&mut tx, run.location_id, end).await? + run.claims_valuated;
+    tx.commit().await?;
+    let mut done = run.claims_valuated;
+    let mut hospitals: HashMap<Uuid, bool> = HashMap::new();
+    loop {
+        let mut tx = db.begin().await?;
+        let ids = sql::claims_to_valuate(&mut tx, run.location_id, end, BATCH_CHUNK).await?;
+        if ids.is_empty() {
+            sql::set_batch_progress(
+                &mut tx,
+                id,
+                BatchStatus::Done,
+                100,
+                done,
+                None,
+                audit::now_micros(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        for claim_id in &ids {
+            let Some(before) = sql::get_claim(&mut tx, *claim_id).await? else {
+                continue;
+            };
+            let multi_day = before.date_to.is_some_and(|to| to != before.date_from);
+            let at_hospital = match hospitals.get(&before.health_facility_id) {
+                Some(&h) => h,
+                None => {
+                    let h = location::store::get_facility(&mut tx, before.health_facility_id)
+                        .await?
+                        .is_some_and(|f| f.level == location::model::FacilityLevel::Hospital);
+                    hospitals.insert(before.health_facility_id, h);
+                    h
+                }
+            };
+            let mut after = before.clone();
+            let mut remunerated = 0i64;
+            for line in after.items.iter_mut().chain(after.services.iter_mut()) {
+                if line.status != LineStatus::Passed {
+                    continue;
+                }
+                let valuated = line.valuated.unwrap_or(0);
+                let paid = match (line.price_origin, line.product_id) {
+                    (Some(product::model::PriceOrigin::Relative), Some(product)) => {
+                        let by_facility = interpretation.get(&product).copied().unwrap_or(false);
+                        let hospital = if by_facility { at_hospital } else { multi_day };
+                        let care = if hospital { "I" } else { "O" };
+                        let index = indexes
+                            .get(&(product, care.to_string()))
+                            .or_else(|| indexes.get(&(product, "B".to_string())))
+                            .copied()
+                            .unwrap_or((1, 1));
+                        rules::batch::at_index(valuated, index)
+                    }
+                    _ => valuated,
+                };
+                line.remunerated = Some(paid);
+                remunerated = remunerated.saturating_add(paid);
+            }
+            after.status = ClaimStatus::Valuated;
+            after.remunerated = Some(remunerated);
+            after.batch_run_id = Some(id);
+            after.decision = Some(format!(
+                "Valuated by the batch run of {}-{:02}: the scheme pays {}.",
+                run.year,
+                run.month,
+                kernel::money::format_money(remunerated)
+            ));
+            let after = save_step(&mut tx, &system, "batch_valuate", &before, after).await?;
+            sql::replace_lines(&mut tx, &after).await?;
+        }
+        done += ids.len() as i64;
+        let progress = if total > 0 {
+            (done * 100 / total).min(99)
+        } else {
+            99
+        };
+        sql::set_batch_progress(
+            &mut tx,
+            id,
+            BatchStatus::Running,
+            progress,
+            done,
+            None,
+            audit::now_micros(),
+        )
+        .await?;
+        tx.commit().await?;
+    }
 }

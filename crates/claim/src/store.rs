@@ -226,6 +226,7 @@ struct LineRow {
     exceed_ceiling: Option<i64>,
     exceed_ceiling_category: Option<i64>,
     valuated: Option<i64>,
+    remunerated: Option<i64>,
 }
 
 impl LineRow {
@@ -265,6 +266,7 @@ impl LineRow {
             exceed_ceiling: self.exceed_ceiling,
             exceed_ceiling_category: self.exceed_ceiling_category,
             valuated: self.valuated,
+            remunerated: self.remunerated,
         };
         (kind, line)
     }
@@ -277,12 +279,13 @@ const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, \
           ELSE (SELECT sv.name FROM medical_services sv WHERE sv.id = l.register_id) END AS name, \
      l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, l.decision, l.compared, \
      l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, l.limitation_value, \
-     l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, l.valuated";
+     l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, l.valuated, \
+     l.remunerated";
 
 const LINE_WRITE_COLUMNS: &str = "claim_id, position, kind, register_id, qty, price_asked, explanation, status, \
      rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, policy_id, price_origin, \
      limitation, limitation_value, price_approved, justification, deductible, exceed_ceiling, \
-     exceed_ceiling_category, valuated, id";
+     exceed_ceiling_category, valuated, remunerated, id";
 
 /// One line to write: its claim, position and kind with the line.
 pub struct LineWrite<'a> {
@@ -323,6 +326,7 @@ macro_rules! bind_line {
             .bind(l.exceed_ceiling)
             .bind(l.exceed_ceiling_category)
             .bind(l.valuated)
+            .bind(l.remunerated)
             .bind(l.id)
     }};
 }
@@ -927,4 +931,376 @@ pub async fn review_rows(
             .await?
     });
     Ok((open.into_iter().map(Claim::from).collect(), delivered))
+}
+
+// ---------------------------------------------------------------- batch runs
+
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    id: Uuid,
+    location_id: Option<Uuid>,
+    run_year: i32,
+    run_month: i32,
+    run_date: OffsetDateTime,
+    status: String,
+    progress: i32,
+    claims_valuated: i64,
+    error: Option<String>,
+    finished_at: Option<OffsetDateTime>,
+    version: i64,
+}
+
+const BATCH_COLUMNS: &str = "id, location_id, run_year, run_month, run_date, status, progress, claims_valuated, error, \
+     finished_at, version";
+
+impl From<BatchRow> for BatchRun {
+    fn from(r: BatchRow) -> Self {
+        BatchRun {
+            id: r.id,
+            location_id: r.location_id,
+            year: r.run_year,
+            month: r.run_month as u8,
+            status: BatchStatus::from_code(&r.status).unwrap_or(BatchStatus::Failed),
+            progress: i64::from(r.progress),
+            claims_valuated: r.claims_valuated,
+            error: r.error,
+            run_date: r.run_date,
+            finished_at: r.finished_at,
+            indexes: Vec::new(),
+            version: r.version,
+        }
+    }
+}
+
+/// The scope key of a run: its location, or the nation.
+pub fn scope_key(location: Option<Uuid>) -> String {
+    location.map_or_else(|| "national".to_string(), |l| l.to_string())
+}
+
+pub async fn batch_run_exists(
+    tx: &mut Tx,
+    location: Option<Uuid>,
+    year: i32,
+    month: u8,
+) -> Result<bool> {
+    let found: Option<(Uuid,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id FROM batch_runs WHERE scope_key = $1 AND run_year = $2 AND run_month = $3 AND deleted_at IS NULL",
+        )
+        .bind(scope_key(location))
+        .bind(year)
+        .bind(i32::from(month))
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(found.is_some())
+}
+
+pub async fn insert_batch_run(tx: &mut Tx, run: &BatchRun) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO batch_runs (id, location_id, scope_key, run_year, run_month, run_date, status, progress, \
+             claims_valuated, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 1, $8, $9)",
+        )
+        .bind(run.id)
+        .bind(run.location_id)
+        .bind(scope_key(run.location_id))
+        .bind(run.year)
+        .bind(i32::from(run.month))
+        .bind(run.run_date)
+        .bind(run.status.code())
+        .bind(run.run_date)
+        .bind(run.run_date)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+pub async fn get_batch_run(tx: &mut Tx, id: Uuid) -> Result<Option<BatchRun>> {
+    let sql =
+        format!("SELECT {BATCH_COLUMNS} FROM batch_runs WHERE id = $1 AND deleted_at IS NULL");
+    let row: Option<BatchRow> = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **conn).await?
+    });
+    let Some(row) = row else { return Ok(None) };
+    let mut run = BatchRun::from(row);
+    run.indexes = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT product_id, care_type, period_start, period_end, allocated, percent, claimed_points, rel_index \
+             FROM relative_indexes WHERE batch_run_id = $1 ORDER BY product_id, care_type",
+        )
+        .bind(id)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(Some(run))
+}
+
+/// Batch runs, latest first: those in `scope` (with the national ones) or all.
+pub async fn list_batch_runs(tx: &mut Tx, scope: Option<&[Uuid]>) -> Result<Vec<BatchRun>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {BATCH_COLUMNS} FROM batch_runs WHERE deleted_at IS NULL"
+    ));
+    if let Some(scope) = scope {
+        sql.push(" AND (location_id IS NULL OR location_id IN ")
+            .list(scope.iter().copied())
+            .push(" OR location_id IN (SELECT parent_id FROM locations WHERE id IN ")
+            .list(scope.iter().copied())
+            .push("))");
+    }
+    sql.push(" ORDER BY run_year DESC, run_month DESC, run_date DESC LIMIT 500");
+    let rows: Vec<BatchRow> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(BatchRun::from).collect())
+}
+
+/// Runs left running (a crash or a stop): to resume.
+pub async fn unfinished_batch_runs(tx: &mut Tx) -> Result<Vec<Uuid>> {
+    let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id FROM batch_runs WHERE status = 'running' AND deleted_at IS NULL ORDER BY run_date")
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+pub async fn set_batch_progress(
+    tx: &mut Tx,
+    id: Uuid,
+    status: BatchStatus,
+    progress: i64,
+    claims: i64,
+    error: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE batch_runs SET status = $1, progress = $2, claims_valuated = $3, error = $4, updated_at = $5, \
+             finished_at = CASE WHEN $6 THEN $7 ELSE finished_at END WHERE id = $8",
+        )
+        .bind(status.code())
+        .bind(progress as i32)
+        .bind(claims)
+        .bind(error)
+        .bind(at)
+        .bind(status != BatchStatus::Running)
+        .bind(at)
+        .bind(id)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The filter of the claims a run covers: those of facilities in its location (a district, or
+/// a region's districts), or everywhere for a national run. Adds ` AND …` with `c` the claims.
+fn run_scope(sql: &mut Sql, location: Option<Uuid>) {
+    if let Some(location) = location {
+        sql.push(" AND (c.district_id = ")
+            .arg(location)
+            .push(" OR c.district_id IN (SELECT l.id FROM locations l WHERE l.parent_id = ")
+            .arg(location)
+            .push("))");
+    }
+}
+
+/// The current products of exactly this location (none: national) valid on `day`.
+pub async fn products_of(tx: &mut Tx, location: Option<Uuid>, day: Date) -> Result<Vec<Uuid>> {
+    let mut sql = Sql::new("SELECT id FROM products WHERE deleted_at IS NULL AND date_from <= ");
+    sql.arg(day).push(" AND date_to >= ").arg(day);
+    match location {
+        Some(l) => {
+            sql.push(" AND location_id = ").arg(l);
+        }
+        None => {
+            sql.push(" AND location_id IS NULL");
+        }
+    }
+    sql.push(" ORDER BY id");
+    let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The non-photo contributions of the product's policies that left idle, with their policies'
+/// dates.
+pub async fn product_contributions(tx: &mut Tx, product: Uuid) -> Result<Vec<rules::batch::Paid>> {
+    let rows: Vec<(i64, Date, Option<Date>, Date)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT k.amount, k.pay_date, p.effective_date, p.expiry_date FROM contributions k \
+             JOIN policies p ON p.id = k.policy_id WHERE p.product_id = $1 AND k.deleted_at IS NULL \
+             AND p.deleted_at IS NULL AND NOT k.is_photo_fee AND p.status <> 'idle'",
+        )
+        .bind(product)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(amount, pay_date, effective, expiry)| {
+            Some(rules::batch::Paid {
+                amount,
+                pay_date,
+                policy_effective: effective?,
+                policy_expiry: expiry,
+            })
+        })
+        .collect())
+}
+
+/// Which stays count as in-patient for a product's care type: `I` claim type (a stay of more
+/// than a day) or `H` facility level (a hospital).
+pub fn care_filter(sql: &mut Sql, care: &str, interpretation_by_facility: bool) {
+    let hospital = if interpretation_by_facility {
+        "(SELECT h.level FROM health_facilities h WHERE h.id = c.health_facility_id) = 'H'"
+    } else {
+        "COALESCE(c.date_to, c.date_from) <> c.date_from"
+    };
+    match care {
+        "I" => {
+            sql.push(&format!(" AND {hospital}"));
+        }
+        "O" => {
+            sql.push(&format!(" AND NOT ({hospital})"));
+        }
+        _ => {}
+    }
+}
+
+/// The valuated amounts of the product's relative-price lines in processed claims of the run's
+/// scope processed within [start, end].
+pub async fn relative_points(
+    tx: &mut Tx,
+    product: Uuid,
+    location: Option<Uuid>,
+    start: Date,
+    end: Date,
+    care: &str,
+    by_facility: bool,
+) -> Result<i64> {
+    let mut sql = Sql::new(
+        "SELECT CAST(COALESCE(SUM(l.valuated), 0) AS BIGINT) FROM claim_lines l JOIN claims c ON c.id = l.claim_id \
+         WHERE c.deleted_at IS NULL AND c.status = 'processed' AND l.status = 'passed' AND l.price_origin = 'R' \
+         AND l.product_id = ",
+    );
+    sql.arg(product)
+        .push(" AND c.processed_at >= ")
+        .arg(start.midnight().assume_utc())
+        .push(" AND c.processed_at < ")
+        .arg(end.next_day().unwrap_or(end).midnight().assume_utc());
+    run_scope(&mut sql, location);
+    care_filter(&mut sql, care, by_facility);
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_one(&mut **conn)
+            .await?
+    });
+    Ok(n)
+}
+
+pub async fn save_index(tx: &mut Tx, run: Uuid, i: &RelativeIndex) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM relative_indexes WHERE batch_run_id = $1 AND product_id = $2 AND care_type = $3")
+            .bind(run)
+            .bind(i.product_id)
+            .bind(&i.care_type)
+            .execute(&mut **conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO relative_indexes (batch_run_id, product_id, care_type, period_start, period_end, allocated, \
+             percent, claimed_points, rel_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(run)
+        .bind(i.product_id)
+        .bind(&i.care_type)
+        .bind(i.period_start)
+        .bind(i.period_end)
+        .bind(i.allocated)
+        .bind(i.percent)
+        .bind(i.claimed_points)
+        .bind(i.rel_index)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Processed claims of the run's scope processed by the end of the month and not yet in a run,
+/// at most `limit`.
+pub async fn claims_to_valuate(
+    tx: &mut Tx,
+    location: Option<Uuid>,
+    end: Date,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    let mut sql = Sql::new(
+        "SELECT c.id FROM claims c WHERE c.deleted_at IS NULL AND c.status = 'processed' AND c.batch_run_id IS NULL \
+         AND c.processed_at < ",
+    );
+    sql.arg(end.next_day().unwrap_or(end).midnight().assume_utc());
+    run_scope(&mut sql, location);
+    sql.push(" ORDER BY c.id LIMIT ").arg(limit);
+    let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+pub async fn count_claims_to_valuate(
+    tx: &mut Tx,
+    location: Option<Uuid>,
+    end: Date,
+) -> Result<i64> {
+    let mut sql = Sql::new(
+        "SELECT COUNT(*) FROM claims c WHERE c.deleted_at IS NULL AND c.status = 'processed' AND c.batch_run_id IS NULL \
+         AND c.processed_at < ",
+    );
+    sql.arg(end.next_day().unwrap_or(end).midnight().assume_utc());
+    run_scope(&mut sql, location);
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_one(&mut **conn)
+            .await?
+    });
+    Ok(n)
+}
+
+/// What a run paid each facility.
+pub async fn statement(tx: &mut Tx, run: Uuid) -> Result<Vec<FacilityStatement>> {
+    let rows: Vec<(Uuid, String, String, i64, i64, i64, i64)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT h.id, h.code, h.name, COUNT(*), CAST(COALESCE(SUM(c.approved), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(c.valuated), 0) AS BIGINT), CAST(COALESCE(SUM(c.remunerated), 0) AS BIGINT) \
+             FROM claims c JOIN health_facilities h ON h.id = c.health_facility_id \
+             WHERE c.batch_run_id = $1 AND c.deleted_at IS NULL GROUP BY h.id, h.code, h.name ORDER BY h.code",
+        )
+        .bind(run)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(health_facility_id, code, name, claims, approved, valuated, remunerated)| {
+                FacilityStatement {
+                    health_facility_id,
+                    code,
+                    name,
+                    claims,
+                    approved,
+                    valuated,
+                    remunerated,
+                }
+            },
+        )
+        .collect())
 }

@@ -596,3 +596,77 @@ async fn a_risky_claim_is_selected_at_submission() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_run_values_relative_price_claims_once_and_states_what_each_facility_is_paid() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        // CONS at relative prices, 5 % of October's contributions; no deductible.
+        let (_, items) = app.get("/api/v1/medical-items?code=PARA").await;
+        let (_, services) = app.get("/api/v1/medical-services?code=CONS").await;
+        let mut change = crate::policies::product("FC1", &items["items"][0], &services["items"][0]);
+        change["services"][0]["price_origin"] = json!("R");
+        change["deductibles"] = json!({});
+        change["relative_distribution"] =
+            json!([{"care_type": "B", "periods": [10, 10, 10, 10, 10, 10, 5, 5, 5, 5, 10, 10]}]);
+        change["version"] = c.s.product["version"].clone();
+        let (status, product) = app.put("/api/v1/products/FC1", change).await;
+        assert_eq!(status, 200, "{product}");
+        assert_eq!(product["period_rel_prices"], "M");
+
+        let (_, entered) = app.post("/api/v1/claims", claim(&c, "C-001", "2025-10-01")).await;
+        submit(&app, &[&entered]).await;
+        let (_, body) = app.post("/api/v1/claims/process", json!({"claims": [entered["id"]]})).await;
+        let processed = &body["results"][0]["claim"];
+        assert_eq!(processed["status"], "processed", "{processed}");
+        assert_eq!(processed["items"][0]["remunerated"], 3000);
+        assert_eq!(processed["services"][0]["valuated"], 5000);
+        assert_eq!(processed["services"][0]["remunerated"], Value::Null, "waits for the batch");
+        // Processed in October 2025.
+        let at = time::macros::datetime!(2025-10-15 10:00 UTC);
+        store::on_db!(&app.db, pool => {
+            sqlx::query("UPDATE claims SET processed_at = $1").bind(at).execute(pool).await.unwrap();
+        });
+
+        let early = app.post("/api/v1/batch-runs", json!({"year": 2099, "month": 1})).await;
+        assert_problem(app.engine, &early, 422, "validation_failed");
+        let (status, run) = app.post("/api/v1/batch-runs", json!({"year": 2025, "month": 10})).await;
+        assert_eq!(status, 202, "{run}");
+        assert_eq!(run["status"], "running");
+        let twice = app.post("/api/v1/batch-runs", json!({"year": 2025, "month": 10})).await;
+        assert_problem(app.engine, &twice, 409, "already_run");
+        let path = format!("/api/v1/batch-runs/{}", run["id"].as_str().unwrap());
+        let mut run = run;
+        for _ in 0..100 {
+            let (_, now) = app.get(&path).await;
+            run = now;
+            if run["status"] != "running" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(run["status"], "done", "{run}");
+        assert_eq!(run["progress"], 100);
+        assert_eq!(run["claims_valuated"], 1);
+        // 1,000,000 paid for 2025-06-10 – 2026-05-31 (356 days): 31 days of October = 87,078,
+        // 5 % of it over the 5,000 claimed: index 0.87078.
+        let index = &run["indexes"][0];
+        assert_eq!(index["allocated"], 87078, "{run}");
+        assert_eq!(index["percent"], 5);
+        assert_eq!(index["claimed_points"], 5000);
+        let (_, valued) = app.get(&format!("/api/v1/claims/{}", entered["id"].as_str().unwrap())).await;
+        assert_eq!(valued["status"], "valuated");
+        assert_eq!(valued["services"][0]["remunerated"], 4354);
+        assert_eq!(valued["remunerated"], 3000 + 4354);
+        assert_eq!(valued["batch_run_id"], run["id"]);
+        let (status, statement) = app.get(&format!("{path}/statement")).await;
+        assert_eq!(status, 200, "{statement}");
+        assert_eq!(statement[0]["code"], "HF1");
+        assert_eq!(statement[0]["claims"], 1);
+        assert_eq!(statement[0]["remunerated"], 7354);
+        let (_, runs) = app.get("/api/v1/batch-runs").await;
+        assert_eq!(runs.as_array().unwrap().len(), 1);
+        app.finish().await;
+    })
+    .await;
+}

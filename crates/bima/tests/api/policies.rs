@@ -11,7 +11,7 @@ fn person(chfid: &str, last: &str, dob: &str) -> Value {
 /// A free-cycle product (starts on the enrolment date) for 12 months, a lump sum of 10,000.00
 /// for up to 4 members, 3 months to pay; it covers `item` after a 3-month waiting period and
 /// `service` at once.
-fn product(code: &str, item: &Value, service: &Value) -> Value {
+pub(crate) fn product(code: &str, item: &Value, service: &Value) -> Value {
     json!({
         "code": code, "name": "Family Cover", "location_id": null,
         "date_from": "2025-01-01", "date_to": "2030-12-31",

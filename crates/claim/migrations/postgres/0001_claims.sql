@@ -96,7 +96,8 @@ CREATE TABLE claim_lines (
     deductible BIGINT,
     exceed_ceiling BIGINT,
     exceed_ceiling_category BIGINT,
-    valuated BIGINT
+    valuated BIGINT,
+    remunerated BIGINT
 );
 CREATE INDEX claim_lines_claim ON claim_lines (claim_id, position);
 
@@ -134,4 +135,19 @@ CREATE TABLE claim_feedback (
     drug_received BOOLEAN,
     assessment SMALLINT,
     feedback_date DATE
+);
+
+-- The relative-price index of a product in a batch run (tblRelIndex): the contributions
+-- allocated to the period × the distribution's percent, over the points claimed.
+CREATE TABLE relative_indexes (
+    batch_run_id UUID NOT NULL REFERENCES batch_runs (id),
+    product_id UUID NOT NULL REFERENCES products (id),
+    care_type TEXT NOT NULL,
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    allocated BIGINT NOT NULL,
+    percent BIGINT NOT NULL,
+    claimed_points BIGINT NOT NULL,
+    rel_index DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (batch_run_id, product_id, care_type)
 );

@@ -3,6 +3,7 @@
 //! and the adjudication at submission. Dates and everything read from the database come in as
 //! arguments.
 
+pub mod batch;
 pub mod category;
 pub mod choice;
 pub mod reason;

@@ -1,0 +1,185 @@
+//! The monthly batch run (spec §8): the relative-price index of a product, which turns the
+//! points of relative-price claims into money, and the allocation of contributions over a
+//! period. Amounts are integers; the index is kept as a fraction so that nothing is rounded
+//! before the last step.
+
+use product::model::RelPricePeriod;
+use time::{Date, Month};
+
+/// The first day of the period a run for `year`-`month` distributes: the month (M), the quarter
+/// (Q, only in the quarter's last month: 3, 6, 9, 12) or the year to date (Y). None when the
+/// product distributes nothing this month.
+pub fn period_start(period: RelPricePeriod, year: i32, month: u8) -> Option<Date> {
+    let month_of = |m: u8| Month::try_from(m).ok();
+    match period {
+        RelPricePeriod::Month => Date::from_calendar_date(year, month_of(month)?, 1).ok(),
+        RelPricePeriod::Quarter if month.is_multiple_of(3) => {
+            Date::from_calendar_date(year, month_of(month - 2)?, 1).ok()
+        }
+        RelPricePeriod::Quarter => None,
+        RelPricePeriod::Year => Date::from_calendar_date(year, Month::January, 1).ok(),
+    }
+}
+
+/// The last day of `year`-`month`.
+pub fn month_end(year: i32, month: u8) -> Option<Date> {
+    let m = Month::try_from(month).ok()?;
+    Date::from_calendar_date(year, m, m.length(year)).ok()
+}
+
+/// Which of a distribution's percentages applies to a run: the month's (12 periods), the
+/// quarter's (4) or the year's (1).
+pub fn period_index(periods: usize, month: u8) -> Option<usize> {
+    match periods {
+        12 => Some(usize::from(month) - 1),
+        4 => Some((usize::from(month) - 1) / 3),
+        1 => Some(0),
+        _ => None,
+    }
+}
+
+/// One contribution paid for a policy of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paid {
+    pub amount: i64,
+    pub pay_date: Date,
+    pub policy_effective: Date,
+    pub policy_expiry: Date,
+}
+
+/// Days from `a` to `b`, both counted.
+fn days(a: Date, b: Date) -> i64 {
+    (b - a).whole_days() + 1
+}
+
+/// The contributions earned over [start, end]: each spread evenly over the days its policy is
+/// covered after it was paid, and the days inside the period kept.
+pub fn allocated(paid: &[Paid], start: Date, end: Date) -> i64 {
+    paid.iter()
+        .map(|p| {
+            let from = p.pay_date.max(p.policy_effective);
+            let span = days(from, p.policy_expiry);
+            let inside = days(start.max(from), end.min(p.policy_expiry));
+            if span <= 0 || inside <= 0 {
+                return 0;
+            }
+            (i128::from(p.amount) * i128::from(inside) / i128::from(span)) as i64
+        })
+        .sum()
+}
+
+/// The relative-price index: the money to distribute (allocated × percent / 100) over the
+/// points claimed, as a fraction (numerator, denominator); 1 when nothing was claimed.
+pub fn relative_index(allocated: i64, percent: i64, claimed_points: i64) -> (i128, i128) {
+    if claimed_points <= 0 {
+        return (1, 1);
+    }
+    (
+        i128::from(allocated) * i128::from(percent),
+        i128::from(claimed_points) * 100,
+    )
+}
+
+/// A value at the index, rounded half up to the minor unit.
+pub fn at_index(value: i64, (num, den): (i128, i128)) -> i64 {
+    if den == 0 {
+        return value;
+    }
+    ((i128::from(value) * num * 2 + den) / (den * 2)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    #[test]
+    fn periods_start_on_the_first_day_and_quarters_only_at_their_end() {
+        use RelPricePeriod::*;
+        assert_eq!(period_start(Month, 2026, 5), Some(date!(2026 - 05 - 01)));
+        assert_eq!(period_start(Quarter, 2026, 6), Some(date!(2026 - 04 - 01)));
+        assert_eq!(period_start(Quarter, 2026, 5), None);
+        assert_eq!(period_start(Quarter, 2026, 12), Some(date!(2026 - 10 - 01)));
+        assert_eq!(period_start(Year, 2026, 8), Some(date!(2026 - 01 - 01)));
+        assert_eq!(period_start(Month, 2026, 13), None);
+        assert_eq!(month_end(2028, 2), Some(date!(2028 - 02 - 29)));
+        assert_eq!(month_end(2026, 4), Some(date!(2026 - 04 - 30)));
+        assert_eq!(period_index(12, 5), Some(4));
+        assert_eq!(period_index(4, 5), Some(1));
+        assert_eq!(period_index(1, 5), Some(0));
+        assert_eq!(period_index(3, 5), None);
+    }
+
+    #[test]
+    fn contributions_are_spread_over_the_covered_days() {
+        // 36,500 paid on the first day of a 365-day policy: 100 a day.
+        let p = Paid {
+            amount: 36_500,
+            pay_date: date!(2026 - 01 - 01),
+            policy_effective: date!(2026 - 01 - 01),
+            policy_expiry: date!(2026 - 12 - 31),
+        };
+        assert_eq!(
+            allocated(&[p], date!(2026 - 03 - 01), date!(2026 - 03 - 31)),
+            3_100
+        );
+        assert_eq!(
+            allocated(&[p], date!(2026 - 01 - 01), date!(2026 - 12 - 31)),
+            36_500
+        );
+        assert_eq!(
+            allocated(&[p], date!(2027 - 01 - 01), date!(2027 - 01 - 31)),
+            0
+        );
+        // Paid late: spread over what is left of the policy.
+        let late = Paid {
+            pay_date: date!(2026 - 07 - 01),
+            ..p
+        };
+        assert_eq!(
+            allocated(&[late], date!(2026 - 03 - 01), date!(2026 - 03 - 31)),
+            0
+        );
+        assert_eq!(
+            allocated(&[late], date!(2026 - 07 - 01), date!(2026 - 12 - 31)),
+            36_500
+        );
+    }
+
+    #[test]
+    fn the_index_shares_the_money_over_the_points() {
+        // 10,000 to distribute at 60 %, 4,000 points claimed: 1.5.
+        let index = relative_index(10_000, 60, 4_000);
+        assert_eq!(at_index(1_000, index), 1_500);
+        assert_eq!(at_index(333, index), 500);
+        assert_eq!(relative_index(10_000, 60, 0), (1, 1));
+        assert_eq!(at_index(777, (1, 1)), 777);
+    }
+
+    proptest! {
+        #[test]
+        fn the_index_never_distributes_more_than_the_money(
+            allocated in 0i64..10_000_000,
+            percent in 0i64..=100,
+            values in proptest::collection::vec(1i64..100_000, 1..20),
+        ) {
+            let points: i64 = values.iter().sum();
+            let index = relative_index(allocated, percent, points);
+            let paid: i64 = values.iter().map(|&v| at_index(v, index)).sum();
+            // Rounding gives at most half a unit per line.
+            prop_assert!(paid <= allocated * percent / 100 + values.len() as i64);
+        }
+
+        #[test]
+        fn allocation_over_the_whole_policy_is_the_amount(
+            amount in 0i64..10_000_000, length in 1i64..800, late in 0i64..800,
+        ) {
+            let effective = date!(2026 - 01 - 01);
+            let expiry = effective + time::Duration::days(length - 1);
+            let pay_date = effective + time::Duration::days(late.min(length - 1));
+            let p = Paid { amount, pay_date, policy_effective: effective, policy_expiry: expiry };
+            prop_assert_eq!(allocated(&[p], effective, expiry), amount);
+        }
+    }
+}
