@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_batch_runs, create_batch_run))
         .routes(routes!(get_batch_run))
         .routes(routes!(batch_statement))
+        .routes(routes!(batch_capitation))
 }
 
 fn today() -> Date {
@@ -353,6 +354,21 @@ async fn batch_statement(
 ) -> Result<Json<Vec<FacilityStatement>>> {
     Ok(Json(
         service::batch_statement(&state.db, &actor, &id).await?,
+    ))
+}
+
+/// What a batch run pays each health facility in capitation, per product: the six factors'
+/// quantities and amounts.
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/capitation", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    responses((status = 200, body = Vec<CapitationPayment>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn batch_capitation(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CapitationPayment>>> {
+    Ok(Json(
+        service::batch_capitation(&state.db, &actor, &id).await?,
     ))
 }
 

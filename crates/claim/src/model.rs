@@ -479,3 +479,26 @@ pub struct FacilityStatement {
     pub valuated: i64,
     pub remunerated: i64,
 }
+
+/// A facility's capitation payment for a product in a batch run.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CapitationPayment {
+    pub product_id: Uuid,
+    pub health_facility_id: Uuid,
+    /// The six factors' quantities: population, families and the insured ×100 (catchment
+    /// percentages keep two decimals); visits and the adjusted amount as counted.
+    pub population: i64,
+    pub families: i64,
+    pub insured_insurees: i64,
+    pub insured_families: i64,
+    pub visits: i64,
+    pub adjusted: i64,
+    /// What each factor pays (minor units), and the sum.
+    pub amount_population: i64,
+    pub amount_families: i64,
+    pub amount_insured_insurees: i64,
+    pub amount_insured_families: i64,
+    pub amount_visits: i64,
+    pub amount_adjusted: i64,
+    pub payment: i64,
+}

@@ -1592,6 +1592,115 @@ pub async fn finish_batch_run(db: &Db, id: Uuid) {
     }
 }
 
+/// The capitation payments of the run's month for each product of its location that shares
+/// contributions with facilities (spec §8.3).
+async fn capitation(tx: &mut Tx, run: &BatchRun, end: Date) -> Result<()> {
+    let Some(start) =
+        rules::batch::period_start(product::model::RelPricePeriod::Month, run.year, run.month)
+    else {
+        return Ok(());
+    };
+    let mut catchments: Option<Vec<(Uuid, Uuid, i64, i64, i64)>> = None;
+    for product_id in sql::products_of(tx, run.location_id, end).await? {
+        let Some(product) = policy::service::load_product(tx, product_id).await? else {
+            continue;
+        };
+        let c = &product.terms.capitation;
+        let weights = c.weights().map(|(_, w)| w.unwrap_or(0));
+        let share = c.share_contribution.unwrap_or(0);
+        if share <= 0 || weights.iter().all(|&w| w <= 0) {
+            continue;
+        }
+        let (inside, claimed) =
+            sql::capitation_facilities(tx, product_id, product.terms.location_id, start, end)
+                .await?;
+        let levels = &product.terms.capitation_levels;
+        let mut facilities: Vec<Uuid> = inside
+            .iter()
+            .filter(|(_, level, sub, _)| {
+                levels.is_empty()
+                    || levels.iter().any(|l| {
+                        l.level.code() == level
+                            && l.sublevel.is_none_or(|s| Some(s.code()) == sub.as_deref())
+                    })
+            })
+            .map(|(id, _, _, _)| *id)
+            .collect();
+        for id in claimed {
+            if !facilities.contains(&id) {
+                facilities.push(id);
+            }
+        }
+        if catchments.is_none() {
+            catchments = Some(sql::catchments(tx).await?);
+        }
+        let catchments = catchments.as_deref().unwrap_or_default();
+        let insured: HashMap<Uuid, (i64, i64)> =
+            sql::insured_by_village(tx, product_id, start, end)
+                .await?
+                .into_iter()
+                .map(|(village, insurees, families)| (village, (insurees, families)))
+                .collect();
+        let visits: HashMap<Uuid, (i64, i64)> = sql::visits_by_facility(tx, product_id, start, end)
+            .await?
+            .into_iter()
+            .map(|(hf, n, adjusted)| (hf, (n, adjusted)))
+            .collect();
+        let quantities: Vec<rules::batch::Quantities> = facilities
+            .iter()
+            .map(|hf| {
+                let mut q = [0i64; rules::batch::FACTORS];
+                for (_, village, percent, population, families) in
+                    catchments.iter().filter(|c| c.0 == *hf)
+                {
+                    let (ins, fam) = insured.get(village).copied().unwrap_or((0, 0));
+                    q[0] += population * percent;
+                    q[1] += families * percent;
+                    q[2] += ins * percent;
+                    q[3] += fam * percent;
+                }
+                let (n, adjusted) = visits.get(hf).copied().unwrap_or((0, 0));
+                q[4] = n;
+                q[5] = adjusted;
+                q
+            })
+            .collect();
+        let paid = sql::product_contributions(tx, product_id).await?;
+        let allocated = rules::batch::allocated(&paid, start, end);
+        let amounts = rules::batch::capitation(allocated, share, weights, &quantities);
+        let rows: Vec<CapitationPayment> = facilities
+            .iter()
+            .zip(quantities.iter().zip(&amounts))
+            .map(|(hf, (q, a))| CapitationPayment {
+                product_id,
+                health_facility_id: *hf,
+                population: q[0],
+                families: q[1],
+                insured_insurees: q[2],
+                insured_families: q[3],
+                visits: q[4],
+                adjusted: q[5],
+                amount_population: a[0],
+                amount_families: a[1],
+                amount_insured_insurees: a[2],
+                amount_insured_families: a[3],
+                amount_visits: a[4],
+                amount_adjusted: a[5],
+                payment: a.iter().sum(),
+            })
+            .collect();
+        sql::save_capitation(tx, run.id, &rows).await?;
+    }
+    Ok(())
+}
+
+/// What a run pays each facility in capitation, per product.
+pub async fn batch_capitation(db: &Db, actor: &Actor, id: &str) -> Result<Vec<CapitationPayment>> {
+    let run = get_batch_run(db, actor, id).await?;
+    let mut tx = db.read().await?;
+    sql::capitation_of(&mut tx, run.id).await
+}
+
 /// Resume the runs a stop or a crash left running.
 pub fn spawn_unfinished_batch_runs(db: Db) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -1696,6 +1805,7 @@ async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
             indexes.insert((product_id, care), index);
         }
     }
+    capitation(&mut tx, &run, end).await?;
     let total =
         sql::count_claims_to_valuate(&mut tx, run.location_id, end).await? + run.claims_valuated;
     tx.commit().await?;

@@ -1304,3 +1304,167 @@ pub async fn statement(tx: &mut Tx, run: Uuid) -> Result<Vec<FacilityStatement>>
         )
         .collect())
 }
+
+// ---------------------------------------------------------------- capitation
+
+/// A facility that may share a product's capitation: (id, level, sub-level, district).
+pub type CapitationFacility = (Uuid, String, Option<String>, Uuid);
+
+/// The current facilities of the product's location (its district, its region's districts, or
+/// everywhere), and those elsewhere that claimed for the product over [start, end].
+pub async fn capitation_facilities(
+    tx: &mut Tx,
+    product: Uuid,
+    location: Option<Uuid>,
+    start: Date,
+    end: Date,
+) -> Result<(Vec<CapitationFacility>, Vec<Uuid>)> {
+    let mut sql = Sql::new(
+        "SELECT h.id, h.level, h.sub_level, h.location_id FROM health_facilities h WHERE h.deleted_at IS NULL",
+    );
+    if let Some(l) = location {
+        sql.push(" AND (h.location_id = ")
+            .arg(l)
+            .push(" OR h.location_id IN (SELECT d.id FROM locations d WHERE d.parent_id = ")
+            .arg(l)
+            .push("))");
+    }
+    sql.push(" ORDER BY h.code");
+    let inside: Vec<CapitationFacility> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    let mut sql = Sql::new(
+        "SELECT DISTINCT c.health_facility_id FROM claims c JOIN claim_lines l ON l.claim_id = c.id \
+         WHERE c.deleted_at IS NULL AND c.status IN ('processed', 'valuated') AND l.status = 'passed' AND l.product_id = ",
+    );
+    sql.arg(product)
+        .push(" AND c.processed_at >= ")
+        .arg(start.midnight().assume_utc())
+        .push(" AND c.processed_at < ")
+        .arg(end.next_day().unwrap_or(end).midnight().assume_utc());
+    let claimed: Vec<(Uuid,)> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok((inside, claimed.into_iter().map(|(id,)| id).collect()))
+}
+
+/// Every catchment: (facility, village, percent, the village's population and families).
+pub async fn catchments(tx: &mut Tx) -> Result<Vec<(Uuid, Uuid, i64, i64, i64)>> {
+    let rows = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT hc.health_facility_id, hc.location_id, hc.catchment, \
+             COALESCE(v.male_population, 0) + COALESCE(v.female_population, 0) + COALESCE(v.other_population, 0), \
+             COALESCE(v.families, 0) FROM health_facility_catchments hc JOIN locations v ON v.id = hc.location_id",
+        )
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows)
+}
+
+/// Per village: the insurees and families the product covers at some time in [start, end].
+pub async fn insured_by_village(
+    tx: &mut Tx,
+    product: Uuid,
+    start: Date,
+    end: Date,
+) -> Result<Vec<(Uuid, i64, i64)>> {
+    let rows = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT f.location_id, COUNT(DISTINCT ip.insuree_id), COUNT(DISTINCT p.family_id) \
+             FROM insuree_policies ip JOIN policies p ON p.id = ip.policy_id JOIN families f ON f.id = p.family_id \
+             WHERE p.product_id = $1 AND ip.deleted_at IS NULL AND p.deleted_at IS NULL \
+             AND ip.effective_date IS NOT NULL AND ip.effective_date <= $2 AND ip.expiry_date >= $3 \
+             GROUP BY f.location_id",
+        )
+        .bind(product)
+        .bind(end)
+        .bind(start)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows)
+}
+
+/// Per facility: the claims with lines of the product processed in [start, end], and the
+/// approved value of those lines.
+pub async fn visits_by_facility(
+    tx: &mut Tx,
+    product: Uuid,
+    start: Date,
+    end: Date,
+) -> Result<Vec<(Uuid, i64, i64)>> {
+    let rows = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT c.health_facility_id, COUNT(DISTINCT c.id), \
+             CAST(COALESCE(SUM(COALESCE(l.qty_approved, l.qty) * COALESCE(l.price_approved, l.price_adjusted, 0)), 0) AS BIGINT) \
+             FROM claims c JOIN claim_lines l ON l.claim_id = c.id \
+             WHERE c.deleted_at IS NULL AND c.status IN ('processed', 'valuated') AND l.status = 'passed' \
+             AND l.product_id = $1 AND c.processed_at >= $2 AND c.processed_at < $3 GROUP BY c.health_facility_id",
+        )
+        .bind(product)
+        .bind(start.midnight().assume_utc())
+        .bind(end.next_day().unwrap_or(end).midnight().assume_utc())
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows)
+}
+
+pub async fn save_capitation(tx: &mut Tx, run: Uuid, rows: &[CapitationPayment]) -> Result<()> {
+    on_tx!(tx, conn => {
+        for r in rows {
+            sqlx::query("DELETE FROM capitation_payments WHERE batch_run_id = $1 AND product_id = $2 AND health_facility_id = $3")
+                .bind(run)
+                .bind(r.product_id)
+                .bind(r.health_facility_id)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO capitation_payments (batch_run_id, product_id, health_facility_id, population, families, \
+                 insured_insurees, insured_families, visits, adjusted, amount_population, amount_families, \
+                 amount_insured_insurees, amount_insured_families, amount_visits, amount_adjusted, payment) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(run)
+            .bind(r.product_id)
+            .bind(r.health_facility_id)
+            .bind(r.population)
+            .bind(r.families)
+            .bind(r.insured_insurees)
+            .bind(r.insured_families)
+            .bind(r.visits)
+            .bind(r.adjusted)
+            .bind(r.amount_population)
+            .bind(r.amount_families)
+            .bind(r.amount_insured_insurees)
+            .bind(r.amount_insured_families)
+            .bind(r.amount_visits)
+            .bind(r.amount_adjusted)
+            .bind(r.payment)
+            .execute(&mut **conn)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+pub async fn capitation_of(tx: &mut Tx, run: Uuid) -> Result<Vec<CapitationPayment>> {
+    let rows = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT cp.product_id, cp.health_facility_id, cp.population, cp.families, cp.insured_insurees, \
+             cp.insured_families, cp.visits, cp.adjusted, cp.amount_population, cp.amount_families, \
+             cp.amount_insured_insurees, cp.amount_insured_families, cp.amount_visits, cp.amount_adjusted, cp.payment \
+             FROM capitation_payments cp JOIN health_facilities h ON h.id = cp.health_facility_id \
+             WHERE cp.batch_run_id = $1 ORDER BY cp.product_id, h.code",
+        )
+        .bind(run)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    Ok(rows)
+}

@@ -607,6 +607,8 @@ async fn a_batch_run_values_relative_price_claims_once_and_states_what_each_faci
         let mut change = crate::policies::product("FC1", &items["items"][0], &services["items"][0]);
         change["services"][0]["price_origin"] = json!("R");
         change["deductibles"] = json!({});
+        // 20 % of the contributions to capitation, half by population, half by visits.
+        change["capitation"] = json!({"weight_population": 50, "weight_nb_visits": 50, "share_contribution": 20});
         change["relative_distribution"] =
             json!([{"care_type": "B", "periods": [10, 10, 10, 10, 10, 10, 5, 5, 5, 5, 10, 10]}]);
         change["version"] = c.s.product["version"].clone();
@@ -664,6 +666,16 @@ async fn a_batch_run_values_relative_price_claims_once_and_states_what_each_faci
         assert_eq!(statement[0]["code"], "HF1");
         assert_eq!(statement[0]["claims"], 1);
         assert_eq!(statement[0]["remunerated"], 7354);
+        // Capitation: October's 87,078 × 20 % × 50 % by visits, all to HF1's one claim; the
+        // villages have no population recorded, so that pool pays nobody.
+        let (status, capitation) = app.get(&format!("{path}/capitation")).await;
+        assert_eq!(status, 200, "{capitation}");
+        assert_eq!(capitation.as_array().unwrap().len(), 1, "{capitation}");
+        assert_eq!(capitation[0]["health_facility_id"], c.hf.as_str());
+        assert_eq!(capitation[0]["visits"], 1);
+        assert_eq!(capitation[0]["amount_visits"], 8708);
+        assert_eq!(capitation[0]["amount_population"], 0);
+        assert_eq!(capitation[0]["payment"], 8708);
         let (_, runs) = app.get("/api/v1/batch-runs").await;
         assert_eq!(runs.as_array().unwrap().len(), 1);
         app.finish().await;

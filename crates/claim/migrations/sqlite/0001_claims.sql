@@ -151,3 +151,25 @@ CREATE TABLE relative_indexes (
     rel_index REAL NOT NULL,
     PRIMARY KEY (batch_run_id, product_id, care_type)
 );
+
+-- Capitation payments of a batch run (tblCapitationPayment): per product and facility, the six
+-- factors' quantities (×100: catchment percentages) and what each pays.
+CREATE TABLE capitation_payments (
+    batch_run_id BLOB NOT NULL REFERENCES batch_runs (id),
+    product_id BLOB NOT NULL REFERENCES products (id),
+    health_facility_id BLOB NOT NULL REFERENCES health_facilities (id),
+    population BIGINT NOT NULL,
+    families BIGINT NOT NULL,
+    insured_insurees BIGINT NOT NULL,
+    insured_families BIGINT NOT NULL,
+    visits BIGINT NOT NULL,
+    adjusted BIGINT NOT NULL,
+    amount_population BIGINT NOT NULL,
+    amount_families BIGINT NOT NULL,
+    amount_insured_insurees BIGINT NOT NULL,
+    amount_insured_families BIGINT NOT NULL,
+    amount_visits BIGINT NOT NULL,
+    amount_adjusted BIGINT NOT NULL,
+    payment BIGINT NOT NULL,
+    PRIMARY KEY (batch_run_id, product_id, health_facility_id)
+);

@@ -88,6 +88,42 @@ pub fn at_index(value: i64, (num, den): (i128, i128)) -> i64 {
     ((i128::from(value) * num * 2 + den) / (den * 2)) as i64
 }
 
+/// The six capitation factors, in the order of the product's weights: population, families,
+/// insured insurees, insured families, visits (claims), adjusted amount.
+pub const FACTORS: usize = 6;
+
+/// A facility's quantities of the six factors, each ×100 (catchment percentages keep two
+/// decimals of a person or a family).
+pub type Quantities = [i64; FACTORS];
+
+/// Capitation (spec §8.3): the product's share of the allocated contributions, split into six
+/// pools by the weights (percent), each pool paid to the facilities in proportion to their
+/// quantity of its factor. Returns each facility's six amounts; a factor nobody has pays
+/// nothing.
+pub fn capitation(
+    allocated: i64,
+    share_percent: i64,
+    weights: [i64; FACTORS],
+    facilities: &[Quantities],
+) -> Vec<[i64; FACTORS]> {
+    let money = i128::from(allocated) * i128::from(share_percent.clamp(0, 100));
+    let mut out = vec![[0i64; FACTORS]; facilities.len()];
+    for k in 0..FACTORS {
+        let total: i128 = facilities.iter().map(|q| i128::from(q[k].max(0))).sum();
+        let weight = i128::from(weights[k].clamp(0, 100));
+        if total == 0 || weight == 0 {
+            continue;
+        }
+        // pool = allocated × share/100 × weight/100; amount = pool × qty / total.
+        let den = 100 * 100 * total;
+        for (f, q) in facilities.iter().enumerate() {
+            let num = money * weight * i128::from(q[k].max(0));
+            out[f][k] = ((num * 2 + den) / (den * 2)) as i64;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +193,41 @@ mod tests {
         assert_eq!(at_index(777, (1, 1)), 777);
     }
 
+    #[test]
+    fn capitation_splits_each_pool_by_the_facilities_shares() {
+        // 100,000 allocated, 50 % to capitation; population 60 %, visits 40 %.
+        let weights = [60, 0, 0, 0, 40, 0];
+        let a = [300_00, 10_00, 0, 0, 3_00, 0];
+        let b = [100_00, 5_00, 0, 0, 1_00, 0];
+        let paid = capitation(100_000, 50, weights, &[a, b]);
+        // Population pool 30,000: 3/4 and 1/4. Visits pool 20,000: 3/4 and 1/4.
+        assert_eq!(paid[0], [22_500, 0, 0, 0, 15_000, 0]);
+        assert_eq!(paid[1], [7_500, 0, 0, 0, 5_000, 0]);
+        // Nobody with a factor: its pool is not paid.
+        let paid = capitation(100_000, 50, [0, 0, 0, 0, 0, 100], &[a, b]);
+        assert_eq!(paid, vec![[0; FACTORS]; 2]);
+        assert!(capitation(100_000, 50, weights, &[]).is_empty());
+    }
+
     proptest! {
+        #[test]
+        fn capitation_never_pays_more_than_the_share(
+            allocated in 0i64..100_000_000,
+            share in 0i64..=100,
+            w in proptest::array::uniform6(0i64..=100),
+            facilities in proptest::collection::vec(proptest::array::uniform6(0i64..1_000_000), 0..12),
+        ) {
+            let paid = capitation(allocated, share, w, &facilities);
+            let total: i64 = paid.iter().flatten().sum();
+            let weights: i64 = w.iter().sum();
+            // Each amount rounds by at most half a unit.
+            let slack = (facilities.len() * FACTORS) as i128;
+            prop_assert!(
+                i128::from(total) * 10_000
+                    <= i128::from(allocated) * i128::from(share) * i128::from(weights) + 10_000 * slack
+            );
+        }
+
         #[test]
         fn the_index_never_distributes_more_than_the_money(
             allocated in 0i64..10_000_000,
