@@ -1600,7 +1600,7 @@ async fn capitation(tx: &mut Tx, run: &BatchRun, end: Date) -> Result<()> {
     else {
         return Ok(());
     };
-    let mut catchments: Option<Vec<(Uuid, Uuid, i64, i64, i64)>> = None;
+    let mut catchments: Option<Vec<sql::Catchment>> = None;
     for product_id in sql::products_of(tx, run.location_id, end).await? {
         let Some(product) = policy::service::load_product(tx, product_id).await? else {
             continue;

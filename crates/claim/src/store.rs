@@ -1352,8 +1352,11 @@ pub async fn capitation_facilities(
     Ok((inside, claimed.into_iter().map(|(id,)| id).collect()))
 }
 
-/// Every catchment: (facility, village, percent, the village's population and families).
-pub async fn catchments(tx: &mut Tx) -> Result<Vec<(Uuid, Uuid, i64, i64, i64)>> {
+/// A catchment: (facility, village, percent, the village's population and families).
+pub type Catchment = (Uuid, Uuid, i64, i64, i64);
+
+/// Every catchment.
+pub async fn catchments(tx: &mut Tx) -> Result<Vec<Catchment>> {
     let rows = on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT hc.health_facility_id, hc.location_id, hc.catchment, \

@@ -197,8 +197,8 @@ mod tests {
     fn capitation_splits_each_pool_by_the_facilities_shares() {
         // 100,000 allocated, 50 % to capitation; population 60 %, visits 40 %.
         let weights = [60, 0, 0, 0, 40, 0];
-        let a = [300_00, 10_00, 0, 0, 3_00, 0];
-        let b = [100_00, 5_00, 0, 0, 1_00, 0];
+        let a = [30_000, 1_000, 0, 0, 300, 0];
+        let b = [10_000, 500, 0, 0, 100, 0];
         let paid = capitation(100_000, 50, weights, &[a, b]);
         // Population pool 30,000: 3/4 and 1/4. Visits pool 20,000: 3/4 and 1/4.
         assert_eq!(paid[0], [22_500, 0, 0, 0, 15_000, 0]);
