@@ -3,12 +3,17 @@
 use crate::model::*;
 use crate::service::{self, Config};
 use crate::store::ClaimFilter;
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::{Extension, Json};
 use kernel::export::{self, ListFormat};
-use kernel::{Actor, AppState, PageParams, Problem, Result, ValidJson, ValidQuery, VersionQuery};
+use kernel::{
+    Actor, AppState, Error, PageParams, Problem, Result, ValidJson, ValidQuery, VersionQuery,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 use time::{Date, OffsetDateTime};
@@ -32,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_batch_run))
         .routes(routes!(batch_statement))
         .routes(routes!(batch_capitation))
+        .routes(routes!(list_attachments, add_attachment))
+        .routes(routes!(get_attachment, delete_attachment))
 }
 
 fn today() -> Date {
@@ -370,6 +377,110 @@ async fn batch_capitation(
     Ok(Json(
         service::batch_capitation(&state.db, &actor, &id).await?,
     ))
+}
+
+// ---------------------------------------------------------------- attachments
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttachmentQuery {
+    /// What the document is, e.g. "Referral letter".
+    title: String,
+    filename: Option<String>,
+}
+
+/// Attach a document to a claim not yet processed: the file as the body (Content-Type
+/// application/pdf, image/jpeg or image/png), at most `[claim] attachment_max_bytes`.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/attachments", tag = "claims", params(("id" = String, Path, description = "UUID"), AttachmentQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 201, body = Attachment), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn add_attachment(
+    State(state): State<AppState>,
+    Extension(config): Extension<Arc<Config>>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ValidQuery(q): ValidQuery<AttachmentQuery>,
+    request: Request,
+) -> Result<(StatusCode, Json<Attachment>)> {
+    if !actor.has(service::CLAIM_EDIT) {
+        actor.require(service::CLAIM_ADD)?;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let max = config.attachment_max_bytes;
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if length.is_some_and(|l| l > max) {
+        return Err(Error::TooLarge);
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), max)
+        .await
+        .map_err(|_| Error::TooLarge)?;
+    let attachment = service::add_attachment(
+        &state.db,
+        &actor,
+        &id,
+        &q.title,
+        q.filename.as_deref(),
+        &declared,
+        &bytes,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(attachment)))
+}
+
+/// The documents attached to a claim.
+#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments", tag = "claims", params(("id" = String, Path, description = "UUID")),
+    responses((status = 200, body = Vec<Attachment>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_attachments(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Attachment>>> {
+    Ok(Json(
+        service::list_attachments(&state.db, &actor, &id).await?,
+    ))
+}
+
+/// One document, as it was attached.
+#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments/{attachment}", tag = "claims",
+    params(("id" = String, Path, description = "UUID"), ("attachment" = String, Path, description = "UUID")),
+    responses((status = 200, description = "the document"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_attachment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response> {
+    let (a, bytes) = service::get_attachment(&state.db, &actor, &id, &attachment).await?;
+    let mut response = Body::from(bytes).into_response();
+    if let Ok(value) = HeaderValue::from_str(&a.content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(response)
+}
+
+/// Remove a document from an entered claim.
+#[utoipa::path(delete, path = "/api/v1/claims/{id}/attachments/{attachment}", tag = "claims",
+    params(("id" = String, Path, description = "UUID"), ("attachment" = String, Path, description = "UUID")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn delete_attachment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    service::delete_attachment(&state.db, &actor, &id, &attachment).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 impl export::CsvRow for ClaimSummary {

@@ -502,3 +502,17 @@ pub struct CapitationPayment {
     pub amount_adjusted: i64,
     pub payment: i64,
 }
+
+/// A document attached to a claim (its bytes are fetched separately).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub claim_id: Uuid,
+    pub title: String,
+    pub filename: Option<String>,
+    /// application/pdf, image/jpeg or image/png.
+    pub content_type: String,
+    pub size: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

@@ -33,6 +33,8 @@ pub struct Config {
     pub review_risk_threshold: i64,
     /// An approved amount (minor units) from which a claim's size counts in its risk score.
     pub review_amount: Option<i64>,
+    /// Largest document attached to a claim, in bytes (the server's body limit applies too).
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
         Config {
             review_risk_threshold: 40,
             review_amount: None,
+            attachment_max_bytes: 1024 * 1024,
         }
     }
 }
@@ -1897,4 +1900,141 @@ async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
         .await?;
         tx.commit().await?;
     }
+}
+
+// ---------------------------------------------------------------- attachments
+
+/// What a document is by its first bytes: PDF, JPEG or PNG.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Attach a document to a claim not yet processed: a PDF, JPEG or PNG whose bytes say what it
+/// is, with a title.
+pub async fn add_attachment(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    title: &str,
+    filename: Option<&str>,
+    declared: &str,
+    bytes: &[u8],
+) -> Result<Attachment> {
+    if !actor.has(CLAIM_EDIT) {
+        actor.require(CLAIM_ADD)?;
+    }
+    let mut checks = Checks::new();
+    let title = checks.required("title", title, 200);
+    let filename = checks.optional("filename", filename, 255);
+    let kind = sniff(bytes);
+    match kind {
+        None => checks.push(
+            "content_type",
+            "unsupported_type",
+            "a claim's document is a PDF, JPEG or PNG file",
+        ),
+        Some(kind) if kind != declared.split(';').next().unwrap_or("").trim() => checks.push(
+            "content_type",
+            "mismatch",
+            format!("the file is {kind} but was sent as {declared}"),
+        ),
+        Some(_) => {}
+    }
+    checks.finish()?;
+    let mut tx = db.begin().await?;
+    let claim = find_claim(&mut tx, actor, id).await?;
+    if !matches!(claim.status, ClaimStatus::Entered | ClaimStatus::Checked) {
+        return Err(Error::conflict(
+            "processed",
+            format!(
+                "claim {} is {}; documents are attached before processing",
+                claim.code,
+                claim.status.code()
+            ),
+        ));
+    }
+    let attachment = Attachment {
+        id: Uuid::now_v7(),
+        claim_id: claim.id,
+        title,
+        filename,
+        content_type: kind.unwrap_or_default().to_string(),
+        size: bytes.len() as i64,
+        created_at: audit::now_micros(),
+    };
+    sql::insert_attachment(&mut tx, &attachment, bytes).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        CLAIM,
+        claim.id,
+        "attach",
+        None::<&()>,
+        Some(&attachment),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(attachment)
+}
+
+pub async fn list_attachments(db: &Db, actor: &Actor, id: &str) -> Result<Vec<Attachment>> {
+    actor.require(CLAIM_SEARCH)?;
+    let mut tx = db.read().await?;
+    let claim = find_claim(&mut tx, actor, id).await?;
+    sql::attachments(&mut tx, claim.id).await
+}
+
+pub async fn get_attachment(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    attachment: &str,
+) -> Result<(Attachment, Vec<u8>)> {
+    actor.require(CLAIM_SEARCH)?;
+    let mut tx = db.read().await?;
+    let claim = find_claim(&mut tx, actor, id).await?;
+    let found = match kernel::parse_uuid(attachment) {
+        Some(a) => sql::attachment(&mut tx, claim.id, a).await?,
+        None => None,
+    };
+    found.ok_or_else(|| Error::not_found("attachment", attachment))
+}
+
+/// Remove a document from a claim that is still entered.
+pub async fn delete_attachment(db: &Db, actor: &Actor, id: &str, attachment: &str) -> Result<()> {
+    if !actor.has(CLAIM_EDIT) {
+        actor.require(CLAIM_ADD)?;
+    }
+    let mut tx = db.begin().await?;
+    let claim = find_claim(&mut tx, actor, id).await?;
+    if claim.status != ClaimStatus::Entered {
+        return Err(not_entered(&claim, "changed"));
+    }
+    let Some(a) = kernel::parse_uuid(attachment) else {
+        return Err(Error::not_found("attachment", attachment));
+    };
+    let Some((before, _)) = sql::attachment(&mut tx, claim.id, a).await? else {
+        return Err(Error::not_found("attachment", attachment));
+    };
+    sql::delete_attachment(&mut tx, claim.id, a).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        CLAIM,
+        claim.id,
+        "detach",
+        Some(&before),
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -1471,3 +1471,68 @@ pub async fn capitation_of(tx: &mut Tx, run: Uuid) -> Result<Vec<CapitationPayme
     });
     Ok(rows)
 }
+
+// ---------------------------------------------------------------- attachments
+
+const ATTACHMENT_COLUMNS: &str = "id, claim_id, title, filename, content_type, size, created_at";
+
+pub async fn insert_attachment(tx: &mut Tx, a: &Attachment, data: &[u8]) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO claim_attachments (id, claim_id, title, filename, content_type, size, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id)
+        .bind(a.claim_id)
+        .bind(&a.title)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(data)
+        .bind(a.created_at)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+pub async fn attachments(tx: &mut Tx, claim: Uuid) -> Result<Vec<Attachment>> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM claim_attachments WHERE claim_id = $1 ORDER BY created_at, id"
+    );
+    let rows = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(claim).fetch_all(&mut **conn).await?
+    });
+    Ok(rows)
+}
+
+/// One attachment of a claim with its bytes.
+pub async fn attachment(
+    tx: &mut Tx,
+    claim: Uuid,
+    id: Uuid,
+) -> Result<Option<(Attachment, Vec<u8>)>> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM claim_attachments WHERE claim_id = $1 AND id = $2"
+    );
+    let found: Option<Attachment> = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(claim).bind(id).fetch_optional(&mut **conn).await?
+    });
+    let Some(found) = found else { return Ok(None) };
+    let (data,): (Vec<u8>,) = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT data FROM claim_attachments WHERE id = $1").bind(id).fetch_one(&mut **conn).await?
+    });
+    Ok(Some((found, data)))
+}
+
+pub async fn delete_attachment(tx: &mut Tx, claim: Uuid, id: Uuid) -> Result<bool> {
+    let n = on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM claim_attachments WHERE claim_id = $1 AND id = $2")
+            .bind(claim)
+            .bind(id)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(n == 1)
+}

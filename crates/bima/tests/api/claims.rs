@@ -682,3 +682,97 @@ async fn a_batch_run_values_relative_price_claims_once_and_states_what_each_faci
     })
     .await;
 }
+
+#[tokio::test]
+async fn documents_are_attached_within_the_size_limit_and_kept_as_sent() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        let (_, entered) = app
+            .post("/api/v1/claims", claim(&c, "C-001", "2025-10-01"))
+            .await;
+        let base = format!(
+            "/api/v1/claims/{}/attachments",
+            entered["id"].as_str().unwrap()
+        );
+        let send = |body: Vec<u8>, content_type: &'static str, query: &'static str| {
+            let url = format!("{}{base}?{query}", app.base);
+            let request = app
+                .client
+                .post(url)
+                .bearer_auth(&app.token)
+                .header("content-type", content_type)
+                .body(body);
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+        let pdf = b"%PDF-1.4\n% referral letter\n".to_vec();
+        let (status, attached) = send(
+            pdf.clone(),
+            "application/pdf",
+            "title=Referral%20letter&filename=ref.pdf",
+        )
+        .await;
+        assert_eq!(status, 201, "{attached}");
+        assert_eq!(attached["size"], pdf.len());
+        let png = [
+            &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+            b"rest",
+        ]
+        .concat();
+        let (status, body) = send(png, "application/pdf", "title=Scan").await;
+        assert_eq!(
+            (status, first_field(&body)),
+            (422, "content_type"),
+            "{body}"
+        );
+        let (status, body) = send(b"plain text".to_vec(), "text/plain", "title=Note").await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_str()),
+            (422, Some("unsupported_type")),
+            "{body}"
+        );
+        let mut big = b"%PDF-".to_vec();
+        big.resize(1024 * 1024 + 1, b'x');
+        let (status, body) = send(big, "application/pdf", "title=Big").await;
+        assert_eq!(status, 413, "{body}");
+        let (status, body) = send(b"%PDF-1.4".to_vec(), "application/pdf", "title=").await;
+        assert_eq!((status, first_field(&body)), (422, "title"), "{body}");
+
+        let (_, list) = app.get(&base).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        let response = app
+            .client
+            .get(format!(
+                "{}{base}/{}",
+                app.base,
+                attached["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        assert_eq!(response.bytes().await.unwrap().to_vec(), pdf);
+
+        // Removed while entered; after submission, documents can be added but not removed.
+        let (status, _) = app
+            .delete(&format!("{base}/{}", attached["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(status, 204);
+        submit(&app, &[&entered]).await;
+        let (status, again) = send(pdf.clone(), "application/pdf", "title=Discharge").await;
+        assert_eq!(status, 201, "{again}");
+        let late = app
+            .delete(&format!("{base}/{}", again["id"].as_str().unwrap()))
+            .await;
+        assert_problem(app.engine, &late, 409, "not_entered");
+        app.finish().await;
+    })
+    .await;
+}

@@ -173,3 +173,16 @@ CREATE TABLE capitation_payments (
     payment BIGINT NOT NULL,
     PRIMARY KEY (batch_run_id, product_id, health_facility_id)
 );
+
+-- Documents attached to a claim (claim_ClaimAttachment): PDF, JPEG or PNG, size-limited.
+CREATE TABLE claim_attachments (
+    id UUID PRIMARY KEY,
+    claim_id UUID NOT NULL REFERENCES claims (id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    filename TEXT,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX claim_attachments_claim ON claim_attachments (claim_id);
