@@ -203,6 +203,9 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .layer(Extension(Arc::new(settings.registry.clone())))
             .layer(Extension(Arc::new(settings.policy)))
             .layer(Extension(Arc::new(settings.claim)))
+            .layer(Extension(policy::service::ClaimsUsage(
+                claim::service::claims_usage_hook,
+            )))
             .layer(Extension(registry::service::PolicyHooks {
                 insuree_policies: policy::service::insuree_policies_hook,
                 member_joined: policy::service::member_joined_hook,

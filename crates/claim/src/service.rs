@@ -2038,3 +2038,13 @@ pub async fn delete_attachment(db: &Db, actor: &Actor, id: &str, attachment: &st
     tx.commit().await?;
     Ok(())
 }
+
+/// [`sql::usage`] as the policy module's eligibility hook.
+pub fn claims_usage_hook(
+    tx: &mut Tx,
+    insuree: Uuid,
+    item: Option<Uuid>,
+    service: Option<Uuid>,
+) -> policy::service::HookFuture<'_, Vec<policy::service::ClaimsUsed>> {
+    Box::pin(sql::usage(tx, insuree, item, service))
+}

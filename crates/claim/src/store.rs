@@ -1536,3 +1536,99 @@ pub async fn delete_attachment(tx: &mut Tx, claim: Uuid, id: Uuid) -> Result<boo
     });
     Ok(n == 1)
 }
+
+// ---------------------------------------------------------------- what eligibility reads
+
+/// What the insuree's claims used under each of their policies: counts of claims per category
+/// within each window, units of the item and service asked about, and the ledger's sums.
+pub async fn usage(
+    tx: &mut Tx,
+    insuree: Uuid,
+    item: Option<Uuid>,
+    service: Option<Uuid>,
+) -> Result<Vec<policy::service::ClaimsUsed>> {
+    let rows: Vec<(Uuid, Uuid, Option<String>, Option<Uuid>, Option<i64>)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT ip.policy_id, c.id, c.category, l.register_id, COALESCE(l.qty_approved, l.qty) \
+             FROM insuree_policies ip JOIN claims c ON c.insuree_id = ip.insuree_id AND c.deleted_at IS NULL \
+             AND c.status IN ('checked', 'processed', 'valuated') \
+             AND COALESCE(c.date_to, c.date_from) >= ip.effective_date AND COALESCE(c.date_to, c.date_from) <= ip.expiry_date \
+             LEFT JOIN claim_lines l ON l.claim_id = c.id AND l.status = 'passed' AND (l.register_id = $2 OR l.register_id = $3) \
+             WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL AND ip.effective_date IS NOT NULL",
+        )
+        .bind(insuree)
+        .bind(item.unwrap_or(Uuid::nil()))
+        .bind(service.unwrap_or(Uuid::nil()))
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<policy::service::ClaimsUsed> = Vec::new();
+    let mut counted: std::collections::HashSet<(Uuid, Uuid)> = std::collections::HashSet::new();
+    for (policy_id, claim, category, register, qty) in rows {
+        let at = match out.iter().position(|u| u.policy_id == policy_id) {
+            Some(i) => i,
+            None => {
+                out.push(policy::service::ClaimsUsed {
+                    policy_id,
+                    ..Default::default()
+                });
+                out.len() - 1
+            }
+        };
+        let used = &mut out[at];
+        if counted.insert((policy_id, claim)) {
+            let u = &mut used.usage;
+            match category.as_deref().and_then(rules::Category::from_code) {
+                Some(rules::Category::Consultation) => u.consultations += 1,
+                Some(rules::Category::Surgery) => u.surgeries += 1,
+                Some(rules::Category::Delivery) => u.deliveries += 1,
+                Some(rules::Category::Hospitalization) => u.hospitalizations += 1,
+                Some(rules::Category::Antenatal) => u.antenatal += 1,
+                Some(rules::Category::Visit) | None => u.visits += 1,
+                Some(rules::Category::Other) => {}
+            }
+        }
+        match (register, qty) {
+            (Some(r), Some(q)) if Some(r) == item => used.item_units += q,
+            (Some(r), Some(q)) if Some(r) == service => used.service_units += q,
+            _ => {}
+        }
+    }
+    type LedgerSums = (Uuid, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let ledger: Vec<LedgerSums> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT d.policy_id, \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.ded_g ELSE 0 END) AS BIGINT), CAST(SUM(d.ded_g) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_g ELSE 0 END) AS BIGINT), CAST(SUM(d.rem_g) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_consultation ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_surgery ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_delivery ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_hospitalization ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_antenatal ELSE 0 END) AS BIGINT) \
+             FROM claim_ded_rem d WHERE d.policy_id IN \
+             (SELECT ip.policy_id FROM insuree_policies ip WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL) \
+             GROUP BY d.policy_id",
+        )
+        .bind(insuree)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    for (policy_id, ded_i, ded_p, rem_i, rem_p, c, s, d, h, a) in ledger {
+        if let Some(used) = out.iter_mut().find(|u| u.policy_id == policy_id) {
+            let u = &mut used.usage;
+            u.deductible_insuree = ded_i;
+            u.deductible_policy = ded_p;
+            u.remunerated_insuree = rem_i;
+            u.remunerated_policy = rem_p;
+            u.amount_consultation = c;
+            u.amount_surgery = s;
+            u.amount_delivery = d;
+            u.amount_hospitalization = h;
+            u.amount_antenatal = a;
+        }
+    }
+    Ok(out)
+}

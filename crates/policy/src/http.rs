@@ -447,6 +447,7 @@ pub struct EligibilityQuery {
 async fn eligibility(
     State(state): State<AppState>,
     actor: Actor,
+    Extension(used): Extension<service::ClaimsUsage>,
     Path(id): Path<String>,
     ValidQuery(q): ValidQuery<EligibilityQuery>,
 ) -> Result<Json<Eligibility>> {
@@ -454,6 +455,7 @@ async fn eligibility(
         service::eligibility(
             &state.db,
             &actor,
+            used,
             &id,
             q.item.as_deref(),
             q.service.as_deref(),

@@ -37,6 +37,28 @@ pub const PAYER_EDIT: Right = Right(121803);
 pub const PAYER_DELETE: Right = Right(121804);
 const INSUREE_ENQUIRE: Right = Right(101105);
 
+/// What claims used under one policy for one insuree: the rules' [`Usage`], and the units of
+/// the item and service asked about.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimsUsed {
+    pub policy_id: Uuid,
+    pub usage: Usage,
+    pub item_units: i64,
+    pub service_units: i64,
+}
+
+/// The claims module's answer to "what has this insuree used": handed to the HTTP layer by the
+/// composition root (policies cannot depend on claims, which depend on policies).
+#[derive(Clone, Copy)]
+pub struct ClaimsUsage(
+    pub for<'a> fn(&'a mut Tx, Uuid, Option<Uuid>, Option<Uuid>) -> HookFuture<'a, Vec<ClaimsUsed>>,
+);
+
+impl ClaimsUsage {
+    /// No claims module: nothing used.
+    pub const NONE: ClaimsUsage = ClaimsUsage(|_, _, _, _| Box::pin(async { Ok(Vec::new()) }));
+}
+
 /// How the policy module is set up (`[policy]` in bima.toml, `BIMA_POLICY__*`).
 #[derive(Debug, Clone, Copy, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -1242,6 +1264,7 @@ pub async fn delete_payer(db: &Db, actor: &Actor, id: &str, version: Option<i64>
 pub async fn eligibility(
     db: &Db,
     actor: &Actor,
+    used: ClaimsUsage,
     id: &str,
     item: Option<&str>,
     service: Option<&str>,
@@ -1309,7 +1332,12 @@ pub async fn eligibility(
             }
         }
     }
-    let usage = Usage::default();
+    let claimed = if chosen.is_empty() {
+        Vec::new()
+    } else {
+        (used.0)(&mut tx, enquiry.insuree_id, item_id, service_id).await?
+    };
+    let nothing = ClaimsUsed::default();
     let mut products = Vec::with_capacity(chosen.len());
     let mut eligible = false;
     for sql::Cover {
@@ -1322,6 +1350,11 @@ pub async fn eligibility(
         let Some(product) = cached_product(&mut tx, policy.product_id, product_stamp).await? else {
             continue;
         };
+        let used = claimed
+            .iter()
+            .find(|u| u.policy_id == policy.id)
+            .unwrap_or(&nothing);
+        let usage = &used.usage;
         let c = Coverage {
             product: &product.terms,
             status: policy.status,
@@ -1331,7 +1364,7 @@ pub async fn eligibility(
             insuree_expiry: ip.expiry_date,
             adult,
             members: members_count,
-            usage: &usage,
+            usage,
         };
         let item_answer = item_id.map(|id| {
             let terms = product
@@ -1340,7 +1373,7 @@ pub async fn eligibility(
                 .iter()
                 .find(|l| l.item_id == id)
                 .map(LineTerms::of_item);
-            eligibility::line(&c, terms.as_ref(), 0, date)
+            eligibility::line(&c, terms.as_ref(), used.item_units, date)
         });
         let service_answer = service_id.map(|id| {
             let terms = product
@@ -1349,7 +1382,7 @@ pub async fn eligibility(
                 .iter()
                 .find(|l| l.service_id == id)
                 .map(LineTerms::of_service);
-            eligibility::line(&c, terms.as_ref(), 0, date)
+            eligibility::line(&c, terms.as_ref(), used.service_units, date)
         });
         let letter =
             eligibility::status_letter(policy.status, ip.effective_date, ip.expiry_date, date);
@@ -1405,7 +1438,7 @@ pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
     ]
 }
 
-type HookFuture<'a, T> =
+pub type HookFuture<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
 
 /// [`insuree_policies`] as the registry's hook.

@@ -456,6 +456,19 @@ async fn processing_takes_the_deductible_then_pays_and_keeps_the_ledger() {
         assert_eq!(status, 200);
         assert_eq!(body["results"][0]["submitted"], false, "processed once");
         assert_eq!(app.count("SELECT COUNT(*) FROM claim_ded_rem").await, 2);
+
+        // Eligibility now counts what the claims used: two consultations of 12, the whole
+        // deductible, 30.00 of the insuree's ceiling, and the 10 PARA of the period.
+        let (status, e) = app
+            .get(&format!("/api/v1/insurees/{}/eligibility?date=2025-10-05&item=PARA", c.s.head_chfid))
+            .await;
+        assert_eq!(status, 200, "{e}");
+        let remaining = &e["products"][0]["remaining"];
+        assert_eq!(remaining["consultations"], 10, "{e}");
+        assert_eq!(remaining["deductible_policy"], 0);
+        assert_eq!(remaining["ceiling_insuree"], 5000000 - 3000);
+        assert_eq!(e["products"][0]["item"]["left"], 0, "{e}");
+        assert_eq!(e["products"][0]["item"]["covered_now"], false);
         app.finish().await;
     })
     .await;
