@@ -50,9 +50,11 @@ pub struct ClaimsUsed {
 /// The claims module's answer to "what has this insuree used": handed to the HTTP layer by the
 /// composition root (policies cannot depend on claims, which depend on policies).
 #[derive(Clone, Copy)]
-pub struct ClaimsUsage(
-    pub for<'a> fn(&'a mut Tx, Uuid, Option<Uuid>, Option<Uuid>) -> HookFuture<'a, Vec<ClaimsUsed>>,
-);
+pub struct ClaimsUsage(pub UsageFn);
+
+/// (transaction, insuree, item asked about, service asked about) → use per policy.
+pub type UsageFn =
+    for<'a> fn(&'a mut Tx, Uuid, Option<Uuid>, Option<Uuid>) -> HookFuture<'a, Vec<ClaimsUsed>>;
 
 impl ClaimsUsage {
     /// No claims module: nothing used.

@@ -460,7 +460,10 @@ async fn processing_takes_the_deductible_then_pays_and_keeps_the_ledger() {
         // Eligibility now counts what the claims used: two consultations of 12, the whole
         // deductible, 30.00 of the insuree's ceiling, and the 10 PARA of the period.
         let (status, e) = app
-            .get(&format!("/api/v1/insurees/{}/eligibility?date=2025-10-05&item=PARA", c.s.head_chfid))
+            .get(&format!(
+                "/api/v1/insurees/{}/eligibility?date=2025-10-05&item=PARA",
+                c.s.head_chfid
+            ))
             .await;
         assert_eq!(status, 200, "{e}");
         let remaining = &e["products"][0]["remaining"];
