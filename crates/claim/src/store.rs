@@ -1547,7 +1547,9 @@ pub async fn usage(
     item: Option<Uuid>,
     service: Option<Uuid>,
 ) -> Result<Vec<policy::service::ClaimsUsed>> {
-    let rows: Vec<(Uuid, Uuid, Option<String>, Option<Uuid>, Option<i64>)> = on_tx!(tx, conn => {
+    // (policy, claim, category, item or service asked about, its units)
+    type UsedRow = (Uuid, Uuid, Option<String>, Option<Uuid>, Option<i64>);
+    let rows: Vec<UsedRow> = on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT ip.policy_id, c.id, c.category, l.register_id, COALESCE(l.qty_approved, l.qty) \
              FROM insuree_policies ip JOIN claims c ON c.insuree_id = ip.insuree_id AND c.deleted_at IS NULL \
