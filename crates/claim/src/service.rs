@@ -1061,6 +1061,23 @@ async fn save_step(
     Ok(after)
 }
 
+/// Mark a claim selected for review, for `officer` if named (else whoever it was for).
+async fn select(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Claim,
+    officer: Option<Uuid>,
+    now: time::OffsetDateTime,
+) -> Result<Claim> {
+    let after = Claim {
+        review_status: ReviewStatus::Selected,
+        reviewer_id: officer.or(before.reviewer_id),
+        review_selected_at: Some(now),
+        ..before.clone()
+    };
+    save_step(tx, actor, "select_for_review", before, after).await
+}
+
 /// Select checked claims for review by hand, optionally for one medical officer.
 pub async fn select_for_review(db: &Db, actor: &Actor, input: SelectInput) -> Result<Vec<Claim>> {
     actor.require(CLAIM_SELECT)?;
@@ -1097,13 +1114,7 @@ pub async fn select_for_review(db: &Db, actor: &Actor, input: SelectInput) -> Re
     let now = audit::now_micros();
     let mut out = Vec::with_capacity(claims.len());
     for before in claims {
-        let after = Claim {
-            review_status: ReviewStatus::Selected,
-            reviewer_id: input.officer_id.or(before.reviewer_id),
-            review_selected_at: Some(now),
-            ..before.clone()
-        };
-        out.push(save_step(&mut tx, actor, "select_for_review", &before, after).await?);
+        out.push(select(&mut tx, actor, &before, input.officer_id, now).await?);
     }
     tx.commit().await?;
     Ok(out)
@@ -1167,13 +1178,7 @@ pub async fn draw_for_review(db: &Db, actor: &Actor, input: DrawInput) -> Result
         let Some(before) = sql::get_claim(&mut tx, id).await? else {
             continue;
         };
-        let after = Claim {
-            review_status: ReviewStatus::Selected,
-            reviewer_id: input.officer_id.or(before.reviewer_id),
-            review_selected_at: Some(now),
-            ..before.clone()
-        };
-        save_step(&mut tx, actor, "select_for_review", &before, after).await?;
+        select(&mut tx, actor, &before, input.officer_id, now).await?;
     }
     tx.commit().await?;
     Ok(DrawResult {

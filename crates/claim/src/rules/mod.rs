@@ -247,12 +247,12 @@ pub(crate) mod testing {
             limit_child_r: i.limit_child_r,
             limit_adult_e: i.limit_adult_e,
             limit_child_e: i.limit_child_e,
-            waiting_period_adult: None,
-            waiting_period_child: None,
-            limit_no_adult: None,
-            limit_no_child: None,
-            ceiling_exclusion_adult: None,
-            ceiling_exclusion_child: None,
+            waiting_period_adult: i.waiting_period_adult,
+            waiting_period_child: i.waiting_period_child,
+            limit_no_adult: i.limit_no_adult,
+            limit_no_child: i.limit_no_child,
+            ceiling_exclusion_adult: i.ceiling_exclusion_adult,
+            ceiling_exclusion_child: i.ceiling_exclusion_child,
         }
     }
 
