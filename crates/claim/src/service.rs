@@ -287,7 +287,7 @@ async fn checked_claim(
         checks.push("items", "too_many", format!("at most {MAX_LINES} lines"));
     }
     // The facility, in the actor's districts and their own facility.
-    let facility = location::store::get_facility(tx, input.health_facility_id).await?;
+    let facility = sql::facility(tx, input.health_facility_id).await?;
     let facility = match facility {
         Some(f) if actor.sees_district(Some(f.location_id)) => Some(f),
         _ => {
@@ -315,7 +315,7 @@ async fn checked_claim(
         ("refer_to_id", input.refer_to_id),
     ] {
         if let Some(hf) = hf
-            && location::store::get_facility(tx, hf).await?.is_none()
+            && sql::facility(tx, hf).await?.is_none()
         {
             checks.push(field, "not_found", format!("no health facility {hf}"));
         }
@@ -655,7 +655,7 @@ type PolicyLines = (Uuid, Uuid, Vec<(LineKind, usize)>);
 /// when a line waits for the batch run's relative prices (origin R), else valuated. Review and
 /// feedback still pending are bypassed.
 async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
-    let facility = location::store::get_facility(tx, claim.health_facility_id)
+    let facility = sql::facility(tx, claim.health_facility_id)
         .await?
         .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
     let (_, _, _, dob) = sql::patient(tx, claim.insuree_id)
@@ -692,7 +692,7 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
             .ok_or_else(|| Error::not_found("product", product_id))?;
         let treatment = rules::valuation::Treatment {
             multi_day,
-            facility_level: facility.level,
+            facility_level: facility.level(),
             category,
             members: sql::members_on(tx, policy_id, target).await?,
         };
@@ -779,7 +779,7 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
 
 /// Read what the rules need, decide, and write the decision into the claim.
 async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Claim> {
-    let facility = location::store::get_facility(tx, claim.health_facility_id)
+    let facility = sql::facility(tx, claim.health_facility_id)
         .await?
         .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
     let (chfid, deleted, gender, dob) = sql::patient(tx, claim.insuree_id)
@@ -874,8 +874,8 @@ async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Cl
     let rules_facility = Facility {
         code: facility.code.clone(),
         name: facility.name.clone(),
-        care_type: facility.care_type,
-        level: facility.level,
+        care_type: facility.care_type(),
+        level: facility.level(),
     };
     let decision = rules::submit(&ClaimFacts {
         date_claimed: claim.date_claimed,
@@ -1844,9 +1844,9 @@ async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
             let at_hospital = match hospitals.get(&before.health_facility_id) {
                 Some(&h) => h,
                 None => {
-                    let h = location::store::get_facility(&mut tx, before.health_facility_id)
+                    let h = sql::facility(&mut tx, before.health_facility_id)
                         .await?
-                        .is_some_and(|f| f.level == location::model::FacilityLevel::Hospital);
+                        .is_some_and(|f| f.level() == location::model::FacilityLevel::Hospital);
                     hospitals.insert(before.health_facility_id, h);
                     h
                 }

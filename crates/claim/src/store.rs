@@ -272,15 +272,16 @@ impl LineRow {
     }
 }
 
-const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, \
-     CASE WHEN l.kind = 'I' THEN (SELECT it.code FROM medical_items it WHERE it.id = l.register_id) \
-          ELSE (SELECT sv.code FROM medical_services sv WHERE sv.id = l.register_id) END AS code, \
-     CASE WHEN l.kind = 'I' THEN (SELECT it.name FROM medical_items it WHERE it.id = l.register_id) \
-          ELSE (SELECT sv.name FROM medical_services sv WHERE sv.id = l.register_id) END AS name, \
-     l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, l.decision, l.compared, \
-     l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, l.limitation_value, \
-     l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, l.valuated, \
-     l.remunerated";
+const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, COALESCE(it.code, sv.code) AS code, \
+     COALESCE(it.name, sv.name) AS name, l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, \
+     l.decision, l.compared, l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, \
+     l.limitation_value, l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, \
+     l.valuated, l.remunerated";
+
+/// The lines with their item's or service's code and name.
+const LINE_FROM: &str = "claim_lines l \
+     LEFT JOIN medical_items it ON l.kind = 'I' AND it.id = l.register_id \
+     LEFT JOIN medical_services sv ON l.kind = 'S' AND sv.id = l.register_id";
 
 const LINE_WRITE_COLUMNS: &str = "claim_id, position, kind, register_id, qty, price_asked, explanation, status, \
      rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, policy_id, price_origin, \
@@ -369,9 +370,8 @@ pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
         return Ok(None);
     };
     let mut claim = Claim::from(row);
-    let sql = format!(
-        "SELECT {LINE_COLUMNS} FROM claim_lines l WHERE l.claim_id = $1 ORDER BY l.position"
-    );
+    let sql =
+        format!("SELECT {LINE_COLUMNS} FROM {LINE_FROM} WHERE l.claim_id = $1 ORDER BY l.position");
     let lines: Vec<LineRow> = on_tx!(tx, conn => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **conn).await?
     });
@@ -1633,4 +1633,42 @@ pub async fn usage(
         }
     }
     Ok(out)
+}
+
+/// A health facility as claims need it (no catchments).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimFacility {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub care_type: String,
+    /// The district.
+    pub location_id: Uuid,
+    pub items_pricelist_id: Option<Uuid>,
+    pub services_pricelist_id: Option<Uuid>,
+}
+
+impl ClaimFacility {
+    pub fn level(&self) -> rules::FacilityLevel {
+        rules::FacilityLevel::from_code(&self.level).unwrap_or(rules::FacilityLevel::Dispensary)
+    }
+
+    pub fn care_type(&self) -> CareType {
+        CareType::from_code(&self.care_type).unwrap_or(CareType::Both)
+    }
+}
+
+/// A current health facility, in one statement.
+pub async fn facility(tx: &mut Tx, id: Uuid) -> Result<Option<ClaimFacility>> {
+    let row = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id, code, name, level, care_type, location_id, items_pricelist_id, services_pricelist_id \
+             FROM health_facilities WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(row)
 }

@@ -83,6 +83,21 @@ impl Row {
     pub fn is_current(&self) -> bool {
         self.get("ValidityTo").is_none()
     }
+
+    /// A record deleted in openIMIS: its row is closed (`ValidityTo`) and continues no other
+    /// (no `LegacyID`). Its older versions are history rows whose `LegacyID` names it.
+    pub fn is_deleted(&self) -> bool {
+        !self.is_current() && self.get("LegacyID").or(self.get("LegacyId")).is_none()
+    }
+
+    /// When a deleted record was deleted (its `ValidityTo`); `None` for any other row.
+    pub fn deleted_at(&self) -> Result<Option<OffsetDateTime>, String> {
+        if self.is_deleted() {
+            self.timestamp("ValidityTo")
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 /// `2019-05-10 05:08:23.167+00` as PostgreSQL exports it (SQL Server: without the offset).

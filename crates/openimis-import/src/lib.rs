@@ -4,11 +4,19 @@
 //! built-in ones by their bitmask, custom roles come with their rights), enrolment officers and
 //! claim administrators (as users without passwords). Each module's tables have their own file,
 //! in the order they are loaded: `medical.rs` (diagnoses, items, services, price lists),
-//! `product.rs`, `registry.rs` (families, insurees) and `policy.rs` (payers, policies, insuree
-//! policies, contributions). openIMIS UUIDs are kept, so a second run finds every row already
-//! there and changes nothing. A row that cannot be imported is reported with its file, line and
-//! reason, and the rest goes on.
+//! `product.rs`, `registry.rs` (families, insurees), `policy.rs` (payers, policies, insuree
+//! policies, contributions) and `claim.rs` (batch runs, claims with their items and services,
+//! the deductible and remuneration ledger). openIMIS UUIDs are kept, so a second run finds every
+//! row already there and changes nothing. A row that cannot be imported is reported with its
+//! file, line and reason, and the rest goes on.
+//!
+//! Current rows (ValidityTo empty) become current records; closed rows are history, except that
+//! families, insurees, policies and insuree policies deleted in openIMIS (a closed row without
+//! LegacyID) are kept as deleted records (`deleted_at` = ValidityTo): no list or lookup by code
+//! finds them, and the current rows that name them (a claim of a deleted insuree, its lines and
+//! ledger rows under a deleted policy) import normally.
 
+mod claim;
 mod csvfile;
 mod medical;
 mod policy;
@@ -24,6 +32,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use store::{Db, Tx};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Rows per transaction.
@@ -44,8 +53,13 @@ pub struct TableCount {
     pub imported: u64,
     /// Already present from an earlier run.
     pub unchanged: u64,
-    /// History rows (ValidityTo set): older versions, not current records.
+    /// Closed rows (ValidityTo set): older versions of a record, and records deleted in
+    /// openIMIS. Deleted families, insurees, policies and insuree policies are kept as deleted
+    /// records (not listed, still there for the claims and ledger rows that name them).
     pub history: u64,
+    /// Of the history rows: records deleted in openIMIS, kept as deleted records (written now or
+    /// found from an earlier run).
+    pub deleted: u64,
     pub skipped: u64,
 }
 
@@ -85,6 +99,19 @@ impl Report {
                 out,
                 "{:<22} {:>8} {:>9} {:>10} {:>8} {:>8}",
                 t.table, t.read, t.imported, t.unchanged, t.history, t.skipped
+            );
+        }
+        let deleted: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|t| t.deleted > 0)
+            .map(|t| format!("{} {}", t.table, t.deleted))
+            .collect();
+        if !deleted.is_empty() {
+            let _ = writeln!(
+                out,
+                "history includes the records deleted in openIMIS, kept as deleted: {}",
+                deleted.join(", ")
             );
         }
         for p in &self.problems {
@@ -155,8 +182,26 @@ impl<'a> TableRun<'a> {
         Ok(())
     }
 
+    /// Count a row written now (`present` false) or found from an earlier run. A deleted
+    /// record's row is counted with the closed rows (history) either way.
+    pub(crate) fn counted(&mut self, present: bool, deleted: bool) {
+        if deleted {
+            self.count.history += 1;
+            self.count.deleted += 1;
+        } else if present {
+            self.count.unchanged += 1;
+        } else {
+            self.count.imported += 1;
+        }
+    }
+
     pub(crate) fn skip(&mut self, row: &Row, reason: String) {
         self.count.skipped += 1;
+        let reason = if row.is_deleted() {
+            format!("{reason} (a record deleted in openIMIS, to be kept as deleted)")
+        } else {
+            reason
+        };
         self.problems.push(Skipped {
             file: format!("{}.csv", self.count.table),
             line: row.line,
@@ -193,6 +238,7 @@ pub async fn run(db: &Db, dir: &Path, progress: Progress) -> anyhow::Result<Repo
     product::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     registry::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     policy::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
+    claim::import(db, dir, &actor, progress, &mut report, &mut ids).await?;
     Ok(report)
 }
 
@@ -208,6 +254,7 @@ pub(crate) struct LegacyIds {
     pub(crate) product: product::Ids,
     pub(crate) registry: registry::Ids,
     pub(crate) policy: policy::Ids,
+    pub(crate) claim: claim::Ids,
 }
 
 impl LegacyIds {
@@ -237,13 +284,36 @@ impl LegacyIds {
 
 /// Map each current row's id to its UUID, and each history row's id to its current row's UUID.
 pub(crate) fn legacy_map(rows: &[Row], id_column: &str, uuid_column: &str) -> HashMap<i64, Uuid> {
+    records_map(rows, id_column, uuid_column, Row::is_current)
+}
+
+/// [`legacy_map`] for a table whose deleted records are imported too (as deleted records): each
+/// deleted record's id maps to its own UUID and its history rows' ids to it.
+pub(crate) fn legacy_map_with_deleted(
+    rows: &[Row],
+    id_column: &str,
+    uuid_column: &str,
+) -> HashMap<i64, Uuid> {
+    records_map(rows, id_column, uuid_column, |r| {
+        r.is_current() || r.is_deleted()
+    })
+}
+
+/// Map the id of each record's row (`is_record`) to its UUID, and each other row's id to the
+/// UUID of the record its LegacyID names.
+fn records_map(
+    rows: &[Row],
+    id_column: &str,
+    uuid_column: &str,
+    is_record: fn(&Row) -> bool,
+) -> HashMap<i64, Uuid> {
     let mut map = HashMap::new();
-    for r in rows.iter().filter(|r| r.is_current()) {
+    for r in rows.iter().filter(|r| is_record(r)) {
         if let (Ok(Some(id)), Ok(uuid)) = (r.int(id_column), r.uuid(uuid_column)) {
             map.insert(id, uuid);
         }
     }
-    for r in rows.iter().filter(|r| !r.is_current()) {
+    for r in rows.iter().filter(|r| !is_record(r)) {
         let legacy = r.get("LegacyID").or(r.get("LegacyId"));
         if let (Ok(Some(id)), Some(Ok(legacy))) = (r.int(id_column), legacy.map(str::parse::<i64>))
             && let Some(uuid) = map.get(&legacy).copied()
@@ -252,6 +322,76 @@ pub(crate) fn legacy_map(rows: &[Row], id_column: &str, uuid_column: &str) -> Ha
         }
     }
     map
+}
+
+/// A record deleted in openIMIS, as the audit records its import: the record and when it was
+/// deleted.
+#[derive(serde::Serialize)]
+struct DeletedRecord<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    record: &'a T,
+    #[serde(with = "time::serde::rfc3339")]
+    deleted_at: OffsetDateTime,
+}
+
+/// Audit the import of a record: `action` for a current one, `{action}_deleted` (with its
+/// `deleted_at`) for one deleted in openIMIS.
+pub(crate) async fn audit_import<T: serde::Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    entity: &str,
+    entity_id: Uuid,
+    action: &str,
+    record: &T,
+    deleted_at: Option<OffsetDateTime>,
+) -> anyhow::Result<()> {
+    match deleted_at {
+        None => {
+            audit::append(
+                tx,
+                actor,
+                entity,
+                entity_id,
+                action,
+                None::<&()>,
+                Some(record),
+            )
+            .await?
+        }
+        Some(deleted_at) => {
+            audit::append(
+                tx,
+                actor,
+                entity,
+                entity_id,
+                &format!("{action}_deleted"),
+                None::<&()>,
+                Some(&DeletedRecord { record, deleted_at }),
+            )
+            .await?
+        }
+    }
+    Ok(())
+}
+
+/// Close a record just written, as deleted at `at`: lists and lookups by code leave it out, and
+/// the rows that name it still find it. In the transaction that wrote it, so that nobody sees
+/// it current.
+pub(crate) async fn mark_deleted(
+    tx: &mut Tx,
+    table: &'static str,
+    id: Uuid,
+    at: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let sql = format!("UPDATE {table} SET deleted_at = $1 WHERE id = $2");
+    store::on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(at)
+            .bind(id)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
 }
 
 async fn import_locations(

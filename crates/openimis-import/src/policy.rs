@@ -5,10 +5,15 @@
 //! running the activation rule again (a policy openIMIS shows as idle stays idle whatever was
 //! paid towards it). openIMIS has no column for the policy a renewal continues, so
 //! `previous_policy_id` stays empty. tblInsureePolicy has no UUID column: each row gets a
-//! name-based UUID made from its id, so that a second run finds it again.
+//! name-based UUID made from its id, so that a second run finds it again. Policies and insuree
+//! policies deleted in openIMIS come as deleted records (`deleted_at` = ValidityTo), like the
+//! registry's: not listed, not counted for cover, still there for the claims that name them.
 
 use crate::csvfile::{self, Row};
-use crate::{LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{
+    LegacyIds, Progress, Report, TableRun, audit_import, legacy_map, legacy_map_with_deleted,
+    mark_deleted,
+};
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
 use ::policy::store as sql;
@@ -18,7 +23,7 @@ use location::model::LocationType;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use store::{Db, Tx};
+use store::{Db, Tx, on_tx};
 use time::Date;
 use uuid::Uuid;
 
@@ -30,7 +35,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x81ca4078_23c9_48af_b4d6_7b79b4d40c09);
 pub(crate) struct Ids {
     /// tblPayer.PayerID → payer (history rows map to their current payer).
     pub(crate) payers: HashMap<i64, Uuid>,
-    /// tblPolicy.PolicyID → policy (history rows map to their current policy).
+    /// tblPolicy.PolicyID → policy (history rows map to their current or deleted policy).
     pub(crate) policies: HashMap<i64, Uuid>,
 }
 
@@ -115,7 +120,7 @@ fn derived_uuid(table: &str, id: i64) -> Uuid {
 #[derive(Default)]
 struct Known {
     present: HashMap<(&'static str, Uuid), bool>,
-    /// Family → its district, `None` when the family is not there.
+    /// Family → its district, `None` when the family is not there (current or deleted).
     family_districts: HashMap<Uuid, Option<Uuid>>,
 }
 
@@ -133,9 +138,14 @@ impl Known {
         if let Some(district) = self.family_districts.get(&family) {
             return Ok(*district);
         }
-        let district = ::registry::store::get_family(tx, family)
-            .await?
-            .map(|f| f.family.district_id);
+        // A deleted family's too: its policies are deleted records, or current ones that stand.
+        let district: Option<(Uuid,)> = on_tx!(tx, conn => {
+            sqlx::query_as("SELECT district_id FROM families WHERE id = $1")
+                .bind(family)
+                .fetch_optional(&mut **conn)
+                .await?
+        });
+        let district = district.map(|(d,)| d);
         self.family_districts.insert(family, district);
         Ok(district)
     }
@@ -317,7 +327,7 @@ async fn import_policies(
     let Some(rows) = csvfile::read(dir, "tblPolicy")? else {
         return Ok(placed);
     };
-    ids.policy.policies = legacy_map(&rows, "PolicyID", "PolicyUUID");
+    ids.policy.policies = legacy_map_with_deleted(&rows, "PolicyID", "PolicyUUID");
     // Officers are users that keep their openIMIS UUID; a policy may name an older version.
     let officers = csvfile::read(dir, "tblOfficer")?
         .map(|r| legacy_map(&r, "OfficerID", "OfficerUUID"))
@@ -325,32 +335,29 @@ async fn import_policies(
     let mut known = Known::default();
     let mut run = TableRun::new(db, "tblPolicy", rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
         let tx = run.tx().await?;
-        match policy_from_row(tx, &mut known, row, ids, &officers).await? {
+        let parsed = policy_from_row(tx, &mut known, row, ids, &officers)
+            .await?
+            .and_then(|p| Ok((p, row.deleted_at()?)));
+        match parsed {
             Err(reason) => run.skip(row, reason),
-            Ok(policy) => {
+            Ok((policy, deleted_at)) => {
                 let tx = run.tx().await?;
-                if row_exists(tx, "policies", policy.id).await? {
-                    run.count.unchanged += 1;
-                } else {
+                let present = row_exists(tx, "policies", policy.id).await?;
+                if !present {
                     sql::save_policy(tx, &policy, None).await?;
-                    audit::append(
-                        tx,
-                        actor,
-                        POLICY,
-                        policy.id,
-                        "import",
-                        None::<&()>,
-                        Some(&policy),
-                    )
-                    .await?;
-                    run.count.imported += 1;
+                    if let Some(at) = deleted_at {
+                        mark_deleted(tx, "policies", policy.id, at).await?;
+                    }
+                    let p = &policy;
+                    audit_import(tx, actor, POLICY, p.id, "import", p, deleted_at).await?;
                 }
+                run.counted(present, deleted_at.is_some());
                 placed.insert(
                     policy.id,
                     Placed {
@@ -447,33 +454,30 @@ async fn import_insuree_policies(
     let mut known = Known::default();
     let mut run = TableRun::new(db, "tblInsureePolicy", rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
         let tx = run.tx().await?;
-        match insuree_policy_from_row(tx, &mut known, row, ids, policies).await? {
+        let parsed = insuree_policy_from_row(tx, &mut known, row, ids, policies)
+            .await?
+            .and_then(|ip| Ok((ip, row.deleted_at()?)));
+        match parsed {
             Err(reason) => run.skip(row, reason),
-            Ok(ip) => {
+            Ok((ip, deleted_at)) => {
                 let tx = run.tx().await?;
-                if row_exists(tx, "insuree_policies", ip.id).await? {
-                    run.count.unchanged += 1;
-                } else {
+                let present = row_exists(tx, "insuree_policies", ip.id).await?;
+                if !present {
                     sql::insert_insuree_policies(tx, std::slice::from_ref(&ip)).await?;
+                    if let Some(at) = deleted_at {
+                        mark_deleted(tx, "insuree_policies", ip.id, at).await?;
+                    }
                     // Coverage has no audit entity of its own: it is part of its policy's trail.
-                    audit::append(
-                        tx,
-                        actor,
-                        POLICY,
-                        ip.policy_id,
-                        "import_member",
-                        None::<&()>,
-                        Some(&ip),
-                    )
-                    .await?;
-                    run.count.imported += 1;
+                    let (policy, action) = (ip.policy_id, "import_member");
+                    audit_import(tx, actor, POLICY, policy, action, &ip, deleted_at).await?;
                 }
+                run.counted(present, deleted_at.is_some());
                 run.done().await?;
             }
         }

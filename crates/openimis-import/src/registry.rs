@@ -4,17 +4,23 @@
 //! Families go first, already naming their head's UUID (the id map covers the whole insuree
 //! file, and `head_insuree_id` carries no foreign key); insurees follow, pointing at families
 //! that now exist. openIMIS's UUIDs and insurance numbers are kept as they are: the number
-//! validator is for new numbers only.
+//! validator is for new numbers only. Families and insurees deleted in openIMIS come as deleted
+//! records (with their UUIDs and `deleted_at` = ValidityTo): not listed, not found by number,
+//! still there for the policies, claims and ledger rows that name them.
 
 use crate::csvfile::{self, Row};
-use crate::{LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{
+    LegacyIds, Progress, Report, TableRun, audit_import, legacy_map_with_deleted, mark_deleted,
+};
 use ::registry::model::*;
+use ::registry::service::{FAMILY, INSUREE};
 use ::registry::store as sql;
 use kernel::{Actor, audit};
 use location::model::LocationType;
 use std::collections::HashMap;
 use std::path::Path;
-use store::Db;
+use store::{Db, Tx, on_tx};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// openIMIS integer ids of this module's tables → Bima UUIDs, for the tables imported after it.
@@ -39,38 +45,33 @@ pub(crate) async fn import(
     if families.is_empty() && insurees.is_empty() {
         return Ok(());
     }
-    ids.registry.families = legacy_map(&families, "FamilyID", "FamilyUUID");
-    ids.registry.insurees = legacy_map(&insurees, "InsureeID", "InsureeUUID");
+    ids.registry.families = legacy_map_with_deleted(&families, "FamilyID", "FamilyUUID");
+    ids.registry.insurees = legacy_map_with_deleted(&insurees, "InsureeID", "InsureeUUID");
     // Family → (district, head) of every family present after the first pass.
     let mut placed: HashMap<Uuid, (Uuid, Option<Uuid>)> = HashMap::new();
 
     let mut run = TableRun::new(db, "tblFamilies", families.len(), progress);
     for row in &families {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match family_from_row(row, ids) {
+        let parsed = family_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?)));
+        match parsed {
             Err(reason) => run.skip(row, reason),
-            Ok(family) => {
+            Ok((family, deleted_at)) => {
                 let tx = run.tx().await?;
-                if sql::row_exists(tx, "families", family.id).await? {
-                    run.count.unchanged += 1;
-                } else {
+                let present = sql::row_exists(tx, "families", family.id).await?;
+                if !present {
                     sql::save_family(tx, &family, None).await?;
-                    audit::append(
-                        tx,
-                        actor,
-                        ::registry::service::FAMILY,
-                        family.id,
-                        "import",
-                        None::<&()>,
-                        Some(&family),
-                    )
-                    .await?;
-                    run.count.imported += 1;
+                    if let Some(at) = deleted_at {
+                        mark_deleted(tx, "families", family.id, at).await?;
+                    }
+                    let f = &family;
+                    audit_import(tx, actor, FAMILY, f.id, "import", f, deleted_at).await?;
                 }
+                run.counted(present, deleted_at.is_some());
                 placed.insert(family.id, (family.district_id, family.head_insuree_id));
                 run.done().await?;
             }
@@ -80,45 +81,67 @@ pub(crate) async fn import(
 
     let mut run = TableRun::new(db, "tblInsuree", insurees.len(), progress);
     for row in &insurees {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match insuree_from_row(row, ids, &placed) {
+        let parsed = insuree_from_row(row, ids, &placed).and_then(|i| Ok((i, row.deleted_at()?)));
+        match parsed {
             Err(reason) => run.skip(row, reason),
-            Ok(insuree) => {
+            Ok((insuree, deleted_at)) => {
                 let tx = run.tx().await?;
-                if sql::row_exists(tx, "insurees", insuree.id).await? {
-                    run.count.unchanged += 1;
-                } else if sql::chfid_taken(tx, &insuree.chfid, Some(insuree.id)).await? {
-                    run.skip(
-                        row,
-                        format!(
-                            "the insurance number {} is already used by another insuree",
-                            insuree.chfid
-                        ),
-                    );
-                    continue;
-                } else {
-                    sql::save_insuree(tx, &insuree, None).await?;
-                    audit::append(
-                        tx,
-                        actor,
-                        ::registry::service::INSUREE,
-                        insuree.id,
-                        "import",
-                        None::<&()>,
-                        Some(&insuree),
-                    )
-                    .await?;
-                    run.count.imported += 1;
+                let present = sql::row_exists(tx, "insurees", insuree.id).await?;
+                if !present {
+                    if let Some(at) = deleted_at {
+                        // Numbers are unique among current insurees only.
+                        insert_deleted_insuree(tx, &insuree, at).await?;
+                    } else if sql::chfid_taken(tx, &insuree.chfid, Some(insuree.id)).await? {
+                        run.skip(
+                            row,
+                            format!(
+                                "the insurance number {} is already used by another insuree",
+                                insuree.chfid
+                            ),
+                        );
+                        continue;
+                    } else {
+                        sql::save_insuree(tx, &insuree, None).await?;
+                    }
+                    let i = &insuree;
+                    audit_import(tx, actor, INSUREE, i.id, "import", i, deleted_at).await?;
                 }
+                run.counted(present, deleted_at.is_some());
                 run.done().await?;
             }
         }
     }
     run.finish(report).await
+}
+
+/// Insert an insuree deleted at `at`. Its number may be a current insuree's, which the unique
+/// index of current numbers would refuse on insert: the row goes in under a placeholder that no
+/// insurance number can be (it holds a space and its own UUID), then takes its number and its
+/// deletion in one statement, in the same transaction.
+async fn insert_deleted_insuree(
+    tx: &mut Tx,
+    insuree: &Insuree,
+    at: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let placeholder = Insuree {
+        chfid: format!("deleted {}", insuree.id),
+        ..insuree.clone()
+    };
+    sql::save_insuree(tx, &placeholder, None).await?;
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE insurees SET chfid = $1, deleted_at = $2 WHERE id = $3")
+            .bind(&insuree.chfid)
+            .bind(at)
+            .bind(insuree.id)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
 }
 
 /// A text column of at most `max` characters (`None` when empty).

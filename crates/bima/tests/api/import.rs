@@ -271,6 +271,38 @@ async fn policies_payers_and_contributions_are_imported() {
         assert_eq!(status, 200, "{list}");
         assert_eq!(list["total"], importable.len());
 
+        // Policies and insuree policies deleted in openIMIS (closed rows without LegacyID) are
+        // kept as deleted records, counted with the closed rows: not listed, not found.
+        for (file, sql) in [
+            (
+                "tblPolicy",
+                "SELECT COUNT(*) FROM policies WHERE deleted_at IS NOT NULL",
+            ),
+            (
+                "tblInsureePolicy",
+                "SELECT COUNT(*) FROM insuree_policies WHERE deleted_at IS NOT NULL",
+            ),
+        ] {
+            let deleted = demo_rows(file)
+                .iter()
+                .filter(|r| !is_current(r) && r["LegacyID"].is_empty())
+                .count() as i64;
+            assert!(deleted > 0, "{file}");
+            assert_eq!(app.count(sql).await, deleted, "{file}");
+            assert_eq!(first.count(file).unwrap().deleted, deleted as u64, "{file}");
+        }
+        let policy_47 = "762f70af-01b8-49b6-aec8-7ca61fef62ce";
+        let (status, _) = app.get(&format!("/api/v1/policies/{policy_47}")).await;
+        assert_eq!(status, 404);
+        assert!(
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["id"] != policy_47),
+            "{list}"
+        );
+
         // Active in openIMIS: active here, with the same dates, value and premiums.
         let active: Vec<_> = importable
             .iter()
@@ -515,6 +547,62 @@ async fn policy_rows_that_cannot_stand_are_skipped_with_a_reason() {
             .get("/api/v1/policies/a3df066b-3e23-429a-92ad-cd1ef46daa2f")
             .await;
         assert_eq!(status, 404);
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deleted_insuree_keeps_its_number_beside_a_current_one() {
+    // The demo, with one more insuree deleted in openIMIS after Joseph (070707070) was
+    // registered: a closed row without LegacyID, of his family and with his number, that comes
+    // after his current row.
+    let export = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(demo_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, export.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = export.path().join("tblInsuree.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let joseph = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r[column("CHFID")] == *"070707070" && r[column("ValidityTo")].is_empty())
+        .unwrap();
+    let deleted_id = "0f0e0d0c-0000-4000-8000-0000000000d1";
+    let mut row: Vec<String> = joseph.iter().map(str::to_string).collect();
+    row[column("InsureeID")] = "9001".into();
+    row[column("InsureeUUID")] = deleted_id.into();
+    row[column("LegacyID")] = String::new();
+    row[column("ValidityTo")] = "2020-01-01 00:00:00+00".into();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&row).unwrap();
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&String::from_utf8(writer.into_inner().unwrap()).unwrap());
+    std::fs::write(&path, text).unwrap();
+    let dir = export.path();
+    let joseph_id = joseph[column("InsureeUUID")].to_string();
+    let joseph_id = &joseph_id;
+
+    each_engine(|app| async move {
+        let report = run(&app.db, dir, Progress::Hidden).await.unwrap();
+        assert_eq!(report.skipped(), 0, "{}", report.table());
+        let (status, found) = app.get("/api/v1/insurees/070707070").await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(found["id"], joseph_id.as_str());
+        let (status, _) = app.get(&format!("/api/v1/insurees/{deleted_id}")).await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM insurees WHERE chfid = '070707070'")
+                .await,
+            2
+        );
+        let audit = app.count("SELECT COUNT(*) FROM audit_log").await;
+        let second = run(&app.db, dir, Progress::Hidden).await.unwrap();
+        assert_eq!(second.skipped(), 0, "{}", second.table());
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit);
         app.finish().await;
     })
     .await;

@@ -10,6 +10,7 @@ mod claims;
 mod demo;
 mod health_facilities;
 mod import;
+mod import_claims;
 mod locations;
 mod medical;
 mod policies;

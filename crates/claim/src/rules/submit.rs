@@ -280,11 +280,6 @@ fn price_list(c: &ClaimFacts, line: &Line) -> Option<Fault> {
 /// out-patient lines).
 fn care_type(c: &ClaimFacts, line: &Line) -> Option<Fault> {
     let f = c.facility;
-    let compared = json!({
-        "line_care_type": line.care_type.code(),
-        "health_facility_care_type": f.care_type.code(),
-        "multi_day": c.multi_day(),
-    });
     let explanation = match (f.care_type, line.care_type) {
         (CareType::OutPatient, _) if c.multi_day() => format!(
             "Health facility {} treats out-patients only, but the claim is a stay from {} to {}.",
@@ -304,6 +299,11 @@ fn care_type(c: &ClaimFacts, line: &Line) -> Option<Fault> {
         ),
         _ => return None,
     };
+    let compared = json!({
+        "line_care_type": line.care_type.code(),
+        "health_facility_care_type": f.care_type.code(),
+        "multi_day": c.multi_day(),
+    });
     Some(fault(Reason::CareType, explanation, compared))
 }
 
