@@ -792,3 +792,83 @@ async fn documents_are_attached_within_the_size_limit_and_kept_as_sent() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_run_cut_short_resumes_where_it_stopped_and_values_each_claim_once() {
+    each_engine(|app| async move {
+        let c = clinic(&app).await;
+        // Two claims processed in October 2025 at the scheme's price (no relative prices).
+        let mut processed = Vec::new();
+        for (code, date) in [("C-001", "2025-10-01"), ("C-002", "2025-10-02")] {
+            let mut body = claim(&c, code, date);
+            body["items"] = json!([]);
+            let (_, entered) = app.post("/api/v1/claims", body).await;
+            submit(&app, &[&entered]).await;
+            processed.push(entered);
+        }
+        let ids: Vec<&Value> = processed.iter().map(|c| &c["id"]).collect();
+        let (_, body) = app.post("/api/v1/claims/process", json!({"claims": ids})).await;
+        assert_eq!(body["results"][0]["claim"]["status"], "valuated", "{body}");
+        // Put them back to "processed, waiting for the batch" in October.
+        let at = time::macros::datetime!(2025-10-15 10:00 UTC);
+        store::on_db!(&app.db, pool => {
+            sqlx::query("UPDATE claims SET status = 'processed', remunerated = NULL, processed_at = $1")
+                .bind(at)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let (status, run) = app.post("/api/v1/batch-runs", json!({"year": 2025, "month": 10})).await;
+        assert_eq!(status, 202, "{run}");
+        let path = format!("/api/v1/batch-runs/{}", run["id"].as_str().unwrap());
+        for _ in 0..100 {
+            let (_, now) = app.get(&path).await;
+            if now["status"] != "running" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await;
+
+        // A crash after the first claim's chunk: the run is still running, one claim is done,
+        // the other is as it was.
+        let first = processed[0]["id"].as_str().unwrap().to_string();
+        let second = uuid::Uuid::parse_str(processed[1]["id"].as_str().unwrap()).unwrap();
+        store::on_db!(&app.db, pool => {
+            sqlx::query("UPDATE batch_runs SET status = 'running', progress = 50, claims_valuated = 1, finished_at = NULL")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE claims SET status = 'processed', remunerated = NULL, batch_run_id = NULL WHERE id = $1")
+                .bind(second)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let (_, halfway) = app.get(&path).await;
+        assert_eq!(halfway["status"], "running");
+
+        // What the server does when it starts again.
+        claim::service::spawn_unfinished_batch_runs(app.db.clone()).await.unwrap();
+        let (_, resumed) = app.get(&path).await;
+        assert_eq!(resumed["status"], "done", "{resumed}");
+        assert_eq!(resumed["progress"], 100);
+        assert_eq!(resumed["claims_valuated"], 2);
+        let (_, one) = app.get(&format!("/api/v1/claims/{first}")).await;
+        let (_, two) = app.get(&format!("/api/v1/claims/{second}")).await;
+        assert_eq!(one["status"], "valuated");
+        assert_eq!(two["status"], "valuated");
+        assert_eq!(two["batch_run_id"], run["id"]);
+        // At the scheme's price the batch pays what processing valued (FC1's deductible of
+        // 200.00 took both consultations).
+        assert_eq!(two["remunerated"], two["valuated"]);
+        assert_eq!(two["services"][0]["remunerated"], 0);
+        // Only the claim left over was valued again: one more audit record, not two.
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before + 1);
+        // A run already done is left alone.
+        claim::service::spawn_unfinished_batch_runs(app.db.clone()).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before + 1);
+        app.finish().await;
+    })
+    .await;
+}
