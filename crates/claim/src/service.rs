@@ -2,7 +2,7 @@
 
 use crate::model::*;
 use crate::rules::{self, ClaimFacts, ClaimOutcome, Cover, Facility, Line, Patient};
-use crate::store::{self as sql, ClaimFilter, Priced, RegisterKey};
+use crate::store::{self as sql, ClaimFilter, PriceAsk, Priced, RegisterKey};
 use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, audit};
 use policy::rules::PolicyStatus;
 use std::collections::{BTreeSet, HashMap};
@@ -355,26 +355,37 @@ async fn checked_claim(
         }
         None => actor.user_id.filter(|_| actor.health_facility_id.is_some()),
     };
-    // The lines, priced at the facility.
+    // The lines, priced at the facility, both kinds in one statement.
     let (items, services) = match &facility {
-        Some(f) => (
-            checked_lines(
+        Some(f) => {
+            let codes = |lines: &[LineInput]| {
+                lines
+                    .iter()
+                    .map(|l| l.code.trim().to_string())
+                    .collect::<Vec<_>>()
+            };
+            let (item_codes, service_codes) = (codes(&input.items), codes(&input.services));
+            let known = sql::priced(
                 tx,
-                &mut checks,
-                LineKind::Item,
-                f.items_pricelist_id,
-                &input.items,
+                &[
+                    PriceAsk {
+                        kind: LineKind::Item,
+                        list: f.items_pricelist_id,
+                        key: RegisterKey::Codes(&item_codes),
+                    },
+                    PriceAsk {
+                        kind: LineKind::Service,
+                        list: f.services_pricelist_id,
+                        key: RegisterKey::Codes(&service_codes),
+                    },
+                ],
             )
-            .await?,
-            checked_lines(
-                tx,
-                &mut checks,
-                LineKind::Service,
-                f.services_pricelist_id,
-                &input.services,
+            .await?;
+            (
+                checked_lines(&mut checks, LineKind::Item, &known, &input.items),
+                checked_lines(&mut checks, LineKind::Service, &known, &input.services),
             )
-            .await?,
-        ),
+        }
         None => (Vec::new(), Vec::new()),
     };
     checks.finish()?;
@@ -434,22 +445,20 @@ async fn checked_claim(
 
 /// The lines of one kind, checked: known codes, quantities within the register's maximum, an
 /// explanation for a service given more than once.
-async fn checked_lines(
-    tx: &mut Tx,
+fn checked_lines(
     checks: &mut Checks,
     kind: LineKind,
-    list: Option<Uuid>,
+    priced: &[(LineKind, Priced)],
     input: &[LineInput],
-) -> Result<Vec<ClaimLine>> {
+) -> Vec<ClaimLine> {
     let (field, word) = match kind {
         LineKind::Item => ("items", "medical item"),
         LineKind::Service => ("services", "medical service"),
     };
-    let codes: Vec<String> = input.iter().map(|l| l.code.trim().to_string()).collect();
-    let known: HashMap<String, Priced> = sql::priced(tx, kind, list, RegisterKey::Codes(&codes))
-        .await?
-        .into_iter()
-        .map(|p| (p.code.clone(), p))
+    let known: HashMap<&str, &Priced> = priced
+        .iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, p)| (p.code.as_str(), p))
         .collect();
     let mut lines = Vec::with_capacity(input.len());
     for (i, l) in input.iter().enumerate() {
@@ -473,7 +482,7 @@ async fn checked_lines(
                 "a service given more than once needs an explanation",
             );
         }
-        let Some(p) = known.get(&code) else {
+        let Some(p) = known.get(code.as_str()) else {
             if !code.is_empty() {
                 checks.push(
                     at("code"),
@@ -521,7 +530,7 @@ async fn checked_lines(
             remunerated: None,
         });
     }
-    Ok(lines)
+    lines
 }
 
 // ---------------------------------------------------------------- submission
@@ -794,19 +803,26 @@ async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Cl
         dob,
     };
     let ids = |lines: &[ClaimLine]| lines.iter().map(|l| l.register_id).collect::<Vec<_>>();
-    let mut priced: HashMap<(LineKind, Uuid), Priced> = HashMap::new();
-    for (kind, list, lines) in [
-        (LineKind::Item, facility.items_pricelist_id, &claim.items),
-        (
-            LineKind::Service,
-            facility.services_pricelist_id,
-            &claim.services,
-        ),
-    ] {
-        for p in sql::priced(tx, kind, list, RegisterKey::Ids(&ids(lines))).await? {
-            priced.insert((kind, p.id), p);
-        }
-    }
+    let (item_ids, service_ids) = (ids(&claim.items), ids(&claim.services));
+    let priced: HashMap<(LineKind, Uuid), Priced> = sql::priced(
+        tx,
+        &[
+            PriceAsk {
+                kind: LineKind::Item,
+                list: facility.items_pricelist_id,
+                key: RegisterKey::Ids(&item_ids),
+            },
+            PriceAsk {
+                kind: LineKind::Service,
+                list: facility.services_pricelist_id,
+                key: RegisterKey::Ids(&service_ids),
+            },
+        ],
+    )
+    .await?
+    .into_iter()
+    .map(|(kind, p)| ((kind, p.id), p))
+    .collect();
     let lines: Vec<Line> = claim
         .items
         .iter()

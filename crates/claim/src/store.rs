@@ -523,100 +523,129 @@ pub enum RegisterKey<'a> {
     Ids(&'a [Uuid]),
 }
 
-/// Items or services by code or id, priced at the facility whose price list is `list`.
-pub async fn priced(
-    tx: &mut Tx,
-    kind: LineKind,
-    list: Option<Uuid>,
-    key: RegisterKey<'_>,
-) -> Result<Vec<Priced>> {
-    let (table, lines, column, category) = match kind {
-        LineKind::Item => ("medical_items", "item_pricelist_lines", "item_id", "NULL"),
-        LineKind::Service => (
-            "medical_services",
-            "service_pricelist_lines",
-            "service_id",
-            "r.category",
-        ),
-    };
-    let mut sql = Sql::new(&format!(
-        "SELECT r.id, r.code, r.name, r.deleted_at IS NULL AS current, r.price, \
-         CASE WHEN pl.{column} IS NULL THEN NULL ELSE COALESCE(pl.price_overrule, r.price) END AS list_price, \
-         r.care_type, r.patient_category, r.frequency, r.maximum_amount, {category} AS category \
-         FROM {table} r LEFT JOIN {lines} pl ON pl.{column} = r.id AND pl.pricelist_id = "
-    ));
-    // A facility without a list: a key that matches no list.
-    sql.arg(list.unwrap_or(Uuid::nil()));
-    match key {
-        RegisterKey::Codes(codes) => {
-            if codes.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push(" WHERE r.deleted_at IS NULL AND r.code IN ")
-                .list(codes.iter().map(String::as_str));
+/// What to price of one kind: the facility's list of that kind, and the items or services.
+pub struct PriceAsk<'a> {
+    pub kind: LineKind,
+    pub list: Option<Uuid>,
+    pub key: RegisterKey<'a>,
+}
+
+/// Items and services by code or id, each priced at the facility's list of its kind, in one
+/// statement: (kind, priced).
+pub async fn priced(tx: &mut Tx, asks: &[PriceAsk<'_>]) -> Result<Vec<(LineKind, Priced)>> {
+    let mut sql = Sql::new("");
+    let mut parts = 0;
+    for ask in asks {
+        let (table, lines, column, category) = match ask.kind {
+            LineKind::Item => (
+                "medical_items",
+                "item_pricelist_lines",
+                "item_id",
+                "CAST(NULL AS TEXT)",
+            ),
+            LineKind::Service => (
+                "medical_services",
+                "service_pricelist_lines",
+                "service_id",
+                "r.category",
+            ),
+        };
+        let empty = match &ask.key {
+            RegisterKey::Codes(c) => c.is_empty(),
+            RegisterKey::Ids(i) => i.is_empty(),
+        };
+        if empty {
+            continue;
         }
-        RegisterKey::Ids(ids) => {
-            if ids.is_empty() {
-                return Ok(Vec::new());
+        if parts > 0 {
+            sql.push(" UNION ALL ");
+        }
+        parts += 1;
+        sql.push(&format!(
+            "SELECT '{kind}' AS kind, r.id, r.code, r.name, r.deleted_at IS NULL AS current, r.price, \
+             CASE WHEN pl.{column} IS NULL THEN NULL ELSE COALESCE(pl.price_overrule, r.price) END AS list_price, \
+             r.care_type, r.patient_category, r.frequency, r.maximum_amount, {category} AS category \
+             FROM {table} r LEFT JOIN {lines} pl ON pl.{column} = r.id AND pl.pricelist_id = ",
+            kind = ask.kind.code()
+        ));
+        // A facility without a list: a key that matches no list.
+        sql.arg(ask.list.unwrap_or(Uuid::nil()));
+        match &ask.key {
+            RegisterKey::Codes(codes) => {
+                sql.push(" WHERE r.deleted_at IS NULL AND r.code IN ")
+                    .list(codes.iter().map(String::as_str));
             }
-            sql.push(" WHERE r.id IN ").list(ids.iter().copied());
+            RegisterKey::Ids(ids) => {
+                sql.push(" WHERE r.id IN ").list(ids.iter().copied());
+            }
         }
     }
-    let rows: Vec<Priced> = on_tx!(tx, conn => {
-        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+    if parts == 0 {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, Priced)> = on_tx!(tx, conn => {
+        let rows = store::bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
             .fetch_all(&mut **conn)
-            .await?
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = sqlx::Row::try_get(row, "kind")?;
+            out.push((kind, sqlx::FromRow::from_row(row)?));
+        }
+        out
     });
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|(kind, p)| (LineKind::from_code(&kind).unwrap_or(LineKind::Item), p))
+        .collect())
 }
 
 /// What the insuree received in their other submitted, unrejected claims: every passed line
-/// and every claim with its category, dated by the claim's target date.
+/// and every claim with its category, dated by the claim's target date. One statement.
 pub async fn history(tx: &mut Tx, insuree: Uuid, except: Uuid) -> Result<History> {
-    let claims: Vec<(Option<String>, Date, Option<Date>)> = on_tx!(tx, conn => {
+    // (claim, category, from, to, line kind, item or service, units)
+    type Row = (
+        Uuid,
+        Option<String>,
+        Date,
+        Option<Date>,
+        Option<String>,
+        Option<Uuid>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = on_tx!(tx, conn => {
         sqlx::query_as(
-            "SELECT category, date_from, date_to FROM claims \
-             WHERE insuree_id = $1 AND id <> $2 AND deleted_at IS NULL \
-             AND status IN ('checked', 'processed', 'valuated')",
-        )
-        .bind(insuree)
-        .bind(except)
-        .fetch_all(&mut **conn)
-        .await?
-    });
-    if claims.is_empty() {
-        return Ok(History::default());
-    }
-    let lines: Vec<(String, Uuid, i64, Date, Option<Date>)> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT l.kind, l.register_id, COALESCE(l.qty_approved, l.qty), c.date_from, c.date_to \
-             FROM claim_lines l JOIN claims c ON c.id = l.claim_id \
+            "SELECT c.id, c.category, c.date_from, c.date_to, l.kind, l.register_id, COALESCE(l.qty_approved, l.qty) \
+             FROM claims c LEFT JOIN claim_lines l ON l.claim_id = c.id AND l.status = 'passed' \
              WHERE c.insuree_id = $1 AND c.id <> $2 AND c.deleted_at IS NULL \
-             AND c.status IN ('checked', 'processed', 'valuated') AND l.status = 'passed'",
+             AND c.status IN ('checked', 'processed', 'valuated') ORDER BY c.id",
         )
         .bind(insuree)
         .bind(except)
         .fetch_all(&mut **conn)
         .await?
     });
-    Ok(History {
-        claims: claims
-            .into_iter()
-            .map(|(category, from, to)| PastClaim {
+    let mut history = History::default();
+    let mut last = None;
+    for (claim, category, from, to, kind, register, qty) in rows {
+        let date = to.unwrap_or(from);
+        if last != Some(claim) {
+            last = Some(claim);
+            history.claims.push(PastClaim {
                 category: category.as_deref().and_then(rules::Category::from_code),
-                date: to.unwrap_or(from),
-            })
-            .collect(),
-        provisions: lines
-            .into_iter()
-            .map(|(kind, register_id, qty, from, to)| Provision {
+                date,
+            });
+        }
+        if let (Some(kind), Some(register_id), Some(qty)) = (kind, register, qty) {
+            history.provisions.push(Provision {
                 kind: LineKind::from_code(&kind).unwrap_or(LineKind::Item),
                 register_id,
-                date: to.unwrap_or(from),
+                date,
                 qty,
-            })
-            .collect(),
-    })
+            });
+        }
+    }
+    Ok(history)
 }
 
 /// Another claim of the same visit: its code and its lines' (kind, item or service).
