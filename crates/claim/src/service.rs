@@ -790,12 +790,10 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
 
 /// Read what the rules need, decide, and write the decision into the claim.
 async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Claim> {
-    let facility = sql::facility(tx, claim.health_facility_id)
-        .await?
-        .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
-    let (chfid, deleted, gender, dob) = sql::patient(tx, claim.insuree_id)
-        .await?
-        .ok_or_else(|| Error::not_found("insuree", claim.insuree_id))?;
+    let (facility, (chfid, deleted, gender, dob)) =
+        sql::facility_and_patient(tx, claim.health_facility_id, claim.insuree_id)
+            .await?
+            .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
     let patient = Patient {
         chfid,
         deleted,
@@ -1001,7 +999,11 @@ async fn flags(tx: &mut Tx, claim: &Claim) -> Result<Vec<Flag>> {
                 .map(|l| ("S".to_string(), l.register_id)),
         )
         .collect();
-    for (code, lines) in sql::same_visit(tx, claim).await? {
+    let codes: Vec<String> = std::iter::once(claim.icd.clone())
+        .chain(claim.secondary_icd.iter().cloned())
+        .collect();
+    let (visits, known) = sql::flag_facts(tx, claim, &codes).await?;
+    for (code, lines) in visits {
         let theirs: BTreeSet<(String, Uuid)> = lines.into_iter().collect();
         if !mine.is_empty() && theirs == mine {
             flags.push(Flag {
@@ -1012,10 +1014,6 @@ async fn flags(tx: &mut Tx, claim: &Claim) -> Result<Vec<Flag>> {
             });
         }
     }
-    let codes: Vec<String> = std::iter::once(claim.icd.clone())
-        .chain(claim.secondary_icd.iter().cloned())
-        .collect();
-    let known = sql::known_diagnoses(tx, &codes).await?;
     for code in codes.iter().filter(|c| !known.contains(c)) {
         flags.push(Flag {
             code: "unknown_diagnosis".into(),

@@ -651,52 +651,90 @@ pub async fn history(tx: &mut Tx, insuree: Uuid, except: Uuid) -> Result<History
 /// Another claim of the same visit: its code and its lines' (kind, item or service).
 pub type SameVisit = (String, Vec<(String, Uuid)>);
 
-/// Other current claims of the same insuree at the same facility on the same dates, not
-/// rejected, with their lines' items and services: the candidates for a duplicate.
-pub async fn same_visit(tx: &mut Tx, claim: &Claim) -> Result<Vec<(String, Vec<(String, Uuid)>)>> {
-    let rows: Vec<(Uuid, String, Option<String>, Option<Uuid>)> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT c.id, c.code, l.kind, l.register_id FROM claims c \
-             LEFT JOIN claim_lines l ON l.claim_id = c.id \
-             WHERE c.insuree_id = $1 AND c.health_facility_id = $2 AND c.date_from = $3 \
-             AND COALESCE(c.date_to, c.date_from) = $4 AND c.id <> $5 AND c.deleted_at IS NULL \
-             AND c.status <> 'rejected' ORDER BY c.code, c.id",
+/// What a submission's flags look at, in one statement: the other current, unrejected claims of
+/// the same insuree at the same facility on the same dates with their lines' items and
+/// services, and which of `codes` are current ICD codes.
+pub async fn flag_facts(
+    tx: &mut Tx,
+    claim: &Claim,
+    codes: &[String],
+) -> Result<(Vec<SameVisit>, Vec<String>)> {
+    let mut sql = Sql::new(
+        "SELECT 'V' AS tag, c.code, l.kind, l.register_id FROM claims c \
+         LEFT JOIN claim_lines l ON l.claim_id = c.id \
+         WHERE c.insuree_id = ",
+    );
+    sql.arg(claim.insuree_id)
+        .push(" AND c.health_facility_id = ")
+        .arg(claim.health_facility_id)
+        .push(" AND c.date_from = ")
+        .arg(claim.date_from)
+        .push(" AND COALESCE(c.date_to, c.date_from) = ")
+        .arg(claim.date_to.unwrap_or(claim.date_from))
+        .push(" AND c.id <> ")
+        .arg(claim.id)
+        .push(" AND c.deleted_at IS NULL AND c.status <> 'rejected'");
+    if !codes.is_empty() {
+        sql.push(
+            " UNION ALL SELECT 'D' AS tag, d.code, CAST(NULL AS TEXT), NULL FROM diagnoses d \
+             WHERE d.deleted_at IS NULL AND d.code IN ",
         )
-        .bind(claim.insuree_id)
-        .bind(claim.health_facility_id)
-        .bind(claim.date_from)
-        .bind(claim.date_to.unwrap_or(claim.date_from))
-        .bind(claim.id)
-        .fetch_all(&mut **conn)
-        .await?
-    });
-    let mut out: Vec<(Uuid, SameVisit)> = Vec::new();
-    for (id, code, kind, register) in rows {
-        if out.last().is_none_or(|(last, _)| *last != id) {
-            out.push((id, (code, Vec::new())));
-        }
-        if let (Some(kind), Some(register), Some((_, (_, lines)))) =
-            (kind, register, out.last_mut())
-        {
-            lines.push((kind, register));
-        }
+        .list(codes.iter().map(String::as_str));
     }
-    Ok(out.into_iter().map(|(_, visit)| visit).collect())
-}
-
-/// Which of these ICD codes are current diagnoses.
-pub async fn known_diagnoses(tx: &mut Tx, codes: &[String]) -> Result<Vec<String>> {
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new("SELECT code FROM diagnoses WHERE deleted_at IS NULL AND code IN ");
-    sql.list(codes.iter().map(String::as_str));
-    let rows: Vec<(String,)> = on_tx!(tx, conn => {
+    let rows: Vec<(String, String, Option<String>, Option<Uuid>)> = on_tx!(tx, conn => {
         store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
             .fetch_all(&mut **conn)
             .await?
     });
-    Ok(rows.into_iter().map(|(c,)| c).collect())
+    let mut visits: Vec<SameVisit> = Vec::new();
+    let mut known = Vec::new();
+    for (tag, code, kind, register) in rows {
+        if tag == "D" {
+            known.push(code);
+            continue;
+        }
+        // A facility's claim codes are unique: the code names the claim.
+        let at = match visits.iter().position(|(c, _)| *c == code) {
+            Some(i) => i,
+            None => {
+                visits.push((code, Vec::new()));
+                visits.len() - 1
+            }
+        };
+        if let (Some(kind), Some(register)) = (kind, register) {
+            visits[at].1.push((kind, register));
+        }
+    }
+    Ok((visits, known))
+}
+
+/// The facility and the patient of a claim, in one statement.
+pub async fn facility_and_patient(
+    tx: &mut Tx,
+    facility: Uuid,
+    insuree: Uuid,
+) -> Result<Option<(ClaimFacility, (String, bool, String, Date))>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        facility: ClaimFacility,
+        chfid: String,
+        deleted: bool,
+        gender: String,
+        dob: Date,
+    }
+    let row: Option<Row> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT h.id, h.code, h.name, h.level, h.care_type, h.location_id, h.items_pricelist_id, \
+             h.services_pricelist_id, i.chfid, i.deleted_at IS NOT NULL AS deleted, i.gender, i.dob \
+             FROM health_facilities h JOIN insurees i ON i.id = $2 WHERE h.id = $1 AND h.deleted_at IS NULL",
+        )
+        .bind(facility)
+        .bind(insuree)
+        .fetch_optional(&mut **conn)
+        .await?
+    });
+    Ok(row.map(|r| (r.facility, (r.chfid, r.deleted, r.gender, r.dob))))
 }
 
 /// The insuree as submission sees them: (chfid, deleted, gender code, birth date).
