@@ -666,12 +666,10 @@ type PolicyLines = (Uuid, Uuid, Vec<(LineKind, usize)>);
 /// when a line waits for the batch run's relative prices (origin R), else valuated. Review and
 /// feedback still pending are bypassed.
 async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
-    let facility = sql::facility(tx, claim.health_facility_id)
-        .await?
-        .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
-    let (_, _, _, dob) = sql::patient(tx, claim.insuree_id)
-        .await?
-        .ok_or_else(|| Error::not_found("insuree", claim.insuree_id))?;
+    let (facility, (_, _, _, dob)) =
+        sql::facility_and_patient(tx, claim.health_facility_id, claim.insuree_id)
+            .await?
+            .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
     let target = claim.date_to.unwrap_or(claim.date_from);
     let adult = policy::rules::add_months(dob, 18 * 12) <= target;
     let category = claim.category.unwrap_or(rules::Category::Visit);
@@ -707,7 +705,10 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
             category,
             members: sql::members_on(tx, policy_id, target).await?,
         };
-        let ledger = sql::ledger(tx, policy_id, claim.insuree_id, claim.id).await?;
+        let ledger = sql::ledgers(tx, claim.insuree_id, &[policy_id], Some(claim.id))
+            .await?
+            .remove(&policy_id)
+            .unwrap_or_default();
         let line = |claim: &Claim, kind: LineKind, i: usize| -> ClaimLine {
             match kind {
                 LineKind::Item => claim.items[i].clone(),

@@ -4,6 +4,7 @@ use crate::model::*;
 use crate::rules::{self, CareType, History, LineKind, PastClaim, Provision};
 use kernel::Result;
 use product::model::{LimitationType, PriceOrigin};
+use std::collections::HashMap;
 use store::{Sql, Tx, on_tx};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -737,80 +738,91 @@ pub async fn facility_and_patient(
     Ok(row.map(|r| (r.facility, (r.chfid, r.deleted, r.gender, r.dob))))
 }
 
-/// The insuree as submission sees them: (chfid, deleted, gender code, birth date).
-pub async fn patient(tx: &mut Tx, insuree: Uuid) -> Result<Option<(String, bool, String, Date)>> {
-    let row = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT chfid, deleted_at IS NOT NULL, gender, dob FROM insurees WHERE id = $1",
-        )
-        .bind(insuree)
-        .fetch_optional(&mut **conn)
-        .await?
-    });
-    Ok(row)
-}
-
 // ---------------------------------------------------------------- the ledger
 
-/// The ledger columns summed (PostgreSQL sums BIGINT as NUMERIC: cast back).
-const USED_SUMS: &str = "CAST(COALESCE(SUM(ded_g), 0) AS BIGINT), CAST(COALESCE(SUM(ded_ip), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(ded_op), 0) AS BIGINT), CAST(COALESCE(SUM(rem_g), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_ip), 0) AS BIGINT), CAST(COALESCE(SUM(rem_op), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_surgery), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_delivery), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_antenatal), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_hospitalization), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(rem_consultation), 0) AS BIGINT)";
+/// The ledger's amount columns, in the order of [`used_from`].
+const LEDGER_COLUMNS: [&str; 11] = [
+    "ded_g",
+    "ded_ip",
+    "ded_op",
+    "rem_g",
+    "rem_ip",
+    "rem_op",
+    "rem_surgery",
+    "rem_delivery",
+    "rem_antenatal",
+    "rem_hospitalization",
+    "rem_consultation",
+];
 
-type UsedRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-
-fn used(
-    (ded, ded_ip, ded_op, rem, rem_ip, rem_op, s, d, a, h, c): UsedRow,
-) -> rules::valuation::Used {
+fn used_from(v: &[i64]) -> rules::valuation::Used {
     rules::valuation::Used {
-        ded,
-        ded_ip,
-        ded_op,
-        rem,
-        rem_ip,
-        rem_op,
-        rem_surgery: s,
-        rem_delivery: d,
-        rem_antenatal: a,
-        rem_hospitalization: h,
-        rem_consultation: c,
+        ded: v[0],
+        ded_ip: v[1],
+        ded_op: v[2],
+        rem: v[3],
+        rem_ip: v[4],
+        rem_op: v[5],
+        rem_surgery: v[6],
+        rem_delivery: v[7],
+        rem_antenatal: v[8],
+        rem_hospitalization: v[9],
+        rem_consultation: v[10],
     }
 }
 
-/// What the other claims used under `policy`: this insuree's share and the whole policy's.
-pub async fn ledger(
+/// What claims other than `except` used under each of `policies`: this insuree's share and the
+/// whole policy's, in one statement. Policies without ledger rows are absent.
+pub async fn ledgers(
     tx: &mut Tx,
-    policy: Uuid,
     insuree: Uuid,
-    except: Uuid,
-) -> Result<rules::valuation::Ledger> {
-    let mut out = rules::valuation::Ledger::default();
-    for (only_insuree, slot) in [(true, 0), (false, 1)] {
-        let sql = format!(
-            "SELECT {USED_SUMS} FROM claim_ded_rem WHERE policy_id = $1 AND claim_id <> $2 \
-             AND ($3 = 0 OR insuree_id = $4)"
-        );
-        let row: UsedRow = on_tx!(tx, conn => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(policy)
-                .bind(except)
-                .bind(i64::from(only_insuree))
-                .bind(insuree)
-                .fetch_one(&mut **conn)
-                .await?
-        });
-        if slot == 0 {
-            out.insuree = used(row);
-        } else {
-            out.policy = used(row);
-        }
+    policies: &[Uuid],
+    except: Option<Uuid>,
+) -> Result<HashMap<Uuid, rules::valuation::Ledger>> {
+    if policies.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out)
+    // PostgreSQL sums BIGINT as NUMERIC: cast back.
+    let mut sql = Sql::new("SELECT policy_id");
+    for column in LEDGER_COLUMNS {
+        sql.push(", CAST(SUM(CASE WHEN insuree_id = ")
+            .arg(insuree)
+            .push(&format!(" THEN {column} ELSE 0 END) AS BIGINT)"));
+    }
+    for column in LEDGER_COLUMNS {
+        sql.push(&format!(", CAST(SUM({column}) AS BIGINT)"));
+    }
+    sql.push(" FROM claim_ded_rem WHERE policy_id IN ")
+        .list(policies.iter().copied())
+        .push(" AND claim_id <> ")
+        .arg(except.unwrap_or(Uuid::nil()))
+        .push(" GROUP BY policy_id");
+    let rows: Vec<(Uuid, Vec<i64>)> = on_tx!(tx, conn => {
+        let rows = store::bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let policy: Uuid = sqlx::Row::try_get(row, 0)?;
+            let mut sums = Vec::with_capacity(2 * LEDGER_COLUMNS.len());
+            for i in 1..=2 * LEDGER_COLUMNS.len() {
+                sums.push(sqlx::Row::try_get::<Option<i64>, _>(row, i)?.unwrap_or(0));
+            }
+            out.push((policy, sums));
+        }
+        out
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(policy, sums)| {
+            let (mine, all) = sums.split_at(LEDGER_COLUMNS.len());
+            let ledger = rules::valuation::Ledger {
+                insuree: used_from(mine),
+                policy: used_from(all),
+            };
+            (policy, ledger)
+        })
+        .collect())
 }
 
 /// The members a policy covers on `day`.
@@ -1666,37 +1678,19 @@ pub async fn usage(
             _ => {}
         }
     }
-    type LedgerSums = (Uuid, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let ledger: Vec<LedgerSums> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT d.policy_id, \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.ded_g ELSE 0 END) AS BIGINT), CAST(SUM(d.ded_g) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_g ELSE 0 END) AS BIGINT), CAST(SUM(d.rem_g) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_consultation ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_surgery ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_delivery ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_hospitalization ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN d.insuree_id = $1 THEN d.rem_antenatal ELSE 0 END) AS BIGINT) \
-             FROM claim_ded_rem d WHERE d.policy_id IN \
-             (SELECT ip.policy_id FROM insuree_policies ip WHERE ip.insuree_id = $1 AND ip.deleted_at IS NULL) \
-             GROUP BY d.policy_id",
-        )
-        .bind(insuree)
-        .fetch_all(&mut **conn)
-        .await?
-    });
-    for (policy_id, ded_i, ded_p, rem_i, rem_p, c, s, d, h, a) in ledger {
+    let policies: Vec<Uuid> = out.iter().map(|u| u.policy_id).collect();
+    for (policy_id, l) in ledgers(tx, insuree, &policies, None).await? {
         if let Some(used) = out.iter_mut().find(|u| u.policy_id == policy_id) {
             let u = &mut used.usage;
-            u.deductible_insuree = ded_i;
-            u.deductible_policy = ded_p;
-            u.remunerated_insuree = rem_i;
-            u.remunerated_policy = rem_p;
-            u.amount_consultation = c;
-            u.amount_surgery = s;
-            u.amount_delivery = d;
-            u.amount_hospitalization = h;
-            u.amount_antenatal = a;
+            u.deductible_insuree = l.insuree.ded;
+            u.deductible_policy = l.policy.ded;
+            u.remunerated_insuree = l.insuree.rem;
+            u.remunerated_policy = l.policy.rem;
+            u.amount_consultation = l.insuree.rem_consultation;
+            u.amount_surgery = l.insuree.rem_surgery;
+            u.amount_delivery = l.insuree.rem_delivery;
+            u.amount_hospitalization = l.insuree.rem_hospitalization;
+            u.amount_antenatal = l.insuree.rem_antenatal;
         }
     }
     Ok(out)
