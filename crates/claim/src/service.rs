@@ -108,7 +108,6 @@ pub async fn get_claim(db: &Db, actor: &Actor, id: &str) -> Result<Claim> {
 pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date) -> Result<Claim> {
     actor.require(CLAIM_ADD)?;
     let mut tx = db.begin().await?;
-    tx.prefer_generic_plans().await?;
     let now = audit::now_micros();
     let id = Uuid::now_v7();
     let claim = checked_claim(&mut tx, actor, input, id, today).await?;
@@ -593,7 +592,6 @@ pub async fn run_step(
         ));
     }
     let mut tx = db.begin().await?;
-    tx.prefer_generic_plans().await?;
     let mut claims = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for &id in ids {

@@ -224,20 +224,6 @@ impl Db {
 }
 
 impl Tx {
-    /// For the rest of this transaction, PostgreSQL runs every prepared statement with its
-    /// generic plan instead of planning it again for each execution's values (it keeps doing so
-    /// when it estimates the custom plan cheaper, which for a write path of a dozen indexed
-    /// lookups costs more in planning than it saves). Nothing on SQLite or outside a
-    /// transaction.
-    pub async fn prefer_generic_plans(&mut self) -> Result<(), sqlx::Error> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx, guard) => {
