@@ -54,13 +54,6 @@ pub const MAX_SECONDARY_DIAGNOSES: usize = 4;
 /// Most lines one claim may carry.
 pub const MAX_LINES: usize = 500;
 
-fn scope(actor: &Actor) -> Option<Vec<Uuid>> {
-    match actor.scope() {
-        kernel::Scope::All => None,
-        kernel::Scope::Districts(d) => Some(d),
-    }
-}
-
 /// May the actor see this claim: its facility's district, and their own facility if they work
 /// for one.
 fn sees(actor: &Actor, claim: &Claim) -> bool {
@@ -68,6 +61,22 @@ fn sees(actor: &Actor, claim: &Claim) -> bool {
         && actor
             .health_facility_id
             .is_none_or(|hf| hf == claim.health_facility_id)
+}
+
+/// The claims named, each one the actor may see; a 404 naming every other one.
+async fn visible_claims(tx: &mut Tx, actor: &Actor, ids: &[Uuid]) -> Result<Vec<Claim>> {
+    let mut claims = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for &id in ids {
+        match sql::get_claim(tx, id).await? {
+            Some(c) if sees(actor, &c) => claims.push(c),
+            _ => missing.push(id.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::not_found("claim", missing.join(", ")));
+    }
+    Ok(claims)
 }
 
 async fn find_claim(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Claim> {
@@ -88,7 +97,7 @@ pub async fn list_claims(
     page: PageParams,
 ) -> Result<Paged<ClaimSummary>> {
     actor.require(CLAIM_SEARCH)?;
-    filter.scope = scope(actor);
+    filter.scope = actor.district_filter();
     if let Some(hf) = actor.health_facility_id {
         filter.health_facility_id = Some(hf);
     }
@@ -592,17 +601,7 @@ pub async fn run_step(
         ));
     }
     let mut tx = db.begin().await?;
-    let mut claims = Vec::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    for &id in ids {
-        match sql::get_claim(&mut tx, id).await? {
-            Some(c) if sees(actor, &c) => claims.push(c),
-            _ => missing.push(id.to_string()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::not_found("claim", missing.join(", ")));
-    }
+    let claims = visible_claims(&mut tx, actor, ids).await?;
     let mut results = Vec::with_capacity(claims.len());
     for claim in claims {
         if claim.status != step.takes() {
@@ -1105,17 +1104,7 @@ pub async fn select_for_review(db: &Db, actor: &Actor, input: SelectInput) -> Re
     }
     let mut tx = db.begin().await?;
     check_officer(&mut tx, "officer_id", input.officer_id).await?;
-    let mut claims = Vec::with_capacity(input.claims.len());
-    let mut missing = Vec::new();
-    for &id in &input.claims {
-        match sql::get_claim(&mut tx, id).await? {
-            Some(c) if sees(actor, &c) => claims.push(c),
-            _ => missing.push(id.to_string()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::not_found("claim", missing.join(", ")));
-    }
+    let claims = visible_claims(&mut tx, actor, &input.claims).await?;
     if let Some(c) = claims.iter().find(|c| c.status != ClaimStatus::Checked) {
         return Err(Error::conflict(
             "not_checked",
@@ -1167,7 +1156,7 @@ pub async fn draw_for_review(db: &Db, actor: &Actor, input: DrawInput) -> Result
         health_facility_id: actor.health_facility_id.or(input.health_facility_id),
         date_from: input.date_from,
         date_to: input.date_to,
-        scope: scope(actor),
+        scope: actor.district_filter(),
         ..ClaimFilter::default()
     };
     let candidates = sql::review_candidates(&mut tx, &filter).await?;
@@ -1215,7 +1204,7 @@ pub async fn review_queue(
     let mut tx = db.read().await?;
     let filter = ClaimFilter {
         health_facility_id: actor.health_facility_id,
-        scope: scope(actor),
+        scope: actor.district_filter(),
         ..ClaimFilter::default()
     };
     let (open, delivered) =
@@ -1576,7 +1565,7 @@ pub async fn get_batch_run(db: &Db, actor: &Actor, id: &str) -> Result<BatchRun>
 pub async fn list_batch_runs(db: &Db, actor: &Actor) -> Result<Vec<BatchRun>> {
     actor.require(BATCH_SEARCH)?;
     let mut tx = db.read().await?;
-    let scope = scope(actor);
+    let scope = actor.district_filter();
     sql::list_batch_runs(&mut tx, scope.as_deref()).await
 }
 

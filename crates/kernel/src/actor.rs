@@ -70,6 +70,14 @@ impl Actor {
         }
     }
 
+    /// The districts a list is filtered to: none for an actor who sees them all.
+    pub fn district_filter(&self) -> Option<Vec<Uuid>> {
+        match self.scope() {
+            Scope::All => None,
+            Scope::Districts(d) => Some(d),
+        }
+    }
+
     /// May the actor see a row attached to `district` (`None` = national, above any district)?
     pub fn sees_district(&self, district: Option<Uuid>) -> bool {
         match (self.scope(), district) {

@@ -9,7 +9,7 @@ use crate::rules::period::{self, PeriodError};
 use crate::rules::status::check_transition;
 use crate::rules::value::{self, Member, ValueInput};
 use crate::store::{self as sql, ContributionFilter, PolicyFilter};
-use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, Scope, audit};
+use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, audit};
 use location::model::LocationType;
 use product::model::Product;
 use registry::model::{Insuree, InsureeStatus};
@@ -75,13 +75,6 @@ impl Default for Config {
         Config {
             activation: ActivationOption::Contribution,
         }
-    }
-}
-
-fn scope(actor: &Actor) -> Option<Vec<Uuid>> {
-    match actor.scope() {
-        Scope::All => None,
-        Scope::Districts(d) => Some(d),
     }
 }
 
@@ -388,7 +381,7 @@ pub async fn list_policies(
     page: PageParams,
 ) -> Result<Paged<Policy>> {
     actor.require(POLICY_SEARCH)?;
-    filter.scope = scope(actor);
+    filter.scope = actor.district_filter();
     let mut tx = db.read().await?;
     let (items, total) = sql::list_policies(&mut tx, &filter, page.limit(), page.offset()).await?;
     Ok(Paged::new(items, total, page))
@@ -884,7 +877,7 @@ pub async fn list_contributions(
     page: PageParams,
 ) -> Result<Paged<Contribution>> {
     actor.require(CONTRIBUTION_SEARCH)?;
-    filter.scope = scope(actor);
+    filter.scope = actor.district_filter();
     let mut tx = db.read().await?;
     let (items, total) =
         sql::list_contributions(&mut tx, &filter, page.limit(), page.offset()).await?;

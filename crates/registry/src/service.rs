@@ -5,8 +5,7 @@ use crate::model::*;
 use crate::rules;
 use crate::store::{self as sql, FamilyFilter, InsureeFilter};
 use kernel::{
-    Actor, Checks, Error, FieldError, PageParams, Paged, Result, Right, Scope, audit,
-    required_version,
+    Actor, Checks, Error, FieldError, PageParams, Paged, Result, Right, audit, required_version,
 };
 use location::model::LocationType;
 use serde::Serialize;
@@ -50,13 +49,6 @@ impl PolicyHooks {
 
 fn today() -> Date {
     OffsetDateTime::now_utc().date()
-}
-
-fn scope(actor: &Actor) -> Option<Vec<Uuid>> {
-    match actor.scope() {
-        Scope::All => None,
-        Scope::Districts(d) => Some(d),
-    }
 }
 
 fn trimmed(value: &Option<String>) -> Option<String> {
@@ -116,7 +108,7 @@ pub async fn list_families(
     page: PageParams,
 ) -> Result<Paged<FamilyView>> {
     actor.require(FAMILY_SEARCH)?;
-    filter.scope = scope(actor);
+    filter.scope = actor.district_filter();
     let mut tx = db.read().await?;
     let (items, total) = sql::list_families(&mut tx, &filter, page.limit(), page.offset()).await?;
     Ok(Paged::new(items, total, page))
@@ -601,7 +593,7 @@ pub async fn list_insurees(
     page: PageParams,
 ) -> Result<Paged<Insuree>> {
     actor.require(INSUREE_SEARCH)?;
-    filter.scope = scope(actor);
+    filter.scope = actor.district_filter();
     let mut tx = db.read().await?;
     let (items, total) = sql::list_insurees(&mut tx, &filter, page.limit(), page.offset()).await?;
     Ok(Paged::new(items, total, page))
