@@ -7,13 +7,18 @@
 //!
 //! With BIMA_BENCH_DATABASE_URL it runs on PostgreSQL only (the issue's target), in a database
 //! `bima_bench_claims` that it drops and creates; without it, on SQLite. BIMA_BENCH_FAMILIES
-//! (default 250,000) sizes the scheme, BIMA_BENCH_CLAIMS (default 40,000, a Nepal day) the day.
+//! (default 250,000) sizes the scheme, BIMA_BENCH_HISTORY (default 1,300,000) the claims the
+//! scheme already holds (`bima demo --claims`: eleven months of visits, adjudicated and
+//! processed, about 1 M of them waiting for a batch run), BIMA_BENCH_CLAIMS (default 40,000, a
+//! Nepal day) the day.
 //!
-//! Two measurements:
+//! Three measurements:
 //! - the submission of one claim from one client: up to 1,000 claims are entered first, then
 //!   submitted one by one, and only the submit request is timed (after 100 untimed ones);
 //! - the day: every claim entered and submitted (one request each) from 8 concurrent
-//!   keep-alive clients; wall time, claims/s and the latencies of both requests.
+//!   keep-alive clients; wall time, claims/s and the latencies of both requests;
+//! - the national batch run of last month (`POST /api/v1/batch-runs`, polled until done):
+//!   wall time and claims valued per second.
 //!
 //! Claims are for random insurees of the demo (85 % of families hold an active policy, the
 //! others an idle one: their claims are rejected), at a district hospital (3 in 10) or a ward
@@ -41,6 +46,8 @@ const SINGLE_WARM_UP: usize = 100;
 const TARGET_P50: Duration = Duration::from_micros(2_500);
 const TARGET_DAY_CLAIMS: usize = 40_000;
 const TARGET_DAY: Duration = Duration::from_secs(60);
+const TARGET_BATCH_CLAIMS: u64 = 1_000_000;
+const TARGET_BATCH: Duration = Duration::from_secs(60);
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -308,14 +315,16 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "missed" }
 }
 
-async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: usize) {
+async fn run(engine: &str, database_url: Option<&str>, families: u64, history: u64, claims: usize) {
     let dir = tempfile::tempdir().unwrap();
-    println!("\n## {engine}, {families} families, {claims} claims\n");
+    println!(
+        "\n## {engine}, {families} families, {history} claims before the day, {claims} claims in the day\n"
+    );
     println!("| operation | clients | requests | p50 | p99 | throughput | target |");
     println!("|---|---|---|---|---|---|---|");
-    let (took, built) = demo(dir.path(), database_url, families);
+    let (took, built) = demo_with_claims(dir.path(), database_url, families, history);
     println!(
-        "| bima demo --families {families} | | | {:.1} s | | | {built} |",
+        "| bima demo --families {families} --claims {history} | | | {:.1} s | | | {built} |",
         took.as_secs_f64()
     );
     let client = reqwest::Client::new();
@@ -392,8 +401,59 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: us
         creates.len() + submits.len(),
     );
     println!(
-        "\nClaims in the database afterwards: {}.",
+        "\nClaims in the database after the day: {}.",
         outcomes(&client, &token, &base).await
+    );
+
+    // (c) The batch run of last month, nationally: every processed claim waiting for it.
+    let (year, month) = match today.month() {
+        time::Month::January => (today.year() - 1, 12u8),
+        m => (today.year(), u8::from(m) - 1),
+    };
+    let waiting = get(
+        &client,
+        &token,
+        &format!("{base}/api/v1/claims?status=processed&per_page=1"),
+    )
+    .await["total"]
+        .as_u64()
+        .unwrap_or(0);
+    let started = Instant::now();
+    let response = client
+        .post(format!("{base}/api/v1/batch-runs"))
+        .bearer_auth(&token)
+        .json(&json!({"year": year, "month": month}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "POST /api/v1/batch-runs");
+    let run: Value = response.json().await.unwrap();
+    let url = format!("{base}/api/v1/batch-runs/{}", run["id"].as_str().unwrap());
+    let done = loop {
+        let now = get(&client, &token, &url).await;
+        if now["status"] != "running" {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = started.elapsed();
+    assert_eq!(done["status"], "done", "{done}");
+    let valued = done["claims_valuated"].as_u64().unwrap_or(0);
+    let per_second = valued as f64 / took.as_secs_f64();
+    let projected = Duration::from_secs_f64(TARGET_BATCH_CLAIMS as f64 / per_second.max(1.0));
+    let target = if valued >= TARGET_BATCH_CLAIMS {
+        format!("1 M claims < 60 s — {}", verdict(took < TARGET_BATCH))
+    } else {
+        format!(
+            "1 M claims < 60 s — {} at this rate ({:.1} s)",
+            verdict(projected < TARGET_BATCH),
+            projected.as_secs_f64()
+        )
+    };
+    println!(
+        "\n| operation | claims | wall time | throughput | target |\n|---|---|---|---|---|\n\
+         | batch run of {year}-{month:02}, national ({waiting} processed claims in the scheme) | {valued} valued | {:.1} s | {per_second:.0} claims/s | {target} |",
+        took.as_secs_f64()
     );
     drop(server);
 }
@@ -401,14 +461,15 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: us
 fn main() {
     let families = env_number("BIMA_BENCH_FAMILIES", 250_000);
     let claims = env_number("BIMA_BENCH_CLAIMS", TARGET_DAY_CLAIMS as u64) as usize;
+    let history = env_number("BIMA_BENCH_HISTORY", 1_300_000);
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         println!("# bima claims benchmark");
         match std::env::var("BIMA_BENCH_DATABASE_URL") {
             Ok(url) => {
                 let bench_url = fresh_postgres(&url, "bima_bench_claims").await;
-                run("PostgreSQL", Some(&bench_url), families, claims).await;
+                run("PostgreSQL", Some(&bench_url), families, history, claims).await;
             }
-            Err(_) => run("SQLite", None, families, claims).await,
+            Err(_) => run("SQLite", None, families, history, claims).await,
         }
     });
 }

@@ -30,6 +30,9 @@ enum Command {
         /// Families of that demo scheme
         #[arg(long, default_value_t = 1000)]
         demo_families: u64,
+        /// Claims of that demo scheme's visits
+        #[arg(long, default_value_t = 2000)]
+        demo_claims: u64,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -43,6 +46,10 @@ enum Command {
         /// Exactly this many families (about four insurees each)
         #[arg(long, default_value_t = 1000)]
         families: u64,
+        /// Claims of their visits over the last eleven months, adjudicated and processed
+        /// (services of the national product wait for the month's batch run)
+        #[arg(long, default_value_t = 0)]
+        claims: u64,
         /// Seed of the generator: the same seed builds the same people
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -125,11 +132,12 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
         Command::Serve {
             demo,
             demo_families,
+            demo_claims,
         } => {
             if demo && demo::scheme_is_empty(&db).await? {
                 eprintln!("Building a demo scheme of {demo_families} families…");
                 let today = time::OffsetDateTime::now_utc().date();
-                let built = demo::build(&db, demo_families, 1, today, true).await?;
+                let built = demo::build(&db, demo_families, demo_claims, 1, today, true).await?;
                 eprintln!("Built {built}.");
             }
             let router = app::router(db.clone(), &settings).await?;
@@ -191,10 +199,14 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
                 Ok(ExitCode::FAILURE)
             }
         },
-        Command::Demo { families, seed } => {
+        Command::Demo {
+            families,
+            claims,
+            seed,
+        } => {
             let started = std::time::Instant::now();
             let today = time::OffsetDateTime::now_utc().date();
-            let built = demo::build(&db, families, seed, today, true).await?;
+            let built = demo::build(&db, families, claims, seed, today, true).await?;
             kernel::audit::seal(&db).await?;
             println!("built {built} in {:.1} s", started.elapsed().as_secs_f64());
             Ok(ExitCode::SUCCESS)

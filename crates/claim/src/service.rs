@@ -1,12 +1,11 @@
 //! Use cases of claims: rights, district and facility scope, checks, transactions and audit.
 
+use crate::decide;
 use crate::model::*;
-use crate::rules::{self, ClaimFacts, ClaimOutcome, Cover, Facility, Line, Patient};
+use crate::rules::{self, ClaimFacts, Cover, Patient};
 use crate::store::{self as sql, ClaimFilter, PriceAsk, Priced, RegisterKey};
 use kernel::{Actor, Checks, Error, PageParams, Paged, Result, Right, audit};
-use policy::rules::PolicyStatus;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use store::{Db, Tx};
 use time::Date;
 use uuid::Uuid;
@@ -126,14 +125,9 @@ pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date
         updated_at: now,
         ..claim
     };
-    if sql::code_taken(&mut tx, claim.health_facility_id, &claim.code, None)
-        .await?
-        .is_some()
-    {
+    if !sql::insert_claim(&mut tx, &claim).await? {
         return Err(code_conflict(&claim.code));
     }
-    sql::save_claim(&mut tx, &claim, None).await?;
-    sql::replace_lines(&mut tx, &claim).await?;
     audit::append(
         &mut tx,
         actor,
@@ -631,7 +625,7 @@ pub async fn run_step(
         if !sql::save_claim(&mut tx, &after, Some(claim.version)).await? {
             return Err(Error::stale("claim"));
         }
-        sql::replace_lines(&mut tx, &after).await?;
+        sql::update_lines(&mut tx, &after).await?;
         audit::append(
             &mut tx,
             actor,
@@ -655,9 +649,6 @@ pub async fn run_step(
     Ok(SubmitResults { results })
 }
 
-/// The lines one policy pays: (policy, product, (kind, index) of each line).
-type PolicyLines = (Uuid, Uuid, Vec<(LineKind, usize)>);
-
 /// Value a checked claim (§7.8, §7.10): per policy that pays its accepted lines, the deductibles,
 /// co-insurance and ceilings against the ledger, and the ledger rows of this claim. Processed
 /// when a line waits for the batch run's relative prices (origin R), else valuated. Review and
@@ -668,121 +659,28 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
             .await?
             .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
     let target = claim.date_to.unwrap_or(claim.date_from);
-    let adult = policy::rules::add_months(dob, 18 * 12) <= target;
-    let category = claim.category.unwrap_or(rules::Category::Visit);
-    let multi_day = claim.date_to.is_some_and(|to| to != claim.date_from);
-    // The accepted lines by the policy that pays them, items first.
-    let mut by_policy: Vec<PolicyLines> = Vec::new();
-    for (kind, lines) in [
-        (LineKind::Item, &claim.items),
-        (LineKind::Service, &claim.services),
-    ] {
-        for (i, l) in lines.iter().enumerate() {
-            let (LineStatus::Passed, Some(policy), Some(product)) =
-                (l.status, l.policy_id, l.product_id)
-            else {
-                continue;
-            };
-            match by_policy.iter_mut().find(|(p, _, _)| *p == policy) {
-                Some((_, _, at)) => at.push((kind, i)),
-                None => by_policy.push((policy, product, vec![(kind, i)])),
-            }
-        }
-    }
+    let adult = decide::adult(&claim, dob);
     let mut ledger_rows = Vec::new();
-    let mut total = 0i64;
-    let mut relative = false;
-    for (policy_id, product_id, at) in by_policy {
+    let (mut total, mut relative) = (0i64, false);
+    for (policy_id, product_id, at) in decide::policy_lines(&claim) {
         let product = policy::service::load_product(tx, product_id)
             .await?
             .ok_or_else(|| Error::not_found("product", product_id))?;
-        let treatment = rules::valuation::Treatment {
-            multi_day,
-            facility_level: facility.level(),
-            category,
-            members: sql::members_on(tx, policy_id, target).await?,
-        };
+        let members = sql::members_on(tx, policy_id, target).await?;
+        let treatment = decide::treatment(&claim, facility.level(), members);
         let ledger = sql::ledgers(tx, claim.insuree_id, &[policy_id], Some(claim.id))
             .await?
             .remove(&policy_id)
             .unwrap_or_default();
-        let line = |claim: &Claim, kind: LineKind, i: usize| -> ClaimLine {
-            match kind {
-                LineKind::Item => claim.items[i].clone(),
-                LineKind::Service => claim.services[i].clone(),
-            }
-        };
-        let pay: Vec<rules::valuation::PayLine> = at
-            .iter()
-            .map(|&(kind, i)| {
-                let l = line(&claim, kind, i);
-                let terms = rules::choice::terms(
-                    &product.terms,
-                    kind,
-                    l.register_id,
-                    claim.visit_type,
-                    adult,
-                );
-                rules::valuation::PayLine {
-                    qty: l.qty_approved.unwrap_or(l.qty),
-                    unit: l
-                        .price_approved
-                        .or(l.price_adjusted)
-                        .unwrap_or(l.price_asked),
-                    limitation: l
-                        .limitation
-                        .unwrap_or(product::model::LimitationType::CoInsurance),
-                    limitation_value: l.limitation_value.unwrap_or(100),
-                    ceiling_exclusion: terms.and_then(|t| t.ceiling_exclusion),
-                }
-            })
-            .collect();
-        let valuation = rules::valuation::value(&product.terms, &treatment, &ledger, &pay);
-        for (&(kind, i), v) in at.iter().zip(&valuation.lines) {
-            let l = match kind {
-                LineKind::Item => &mut claim.items[i],
-                LineKind::Service => &mut claim.services[i],
-            };
-            l.deductible = Some(v.deductible);
-            l.exceed_ceiling = Some(v.exceed_ceiling);
-            l.exceed_ceiling_category = Some(v.exceed_ceiling_category);
-            l.valuated = Some(v.valuated);
-            let at_relative_price = l.price_origin == Some(product::model::PriceOrigin::Relative);
-            l.remunerated = (!at_relative_price).then_some(v.valuated);
-            relative |= at_relative_price;
-            total = total.saturating_add(v.valuated);
-        }
-        ledger_rows.push((policy_id, valuation.used));
+        let (used, valued, at_relative) =
+            decide::value_policy_lines(&mut claim, &at, &product.terms, &treatment, &ledger, adult);
+        total = total.saturating_add(valued);
+        relative |= at_relative;
+        ledger_rows.push((policy_id, used));
     }
     let now = audit::now_micros();
     sql::replace_ded_rem(tx, &claim, &ledger_rows, now).await?;
-    claim.valuated = Some(total);
-    let kmoney = kernel::money::format_money;
-    if relative {
-        claim.status = ClaimStatus::Processed;
-        claim.remunerated = None;
-        claim.decision = Some(format!(
-            "Processed: {} valued; lines at relative prices wait for the batch run.",
-            kmoney(total)
-        ));
-    } else {
-        claim.status = ClaimStatus::Valuated;
-        claim.remunerated = Some(total);
-        claim.decision = Some(format!(
-            "Valuated: the scheme pays {} of {} approved.",
-            kmoney(total),
-            kmoney(claim.approved.unwrap_or(0))
-        ));
-    }
-    if claim.review_status == ReviewStatus::Selected {
-        claim.review_status = ReviewStatus::Bypassed;
-    }
-    if claim.feedback_status == ReviewStatus::Selected {
-        claim.feedback_status = ReviewStatus::Bypassed;
-    }
-    claim.processed_at = Some(now);
-    claim.version += 1;
-    claim.updated_at = now;
+    decide::finish_valuation(&mut claim, total, relative, now);
     Ok(claim)
 }
 
@@ -819,43 +717,11 @@ async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Cl
     .into_iter()
     .map(|(kind, p)| ((kind, p.id), p))
     .collect();
-    let lines: Vec<Line> = claim
-        .items
-        .iter()
-        .map(|l| (LineKind::Item, l))
-        .chain(claim.services.iter().map(|l| (LineKind::Service, l)))
-        .map(|(kind, l)| {
-            let p = priced.get(&(kind, l.register_id));
-            Line {
-                kind,
-                register_id: l.register_id,
-                code: l.code.clone(),
-                name: l.name.clone(),
-                current: p.is_some_and(|p| p.current),
-                qty: l.qty,
-                price_asked: l.price_asked,
-                price_list: p.and_then(|p| p.list_price),
-                care_type: p.map(Priced::care_type).unwrap_or(rules::CareType::Both),
-                patient_category: p.map(|p| p.patient_category).unwrap_or(0),
-                frequency: p.and_then(|p| p.frequency),
-                service_category: p
-                    .and_then(|p| p.category.as_deref())
-                    .and_then(rules::Category::from_code),
-            }
-        })
-        .collect();
+    let lines = decide::rule_lines(&claim, &priced);
     // The insuree's windows under active or expired policies, with their products.
     let mut windows = Vec::new();
     for cover in policy::store::insuree_coverage(tx, claim.insuree_id).await? {
-        let (Some(policy_effective), Some(insuree_effective)) =
-            (cover.policy.effective_date, cover.window.effective_date)
-        else {
-            continue;
-        };
-        if !matches!(
-            cover.policy.status,
-            PolicyStatus::Active | PolicyStatus::Expired
-        ) {
+        if !decide::counts(&cover.policy, &cover.window) {
             continue;
         }
         let Some(product) =
@@ -864,145 +730,46 @@ async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Cl
         else {
             continue;
         };
-        windows.push((cover, product, policy_effective, insuree_effective));
+        windows.push((cover, product));
     }
-    let products: Vec<Arc<product::model::Product>> =
-        windows.iter().map(|(_, p, _, _)| p.clone()).collect();
     let covers: Vec<Cover> = windows
         .iter()
-        .zip(&products)
-        .map(
-            |((cover, _, policy_effective, insuree_effective), product)| Cover {
-                policy_id: cover.policy.id,
-                product_id: cover.policy.product_id,
-                product: &product.terms,
-                stage: cover.policy.stage,
-                policy_effective: *policy_effective,
-                policy_expiry: cover.policy.expiry_date,
-                insuree_effective: *insuree_effective,
-                insuree_expiry: cover.window.expiry_date,
-            },
-        )
+        .filter_map(|(cover, product)| decide::cover(&cover.policy, &cover.window, &product.terms))
         .collect();
-    let history = sql::history(tx, claim.insuree_id, claim.id).await?;
-    let rules_facility = Facility {
-        code: facility.code.clone(),
-        name: facility.name.clone(),
-        care_type: facility.care_type(),
-        level: facility.level(),
-    };
+    let codes: Vec<String> = std::iter::once(claim.icd.clone())
+        .chain(claim.secondary_icd.iter().cloned())
+        .collect();
+    let neighbours = sql::neighbours(tx, &claim, &codes).await?;
+    let history = &neighbours.history;
     let decision = rules::submit(&ClaimFacts {
         date_claimed: claim.date_claimed,
         date_from: claim.date_from,
         date_to: claim.date_to,
         visit_type: claim.visit_type,
-        facility: &rules_facility,
+        facility: &decide::rule_facility(&facility),
         patient: &patient,
         lines: &lines,
         covers: &covers,
-        history: &history,
+        history,
     });
-    let flags = flags(tx, &claim).await?;
-    // Write the decision into the claim.
-    let mut decisions = decision.lines.iter();
-    for line in claim.items.iter_mut().chain(claim.services.iter_mut()) {
-        let Some(d) = decisions.next() else { break };
-        line.status = if d.accepted() {
-            LineStatus::Passed
-        } else {
-            LineStatus::Rejected
-        };
-        line.rejection_reason = Some(d.reason);
-        line.rule = Some(d.rule.to_string());
-        line.decision = Some(d.explanation.clone());
-        line.compared = Some(d.compared.clone());
-        line.qty_approved = Some(d.qty_approved);
-        line.price_adjusted = d.price_adjusted;
-        line.product_id = d.assignment.map(|a| a.product_id);
-        line.policy_id = d.assignment.map(|a| a.policy_id);
-        line.price_origin = d.assignment.map(|a| a.price_origin);
-        line.limitation = d.assignment.map(|a| a.limitation);
-        line.limitation_value = d.assignment.map(|a| a.limitation_value);
-    }
-    let checked = decision.outcome == ClaimOutcome::Checked;
-    claim.status = if checked {
-        ClaimStatus::Checked
-    } else {
-        ClaimStatus::Rejected
-    };
-    let accepted = decision.lines.iter().filter(|l| l.accepted()).count();
-    let risk = rules::review::risk_score(
-        &rules::review::RiskSigns {
-            suspected_duplicate: flags.iter().any(|f| f.code == "suspected_duplicate"),
-            unknown_diagnosis: flags.iter().any(|f| f.code == "unknown_diagnosis"),
-            claimed: decision.claimed,
-            approved: decision.approved,
-            lines_rejected: decision.lines.len() - accepted,
-            lines_accepted: accepted,
-            multi_day: claim.date_to.is_some_and(|to| to != claim.date_from),
-            visit_type: Some(claim.visit_type),
-        },
-        config.review_amount,
-    );
-    let selected = checked && (!flags.is_empty() || risk >= config.review_risk_threshold);
-    claim.risk = checked.then_some(risk);
-    claim.review_status = match (checked, selected) {
-        (true, true) => ReviewStatus::Selected,
-        (true, false) => ReviewStatus::NotSelected,
-        (false, _) => ReviewStatus::Idle,
-    };
-    if selected {
-        claim.review_selected_at = Some(audit::now_micros());
-    }
-    claim.rejection_reason = Some(decision.rejection_reason);
-    claim.decision = Some(match (selected, flags.is_empty()) {
-        (true, false) => format!(
-            "{} Selected for review: {}",
-            decision.explanation,
-            flags
-                .iter()
-                .map(|f| f.detail.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        (true, true) => format!(
-            "{} Selected for review: risk score {risk}.",
-            decision.explanation
-        ),
-        _ => decision.explanation.clone(),
-    });
-    claim.category = Some(decision.category);
-    claim.flags = flags;
-    claim.claimed = decision.claimed;
-    claim.approved = Some(decision.approved);
-    claim.submitted_at = Some(audit::now_micros());
-    claim.version += 1;
-    claim.updated_at = audit::now_micros();
+    let flags = flags(&claim, &codes, &neighbours);
+    decide::apply_decision(&mut claim, &decision, flags, config, audit::now_micros());
     Ok(claim)
 }
 
 /// What a submission notices without rejecting (openIMIS left these checks off): another claim
 /// of the same insuree at the same facility on the same dates with the same items and services,
 /// and diagnosis codes outside the ICD list.
-async fn flags(tx: &mut Tx, claim: &Claim) -> Result<Vec<Flag>> {
+fn flags(claim: &Claim, codes: &[String], neighbours: &sql::Neighbours) -> Vec<Flag> {
     let mut flags = Vec::new();
-    let mine: BTreeSet<(String, Uuid)> = claim
+    let mine: BTreeSet<(&str, Uuid)> = claim
         .items
         .iter()
-        .map(|l| ("I".to_string(), l.register_id))
-        .chain(
-            claim
-                .services
-                .iter()
-                .map(|l| ("S".to_string(), l.register_id)),
-        )
+        .map(|l| ("I", l.register_id))
+        .chain(claim.services.iter().map(|l| ("S", l.register_id)))
         .collect();
-    let codes: Vec<String> = std::iter::once(claim.icd.clone())
-        .chain(claim.secondary_icd.iter().cloned())
-        .collect();
-    let (visits, known) = sql::flag_facts(tx, claim, &codes).await?;
-    for (code, lines) in visits {
-        let theirs: BTreeSet<(String, Uuid)> = lines.into_iter().collect();
+    for (code, lines) in &neighbours.same_visit {
+        let theirs: BTreeSet<(&str, Uuid)> = lines.iter().map(|(k, r)| (k.as_str(), *r)).collect();
         if !mine.is_empty() && theirs == mine {
             flags.push(Flag {
                 code: "suspected_duplicate".into(),
@@ -1012,13 +779,16 @@ async fn flags(tx: &mut Tx, claim: &Claim) -> Result<Vec<Flag>> {
             });
         }
     }
-    for code in codes.iter().filter(|c| !known.contains(c)) {
+    for code in codes
+        .iter()
+        .filter(|c| !neighbours.known_diagnoses.contains(c))
+    {
         flags.push(Flag {
             code: "unknown_diagnosis".into(),
             detail: format!("the diagnosis {code} is not in the ICD list"),
         });
     }
-    Ok(flags)
+    flags
 }
 
 pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
@@ -1350,7 +1120,7 @@ pub async fn review_claim(db: &Db, actor: &Actor, id: &str, input: ReviewInput) 
         ));
     }
     let after = save_step(&mut tx, actor, "review", &before, after).await?;
-    sql::replace_lines(&mut tx, &after).await?;
+    sql::update_lines(&mut tx, &after).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -1467,7 +1237,7 @@ pub const BATCH_PROCESS: Right = Right(111101);
 pub const BATCH_SEARCH: Right = Right(111102);
 
 /// Claims valuated per transaction of a batch run: what a crash can lose and redo.
-const BATCH_CHUNK: i64 = 500;
+const BATCH_CHUNK: i64 = 2_000;
 
 /// Start the batch run of a month for a region, a district or the nation: once only (409), for
 /// a month that is over. It runs in the background; follow it with [`get_batch_run`].
@@ -1734,7 +1504,6 @@ pub fn spawn_unfinished_batch_runs(db: Db) -> tokio::task::JoinHandle<()> {
 /// `BATCH_CHUNK` claims per transaction, each marked with the run so that a resumed run skips
 /// them.
 async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
-    let system = Actor::system("batch run");
     let mut tx = db.begin().await?;
     let run = sql::get_batch_run(&mut tx, id)
         .await?
@@ -1745,15 +1514,14 @@ async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
     let end = rules::batch::month_end(run.year, run.month)
         .ok_or_else(|| Error::invalid("month", "out_of_range", "no such month"))?;
     // The indexes of each product, by care type.
-    let mut indexes: HashMap<(Uuid, String), (i128, i128)> = HashMap::new();
-    let mut interpretation: HashMap<Uuid, bool> = HashMap::new();
+    let mut indexes = rules::batch::Indexes::default();
     for product_id in sql::products_of(&mut tx, run.location_id, end).await? {
         let Some(product) = policy::service::load_product(&mut tx, product_id).await? else {
             continue;
         };
         let by_facility = product.terms.ceiling_interpretation
             == product::model::CeilingInterpretation::FacilityType;
-        interpretation.insert(product_id, by_facility);
+        indexes.by_facility.insert(product_id, by_facility);
         let paid = sql::product_contributions(&mut tx, product_id).await?;
         let distributions: Vec<(String, Option<product::model::RelPricePeriod>, Vec<i64>)> =
             if product.terms.relative_distribution.is_empty() {
@@ -1814,100 +1582,160 @@ async fn run_batch(db: &Db, id: Uuid) -> Result<()> {
                 },
             )
             .await?;
-            indexes.insert((product_id, care), index);
+            if let Some(care) = care.chars().next() {
+                indexes.by_care.insert((product_id, care), index);
+            }
         }
     }
     capitation(&mut tx, &run, end).await?;
     let total =
         sql::count_claims_to_valuate(&mut tx, run.location_id, end).await? + run.claims_valuated;
     tx.commit().await?;
-    let mut done = run.claims_valuated;
-    let mut hospitals: HashMap<Uuid, bool> = HashMap::new();
-    loop {
-        let mut tx = db.begin().await?;
-        let ids = sql::claims_to_valuate(&mut tx, run.location_id, end, BATCH_CHUNK).await?;
-        if ids.is_empty() {
+    // Two workers share the queue (one chunk each at a time, in id order), so that one
+    // computes while PostgreSQL writes the other's chunk; on SQLite the writer slot takes them
+    // in turn.
+    let queue = RunQueue {
+        run: &run,
+        end,
+        indexes: &indexes,
+        total,
+        next: tokio::sync::Mutex::new((None, run.claims_valuated)),
+    };
+    tokio::try_join!(queue.work(db), queue.work(db))?;
+    let mut tx = db.begin().await?;
+    let done = sql::count_run_claims(&mut tx, id).await?;
+    sql::set_batch_progress(
+        &mut tx,
+        id,
+        BatchStatus::Done,
+        100,
+        done,
+        None,
+        audit::now_micros(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The claims a batch run has left to value, taken a chunk at a time.
+struct RunQueue<'a> {
+    run: &'a BatchRun,
+    end: Date,
+    indexes: &'a rules::batch::Indexes,
+    total: i64,
+    /// The last claim taken, and how many claims are valued.
+    next: tokio::sync::Mutex<(Option<Uuid>, i64)>,
+}
+
+impl RunQueue<'_> {
+    /// Take chunks until none is left: each one valued in one transaction that marks its claims
+    /// with the run, so that a run cut short resumes with what is left.
+    async fn work(&self, db: &Db) -> Result<()> {
+        let system = Actor::system("batch run");
+        let run = self.run;
+        loop {
+            let mut tx = db.begin().await?;
+            let chunk = {
+                let mut next = self.next.lock().await;
+                let chunk =
+                    sql::run_chunk(&mut tx, run.location_id, self.end, next.0, BATCH_CHUNK).await?;
+                if let Some(last) = chunk.last() {
+                    next.0 = Some(last.id);
+                }
+                chunk
+            };
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let mut valued = Vec::with_capacity(chunk.len());
+            let mut lines = Vec::new();
+            let mut changes = Vec::with_capacity(chunk.len());
+            for claim in &chunk {
+                let mut remunerated = 0i64;
+                let mut paid_lines = Vec::new();
+                for &(line, relative_product, valuated) in &claim.lines {
+                    let paid = rules::batch::paid(
+                        self.indexes,
+                        rules::batch::RunLine {
+                            relative_product,
+                            valuated,
+                        },
+                        claim.at_hospital,
+                        claim.multi_day,
+                    );
+                    remunerated = remunerated.saturating_add(paid);
+                    // The other lines were paid what they are worth when the claim was
+                    // processed.
+                    if relative_product.is_some() {
+                        lines.push((line, paid));
+                        paid_lines.push(serde_json::json!({"id": line, "remunerated": paid}));
+                    }
+                }
+                let decision = format!(
+                    "Valuated by the batch run of {}-{:02}: the scheme pays {}.",
+                    run.year,
+                    run.month,
+                    kernel::money::format_money(remunerated)
+                );
+                // The audit record names what the run changed, not the whole claim again: a
+                // run values hundreds of thousands of claims.
+                changes.push(audit::Change {
+                    entity_id: claim.id,
+                    before: Some(
+                        serde_json::json!({"version": claim.version, "status": ClaimStatus::Processed})
+                            .to_string(),
+                    ),
+                    after: Some(
+                        serde_json::json!({
+                            "version": claim.version + 1,
+                            "status": ClaimStatus::Valuated,
+                            "remunerated": remunerated,
+                            "batch_run_id": run.id,
+                            "decision": decision,
+                            "lines": paid_lines,
+                        })
+                        .to_string(),
+                    ),
+                });
+                valued.push(sql::RunValued {
+                    id: claim.id,
+                    version: claim.version,
+                    remunerated,
+                    decision,
+                });
+            }
+            let now = audit::now_micros();
+            let written = sql::write_run_chunk(&mut tx, run.id, now, &valued, &lines).await?;
+            if written != valued.len() as u64 {
+                return Err(Error::conflict(
+                    "stale_version",
+                    "a claim of the batch run was changed while it ran; run it again",
+                ));
+            }
+            audit::append_many(&mut tx, &system, CLAIM, "batch_valuate", &changes).await?;
+            let done = {
+                let mut next = self.next.lock().await;
+                next.1 += chunk.len() as i64;
+                next.1
+            };
+            let progress = if self.total > 0 {
+                (done * 100 / self.total).min(99)
+            } else {
+                99
+            };
             sql::set_batch_progress(
                 &mut tx,
-                id,
-                BatchStatus::Done,
-                100,
+                run.id,
+                BatchStatus::Running,
+                progress,
                 done,
                 None,
-                audit::now_micros(),
+                now,
             )
             .await?;
             tx.commit().await?;
-            return Ok(());
         }
-        for claim_id in &ids {
-            let Some(before) = sql::get_claim(&mut tx, *claim_id).await? else {
-                continue;
-            };
-            let multi_day = before.date_to.is_some_and(|to| to != before.date_from);
-            let at_hospital = match hospitals.get(&before.health_facility_id) {
-                Some(&h) => h,
-                None => {
-                    let h = sql::facility(&mut tx, before.health_facility_id)
-                        .await?
-                        .is_some_and(|f| f.level() == location::model::FacilityLevel::Hospital);
-                    hospitals.insert(before.health_facility_id, h);
-                    h
-                }
-            };
-            let mut after = before.clone();
-            let mut remunerated = 0i64;
-            for line in after.items.iter_mut().chain(after.services.iter_mut()) {
-                if line.status != LineStatus::Passed {
-                    continue;
-                }
-                let valuated = line.valuated.unwrap_or(0);
-                let paid = match (line.price_origin, line.product_id) {
-                    (Some(product::model::PriceOrigin::Relative), Some(product)) => {
-                        let by_facility = interpretation.get(&product).copied().unwrap_or(false);
-                        let hospital = if by_facility { at_hospital } else { multi_day };
-                        let care = if hospital { "I" } else { "O" };
-                        let index = indexes
-                            .get(&(product, care.to_string()))
-                            .or_else(|| indexes.get(&(product, "B".to_string())))
-                            .copied()
-                            .unwrap_or((1, 1));
-                        rules::batch::at_index(valuated, index)
-                    }
-                    _ => valuated,
-                };
-                line.remunerated = Some(paid);
-                remunerated = remunerated.saturating_add(paid);
-            }
-            after.status = ClaimStatus::Valuated;
-            after.remunerated = Some(remunerated);
-            after.batch_run_id = Some(id);
-            after.decision = Some(format!(
-                "Valuated by the batch run of {}-{:02}: the scheme pays {}.",
-                run.year,
-                run.month,
-                kernel::money::format_money(remunerated)
-            ));
-            let after = save_step(&mut tx, &system, "batch_valuate", &before, after).await?;
-            sql::replace_lines(&mut tx, &after).await?;
-        }
-        done += ids.len() as i64;
-        let progress = if total > 0 {
-            (done * 100 / total).min(99)
-        } else {
-            99
-        };
-        sql::set_batch_progress(
-            &mut tx,
-            id,
-            BatchStatus::Running,
-            progress,
-            done,
-            None,
-            audit::now_micros(),
-        )
-        .await?;
-        tx.commit().await?;
     }
 }
 

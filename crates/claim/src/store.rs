@@ -170,6 +170,15 @@ macro_rules! bind_claim {
 /// Insert a new claim, or (with `expected_version`) overwrite the current one if it is still at
 /// that version. False if the version moved on. The lines are written by [`replace_lines`].
 pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -> Result<bool> {
+    Ok(write_claim(tx, c, expected_version).await? == 1)
+}
+
+/// [`save_claim`]'s statement: the rows written, or the database's own error.
+async fn write_claim(
+    tx: &mut Tx,
+    c: &Claim,
+    expected_version: Option<i64>,
+) -> std::result::Result<u64, sqlx::Error> {
     let written = on_tx!(tx, conn => {
         let query = match expected_version {
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -196,37 +205,66 @@ pub async fn save_claim(tx: &mut Tx, c: &Claim, expected_version: Option<i64>) -
         };
         query.execute(&mut **conn).await?.rows_affected()
     });
-    Ok(written == 1)
+    Ok(written)
 }
 
+/// A line as read with its claim: every column prefixed `l_`, so that the claim's and the
+/// line's columns can share one row.
 #[derive(sqlx::FromRow)]
 struct LineRow {
+    #[sqlx(rename = "l_id")]
     id: Uuid,
+    #[sqlx(rename = "l_kind")]
     kind: String,
+    #[sqlx(rename = "l_register_id")]
     register_id: Uuid,
+    #[sqlx(rename = "l_code")]
     code: Option<String>,
+    #[sqlx(rename = "l_name")]
     name: Option<String>,
+    #[sqlx(rename = "l_qty")]
     qty: i64,
+    #[sqlx(rename = "l_price_asked")]
     price_asked: i64,
+    #[sqlx(rename = "l_explanation")]
     explanation: Option<String>,
+    #[sqlx(rename = "l_status")]
     status: String,
+    #[sqlx(rename = "l_rejection_reason")]
     rejection_reason: Option<i16>,
+    #[sqlx(rename = "l_rule")]
     rule: Option<String>,
+    #[sqlx(rename = "l_decision")]
     decision: Option<String>,
+    #[sqlx(rename = "l_compared")]
     compared: Option<String>,
+    #[sqlx(rename = "l_qty_approved")]
     qty_approved: Option<i64>,
+    #[sqlx(rename = "l_price_adjusted")]
     price_adjusted: Option<i64>,
+    #[sqlx(rename = "l_product_id")]
     product_id: Option<Uuid>,
+    #[sqlx(rename = "l_policy_id")]
     policy_id: Option<Uuid>,
+    #[sqlx(rename = "l_price_origin")]
     price_origin: Option<String>,
+    #[sqlx(rename = "l_limitation")]
     limitation: Option<String>,
+    #[sqlx(rename = "l_limitation_value")]
     limitation_value: Option<i64>,
+    #[sqlx(rename = "l_price_approved")]
     price_approved: Option<i64>,
+    #[sqlx(rename = "l_justification")]
     justification: Option<String>,
+    #[sqlx(rename = "l_deductible")]
     deductible: Option<i64>,
+    #[sqlx(rename = "l_exceed_ceiling")]
     exceed_ceiling: Option<i64>,
+    #[sqlx(rename = "l_exceed_ceiling_category")]
     exceed_ceiling_category: Option<i64>,
+    #[sqlx(rename = "l_valuated")]
     valuated: Option<i64>,
+    #[sqlx(rename = "l_remunerated")]
     remunerated: Option<i64>,
 }
 
@@ -273,16 +311,15 @@ impl LineRow {
     }
 }
 
-const LINE_COLUMNS: &str = "l.id, l.kind, l.register_id, COALESCE(it.code, sv.code) AS code, \
-     COALESCE(it.name, sv.name) AS name, l.qty, l.price_asked, l.explanation, l.status, l.rejection_reason, l.rule, \
-     l.decision, l.compared, l.qty_approved, l.price_adjusted, l.product_id, l.policy_id, l.price_origin, l.limitation, \
-     l.limitation_value, l.price_approved, l.justification, l.deductible, l.exceed_ceiling, l.exceed_ceiling_category, \
-     l.valuated, l.remunerated";
-
-/// The lines with their item's or service's code and name.
-const LINE_FROM: &str = "claim_lines l \
-     LEFT JOIN medical_items it ON l.kind = 'I' AND it.id = l.register_id \
-     LEFT JOIN medical_services sv ON l.kind = 'S' AND sv.id = l.register_id";
+const LINE_COLUMNS: &str = "l.id AS l_id, l.kind AS l_kind, l.register_id AS l_register_id, \
+     COALESCE(it.code, sv.code) AS l_code, COALESCE(it.name, sv.name) AS l_name, l.qty AS l_qty, \
+     l.price_asked AS l_price_asked, l.explanation AS l_explanation, l.status AS l_status, \
+     l.rejection_reason AS l_rejection_reason, l.rule AS l_rule, l.decision AS l_decision, l.compared AS l_compared, \
+     l.qty_approved AS l_qty_approved, l.price_adjusted AS l_price_adjusted, l.product_id AS l_product_id, \
+     l.policy_id AS l_policy_id, l.price_origin AS l_price_origin, l.limitation AS l_limitation, \
+     l.limitation_value AS l_limitation_value, l.price_approved AS l_price_approved, \
+     l.justification AS l_justification, l.deductible AS l_deductible, l.exceed_ceiling AS l_exceed_ceiling, \
+     l.exceed_ceiling_category AS l_exceed_ceiling_category, l.valuated AS l_valuated, l.remunerated AS l_remunerated";
 
 const LINE_WRITE_COLUMNS: &str = "claim_id, position, kind, register_id, qty, price_asked, explanation, status, \
      rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, policy_id, price_origin, \
@@ -341,41 +378,230 @@ pub async fn replace_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
             .execute(&mut **conn)
             .await?;
     });
-    let writes: Vec<LineWrite> = claim
-        .items
-        .iter()
-        .map(|l| (LineKind::Item, l))
-        .chain(claim.services.iter().map(|l| (LineKind::Service, l)))
-        .enumerate()
-        .map(|(position, (kind, line))| LineWrite {
-            claim_id: claim.id,
-            position: position as i32,
-            kind,
-            line,
-        })
-        .collect();
+    let writes = line_writes(std::slice::from_ref(claim));
     if !writes.is_empty() {
         store::bulk_insert!(tx, "claim_lines", LINE_WRITE_COLUMNS, &writes, bind_line)?;
     }
     Ok(())
 }
 
-/// A current claim with its lines.
-pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
-    let sql =
-        format!("SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1 AND c.deleted_at IS NULL");
-    let row: Option<ClaimRow> = on_tx!(tx, conn => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **conn).await?
+/// The lines of claims to write, items first, then services, in their order.
+fn line_writes(claims: &[Claim]) -> Vec<LineWrite<'_>> {
+    claims
+        .iter()
+        .flat_map(|claim| {
+            claim
+                .items
+                .iter()
+                .map(|l| (LineKind::Item, l))
+                .chain(claim.services.iter().map(|l| (LineKind::Service, l)))
+                .enumerate()
+                .map(|(position, (kind, line))| LineWrite {
+                    claim_id: claim.id,
+                    position: position as i32,
+                    kind,
+                    line,
+                })
+        })
+        .collect()
+}
+
+/// Insert many new claims with their lines (a generated or imported scheme): COPY on
+/// PostgreSQL, multi-row INSERTs on SQLite.
+pub async fn insert_claims_bulk(tx: &mut Tx, claims: &[Claim]) -> Result<()> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    store::bulk_insert!(tx, "claims", CLAIM_WRITE_COLUMNS, claims, bind_claim)?;
+    let lines = line_writes(claims);
+    store::bulk_insert!(tx, "claim_lines", LINE_WRITE_COLUMNS, &lines, bind_line)?;
+    Ok(())
+}
+
+/// One ledger row: the claim, the policy that paid it, the insuree and what it used.
+pub struct LedgerRow {
+    pub claim_id: Uuid,
+    pub policy_id: Uuid,
+    pub insuree_id: Uuid,
+    pub used: rules::valuation::Used,
+    pub created_at: OffsetDateTime,
+}
+
+const LEDGER_WRITE_COLUMNS: &str = "claim_id, policy_id, insuree_id, ded_g, ded_ip, ded_op, rem_g, rem_ip, rem_op, \
+     rem_surgery, rem_delivery, rem_antenatal, rem_hospitalization, rem_consultation, created_at";
+
+macro_rules! bind_ledger {
+    ($query:expr, $r:expr) => {{
+        let r: &LedgerRow = $r;
+        let u = &r.used;
+        $query
+            .bind(r.claim_id)
+            .bind(r.policy_id)
+            .bind(r.insuree_id)
+            .bind(u.ded)
+            .bind(u.ded_ip)
+            .bind(u.ded_op)
+            .bind(u.rem)
+            .bind(u.rem_ip)
+            .bind(u.rem_op)
+            .bind(u.rem_surgery)
+            .bind(u.rem_delivery)
+            .bind(u.rem_antenatal)
+            .bind(u.rem_hospitalization)
+            .bind(u.rem_consultation)
+            .bind(r.created_at)
+    }};
+}
+
+/// Insert many ledger rows of new claims.
+pub async fn insert_ledger_bulk(tx: &mut Tx, rows: &[LedgerRow]) -> Result<()> {
+    if !rows.is_empty() {
+        store::bulk_insert!(tx, "claim_ded_rem", LEDGER_WRITE_COLUMNS, rows, bind_ledger)?;
+    }
+    Ok(())
+}
+
+/// Insert a new claim with its lines. False, with nothing written, when the facility already
+/// has a current claim with its code (the unique index says so: no read before the write).
+pub async fn insert_claim(tx: &mut Tx, c: &Claim) -> Result<bool> {
+    match write_claim(tx, c, None).await {
+        Ok(_) => {}
+        Err(e) if store::is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let lines = line_writes(std::slice::from_ref(c));
+    if !lines.is_empty() {
+        store::bulk_insert!(tx, "claim_lines", LINE_WRITE_COLUMNS, &lines, bind_line)?;
+    }
+    Ok(true)
+}
+
+/// Write the decisions and amounts of a claim's lines, whose set has not changed since they
+/// were read (submission, processing, review). One statement on PostgreSQL; SQLite, in-process,
+/// runs one per line.
+pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
+    let lines: Vec<&ClaimLine> = claim.items.iter().chain(claim.services.iter()).collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(conn) = tx {
+        let column = |f: &dyn Fn(&ClaimLine) -> Option<String>| -> Vec<Option<String>> {
+            lines.iter().map(|l| f(l)).collect()
+        };
+        let number = |f: &dyn Fn(&ClaimLine) -> Option<i64>| -> Vec<Option<i64>> {
+            lines.iter().map(|l| f(l)).collect()
+        };
+        let id = |f: &dyn Fn(&ClaimLine) -> Option<Uuid>| -> Vec<Option<Uuid>> {
+            lines.iter().map(|l| f(l)).collect()
+        };
+        let ids: Vec<Uuid> = lines.iter().map(|l| l.id).collect();
+        sqlx::query(
+            "UPDATE claim_lines l SET status = v.status, rejection_reason = v.rejection_reason, rule = v.rule, \
+             decision = v.decision, compared = v.compared, qty_approved = v.qty_approved, \
+             price_adjusted = v.price_adjusted, product_id = v.product_id, policy_id = v.policy_id, \
+             price_origin = v.price_origin, limitation = v.limitation, limitation_value = v.limitation_value, \
+             price_approved = v.price_approved, justification = v.justification, deductible = v.deductible, \
+             exceed_ceiling = v.exceed_ceiling, exceed_ceiling_category = v.exceed_ceiling_category, \
+             valuated = v.valuated, remunerated = v.remunerated \
+             FROM UNNEST($1::UUID[], $2::TEXT[], $3::SMALLINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], \
+             $8::BIGINT[], $9::UUID[], $10::UUID[], $11::TEXT[], $12::TEXT[], $13::BIGINT[], $14::BIGINT[], \
+             $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[], $19::BIGINT[], $20::BIGINT[]) \
+             AS v(id, status, rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, \
+             policy_id, price_origin, limitation, limitation_value, price_approved, justification, deductible, \
+             exceed_ceiling, exceed_ceiling_category, valuated, remunerated) \
+             WHERE l.id = v.id AND l.claim_id = $21",
+        )
+        .bind(&ids)
+        .bind(column(&|l| Some(l.status.code().to_string())))
+        .bind(lines.iter().map(|l| l.rejection_reason.map(|r| r.code())).collect::<Vec<Option<i16>>>())
+        .bind(column(&|l| l.rule.clone()))
+        .bind(column(&|l| l.decision.clone()))
+        .bind(column(&|l| l.compared.as_ref().map(|c| c.to_string())))
+        .bind(number(&|l| l.qty_approved))
+        .bind(number(&|l| l.price_adjusted))
+        .bind(id(&|l| l.product_id))
+        .bind(id(&|l| l.policy_id))
+        .bind(column(&|l| l.price_origin.map(|o| o.code().to_string())))
+        .bind(column(&|l| l.limitation.map(|o| o.code().to_string())))
+        .bind(number(&|l| l.limitation_value))
+        .bind(number(&|l| l.price_approved))
+        .bind(column(&|l| l.justification.clone()))
+        .bind(number(&|l| l.deductible))
+        .bind(number(&|l| l.exceed_ceiling))
+        .bind(number(&|l| l.exceed_ceiling_category))
+        .bind(number(&|l| l.valuated))
+        .bind(number(&|l| l.remunerated))
+        .bind(claim.id)
+        .execute(&mut **conn)
+        .await?;
+        return Ok(());
+    }
+    on_tx!(tx, conn => {
+        for l in &lines {
+            sqlx::query(
+                "UPDATE claim_lines SET status = $1, rejection_reason = $2, rule = $3, decision = $4, compared = $5, \
+                 qty_approved = $6, price_adjusted = $7, product_id = $8, policy_id = $9, price_origin = $10, \
+                 limitation = $11, limitation_value = $12, price_approved = $13, justification = $14, \
+                 deductible = $15, exceed_ceiling = $16, exceed_ceiling_category = $17, valuated = $18, \
+                 remunerated = $19 WHERE id = $20 AND claim_id = $21",
+            )
+            .bind(l.status.code())
+            .bind(l.rejection_reason.map(|r| r.code()))
+            .bind(&l.rule)
+            .bind(&l.decision)
+            .bind(l.compared.as_ref().map(|c| c.to_string()))
+            .bind(l.qty_approved)
+            .bind(l.price_adjusted)
+            .bind(l.product_id)
+            .bind(l.policy_id)
+            .bind(l.price_origin.map(|o| o.code()))
+            .bind(l.limitation.map(|o| o.code()))
+            .bind(l.limitation_value)
+            .bind(l.price_approved)
+            .bind(&l.justification)
+            .bind(l.deductible)
+            .bind(l.exceed_ceiling)
+            .bind(l.exceed_ceiling_category)
+            .bind(l.valuated)
+            .bind(l.remunerated)
+            .bind(l.id)
+            .bind(claim.id)
+            .execute(&mut **conn)
+            .await?;
+        }
     });
-    let Some(row) = row else {
+    Ok(())
+}
+
+/// A current claim with its lines, in one statement (a row per line, the claim's columns on
+/// each).
+pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
+    let sql = format!(
+        "SELECT {CLAIM_COLUMNS}, {LINE_COLUMNS} FROM claims c \
+         LEFT JOIN claim_lines l ON l.claim_id = c.id \
+         LEFT JOIN medical_items it ON l.kind = 'I' AND it.id = l.register_id \
+         LEFT JOIN medical_services sv ON l.kind = 'S' AND sv.id = l.register_id \
+         WHERE c.id = $1 AND c.deleted_at IS NULL ORDER BY l.position"
+    );
+    let (head, lines): (Option<ClaimRow>, Vec<LineRow>) = on_tx!(tx, conn => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **conn).await?;
+        let mut head = None;
+        let mut lines = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if head.is_none() {
+                head = Some(sqlx::FromRow::from_row(row)?);
+            }
+            let line: Option<Uuid> = sqlx::Row::try_get(row, "l_id")?;
+            if line.is_some() {
+                lines.push(sqlx::FromRow::from_row(row)?);
+            }
+        }
+        (head, lines)
+    });
+    let Some(head) = head else {
         return Ok(None);
     };
-    let mut claim = Claim::from(row);
-    let sql =
-        format!("SELECT {LINE_COLUMNS} FROM {LINE_FROM} WHERE l.claim_id = $1 ORDER BY l.position");
-    let lines: Vec<LineRow> = on_tx!(tx, conn => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **conn).await?
-    });
+    let mut claim = Claim::from(head);
     for row in lines {
         match row.into_line() {
             (LineKind::Item, line) => claim.items.push(line),
@@ -601,112 +827,116 @@ pub async fn priced(tx: &mut Tx, asks: &[PriceAsk<'_>]) -> Result<Vec<(LineKind,
         .collect())
 }
 
-/// What the insuree received in their other submitted, unrejected claims: every passed line
-/// and every claim with its category, dated by the claim's target date. One statement.
-pub async fn history(tx: &mut Tx, insuree: Uuid, except: Uuid) -> Result<History> {
-    // (claim, category, from, to, line kind, item or service, units)
-    type Row = (
-        Uuid,
-        Option<String>,
-        Date,
-        Option<Date>,
-        Option<String>,
-        Option<Uuid>,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT c.id, c.category, c.date_from, c.date_to, l.kind, l.register_id, COALESCE(l.qty_approved, l.qty) \
-             FROM claims c LEFT JOIN claim_lines l ON l.claim_id = c.id AND l.status = 'passed' \
-             WHERE c.insuree_id = $1 AND c.id <> $2 AND c.deleted_at IS NULL \
-             AND c.status IN ('checked', 'processed', 'valuated') ORDER BY c.id",
-        )
-        .bind(insuree)
-        .bind(except)
-        .fetch_all(&mut **conn)
-        .await?
-    });
-    let mut history = History::default();
-    let mut last = None;
-    for (claim, category, from, to, kind, register, qty) in rows {
-        let date = to.unwrap_or(from);
-        if last != Some(claim) {
-            last = Some(claim);
-            history.claims.push(PastClaim {
-                category: category.as_deref().and_then(rules::Category::from_code),
-                date,
-            });
-        }
-        if let (Some(kind), Some(register_id), Some(qty)) = (kind, register, qty) {
-            history.provisions.push(Provision {
-                kind: LineKind::from_code(&kind).unwrap_or(LineKind::Item),
-                register_id,
-                date,
-                qty,
-            });
-        }
-    }
-    Ok(history)
-}
-
 /// Another claim of the same visit: its code and its lines' (kind, item or service).
 pub type SameVisit = (String, Vec<(String, Uuid)>);
 
-/// What a submission's flags look at, in one statement: the other current, unrejected claims of
-/// the same insuree at the same facility on the same dates with their lines' items and
-/// services, and which of `codes` are current ICD codes.
-pub async fn flag_facts(
-    tx: &mut Tx,
-    claim: &Claim,
-    codes: &[String],
-) -> Result<(Vec<SameVisit>, Vec<String>)> {
+/// What submission reads of the insuree's other claims, and of the diagnosis codes.
+#[derive(Debug, Default)]
+pub struct Neighbours {
+    /// What the insuree received in their other submitted, unrejected claims: every passed line
+    /// and every claim with its category, dated by the claim's target date.
+    pub history: History,
+    /// The other current, unrejected claims of the same insuree at the same facility on the same
+    /// dates, with their lines' items and services.
+    pub same_visit: Vec<SameVisit>,
+    /// Which of the codes asked about are current ICD codes.
+    pub known_diagnoses: Vec<String>,
+}
+
+/// The insuree's other current claims that were not rejected, with their lines, and which of
+/// `codes` are current ICD codes: one statement, from which the history the rules measure limits
+/// against and the flags of a same-visit claim are both drawn.
+pub async fn neighbours(tx: &mut Tx, claim: &Claim, codes: &[String]) -> Result<Neighbours> {
     let mut sql = Sql::new(
-        "SELECT 'V' AS tag, c.code, l.kind, l.register_id FROM claims c \
-         LEFT JOIN claim_lines l ON l.claim_id = c.id \
+        "SELECT 'C' AS tag, c.id, c.code, c.status, c.category, c.health_facility_id, c.date_from, c.date_to, \
+         l.kind, l.register_id, l.status AS line_status, COALESCE(l.qty_approved, l.qty) AS qty \
+         FROM claims c LEFT JOIN claim_lines l ON l.claim_id = c.id \
          WHERE c.insuree_id = ",
     );
     sql.arg(claim.insuree_id)
-        .push(" AND c.health_facility_id = ")
-        .arg(claim.health_facility_id)
-        .push(" AND c.date_from = ")
-        .arg(claim.date_from)
-        .push(" AND COALESCE(c.date_to, c.date_from) = ")
-        .arg(claim.date_to.unwrap_or(claim.date_from))
         .push(" AND c.id <> ")
         .arg(claim.id)
         .push(" AND c.deleted_at IS NULL AND c.status <> 'rejected'");
     if !codes.is_empty() {
         sql.push(
-            " UNION ALL SELECT 'D' AS tag, d.code, CAST(NULL AS TEXT), NULL FROM diagnoses d \
-             WHERE d.deleted_at IS NULL AND d.code IN ",
+            " UNION ALL SELECT 'D', NULL, d.code, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM diagnoses d WHERE d.deleted_at IS NULL AND d.code IN ",
         )
         .list(codes.iter().map(String::as_str));
     }
-    let rows: Vec<(String, String, Option<String>, Option<Uuid>)> = on_tx!(tx, conn => {
+    sql.push(" ORDER BY 1, 2");
+    // (tag, claim, code, status, category, facility, from, to, line kind, item or service,
+    // line status, units)
+    type Row = (
+        String,
+        Option<Uuid>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<Uuid>,
+        Option<Date>,
+        Option<Date>,
+        Option<String>,
+        Option<Uuid>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = on_tx!(tx, conn => {
         store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
             .fetch_all(&mut **conn)
             .await?
     });
-    let mut visits: Vec<SameVisit> = Vec::new();
-    let mut known = Vec::new();
-    for (tag, code, kind, register) in rows {
-        if tag == "D" {
-            known.push(code);
-            continue;
-        }
-        // A facility's claim codes are unique: the code names the claim.
-        let at = match visits.iter().position(|(c, _)| *c == code) {
-            Some(i) => i,
-            None => {
-                visits.push((code, Vec::new()));
-                visits.len() - 1
+    let mut out = Neighbours::default();
+    let visit_to = claim.date_to.unwrap_or(claim.date_from);
+    let mut last = None;
+    for (tag, id, code, status, category, facility, from, to, kind, register, line_status, qty) in
+        rows
+    {
+        let (Some(id), Some(from)) = (id, from) else {
+            if tag == "D" {
+                out.known_diagnoses.push(code);
             }
+            continue;
         };
-        if let (Some(kind), Some(register)) = (kind, register) {
-            visits[at].1.push((kind, register));
+        let new_claim = last != Some(id);
+        last = Some(id);
+        // Submitted and not rejected: what the insuree received.
+        let submitted = matches!(
+            status.as_deref(),
+            Some("checked" | "processed" | "valuated")
+        );
+        let date = to.unwrap_or(from);
+        if submitted && new_claim {
+            out.history.claims.push(PastClaim {
+                category: category.as_deref().and_then(rules::Category::from_code),
+                date,
+            });
+        }
+        if submitted
+            && line_status.as_deref() == Some(LineStatus::Passed.code())
+            && let (Some(kind), Some(register_id), Some(qty)) = (&kind, register, qty)
+        {
+            out.history.provisions.push(Provision {
+                kind: LineKind::from_code(kind).unwrap_or(LineKind::Item),
+                register_id,
+                date,
+                qty,
+            });
+        }
+        // The same visit: same facility and dates (entered claims too).
+        if facility == Some(claim.health_facility_id) && from == claim.date_from && date == visit_to
+        {
+            if new_claim {
+                out.same_visit.push((code, Vec::new()));
+            }
+            if let (Some(kind), Some(register), Some(visit)) =
+                (kind, register, out.same_visit.last_mut())
+            {
+                visit.1.push((kind, register));
+            }
         }
     }
-    Ok((visits, known))
+    Ok(out)
 }
 
 /// The facility and the patient of a claim, in one statement.
@@ -1311,29 +1541,18 @@ pub async fn save_index(tx: &mut Tx, run: Uuid, i: &RelativeIndex) -> Result<()>
     Ok(())
 }
 
-/// Processed claims of the run's scope processed by the end of the month and not yet in a run,
-/// at most `limit`.
-pub async fn claims_to_valuate(
-    tx: &mut Tx,
-    location: Option<Uuid>,
-    end: Date,
-    limit: i64,
-) -> Result<Vec<Uuid>> {
-    let mut sql = Sql::new(
-        "SELECT c.id FROM claims c WHERE c.deleted_at IS NULL AND c.status = 'processed' AND c.batch_run_id IS NULL \
-         AND c.processed_at < ",
-    );
-    sql.arg(end.next_day().unwrap_or(end).midnight().assume_utc());
-    run_scope(&mut sql, location);
-    sql.push(" ORDER BY c.id LIMIT ").arg(limit);
-    let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {
-        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
-            .fetch_all(&mut **conn)
+/// How many claims the run valued.
+pub async fn count_run_claims(tx: &mut Tx, run: Uuid) -> Result<i64> {
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT COUNT(*) FROM claims WHERE batch_run_id = $1 AND deleted_at IS NULL")
+            .bind(run)
+            .fetch_one(&mut **conn)
             .await?
     });
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    Ok(n)
 }
 
+/// How many claims the run has left to value.
 pub async fn count_claims_to_valuate(
     tx: &mut Tx,
     location: Option<Uuid>,
@@ -1351,6 +1570,165 @@ pub async fn count_claims_to_valuate(
             .await?
     });
     Ok(n)
+}
+
+/// A processed claim as the batch run values it: what it needs to pay each passed line.
+#[derive(Debug, Clone)]
+pub struct RunClaim {
+    pub id: Uuid,
+    pub version: i64,
+    pub code: String,
+    pub at_hospital: bool,
+    pub multi_day: bool,
+    /// The passed lines: (line, relative-price product, valuated).
+    pub lines: Vec<(Uuid, Option<Uuid>, i64)>,
+}
+
+/// The next `limit` claims the run values, after `after` in id order, with their passed lines:
+/// one statement. Keyset paging, so that each chunk starts where the last one ended instead of
+/// walking past the claims already valued.
+pub async fn run_chunk(
+    tx: &mut Tx,
+    location: Option<Uuid>,
+    end: Date,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<RunClaim>> {
+    let mut sql = Sql::new(
+        "SELECT c.id, c.version, c.code, h.level, c.date_from, c.date_to, l.id, l.price_origin, l.product_id, l.valuated \
+         FROM claims c JOIN health_facilities h ON h.id = c.health_facility_id \
+         LEFT JOIN claim_lines l ON l.claim_id = c.id AND l.status = 'passed' \
+         WHERE c.id IN (SELECT c.id FROM claims c WHERE c.deleted_at IS NULL AND c.status = 'processed' \
+         AND c.batch_run_id IS NULL AND c.processed_at < ",
+    );
+    sql.arg(end.next_day().unwrap_or(end).midnight().assume_utc());
+    if let Some(after) = after {
+        sql.push(" AND c.id > ").arg(after);
+    }
+    run_scope(&mut sql, location);
+    sql.push(" ORDER BY c.id LIMIT ")
+        .arg(limit)
+        .push(") ORDER BY c.id");
+    type Row = (
+        Uuid,
+        i64,
+        String,
+        String,
+        Date,
+        Option<Date>,
+        Option<Uuid>,
+        Option<String>,
+        Option<Uuid>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    let mut claims: Vec<RunClaim> = Vec::new();
+    for (id, version, code, level, from, to, line, origin, product, valuated) in rows {
+        if claims.last().is_none_or(|c| c.id != id) {
+            claims.push(RunClaim {
+                id,
+                version,
+                code,
+                at_hospital: rules::FacilityLevel::from_code(&level)
+                    == Some(rules::FacilityLevel::Hospital),
+                multi_day: to.is_some_and(|to| to != from),
+                lines: Vec::new(),
+            });
+        }
+        if let (Some(line), Some(claim)) = (line, claims.last_mut()) {
+            let relative = (origin.as_deref() == Some(PriceOrigin::Relative.code()))
+                .then_some(product)
+                .flatten();
+            claim.lines.push((line, relative, valuated.unwrap_or(0)));
+        }
+    }
+    Ok(claims)
+}
+
+/// A claim the run valued: its new remuneration and sentence.
+pub struct RunValued {
+    pub id: Uuid,
+    pub version: i64,
+    pub remunerated: i64,
+    pub decision: String,
+}
+
+/// Write what a chunk of the run valued: each line's remuneration, and each claim valuated in
+/// the run at its next version. One statement per table on PostgreSQL. Answers how many claims
+/// were still at the version read (fewer: someone changed one meanwhile).
+pub async fn write_run_chunk(
+    tx: &mut Tx,
+    run: Uuid,
+    at: OffsetDateTime,
+    claims: &[RunValued],
+    lines: &[(Uuid, i64)],
+) -> Result<u64> {
+    let written = match tx {
+        Tx::Postgres(conn) => {
+            let (line_ids, paid): (Vec<Uuid>, Vec<i64>) = lines.iter().copied().unzip();
+            sqlx::query(
+                "UPDATE claim_lines l SET remunerated = v.paid \
+                 FROM UNNEST($1::UUID[], $2::BIGINT[]) AS v(id, paid) WHERE l.id = v.id",
+            )
+            .bind(&line_ids)
+            .bind(&paid)
+            .execute(&mut **conn)
+            .await?;
+            let ids: Vec<Uuid> = claims.iter().map(|c| c.id).collect();
+            let versions: Vec<i64> = claims.iter().map(|c| c.version).collect();
+            let remunerated: Vec<i64> = claims.iter().map(|c| c.remunerated).collect();
+            let decisions: Vec<&str> = claims.iter().map(|c| c.decision.as_str()).collect();
+            sqlx::query(
+                "UPDATE claims c SET status = 'valuated', remunerated = v.remunerated, decision = v.decision, \
+                 batch_run_id = $5, version = c.version + 1, updated_at = $6 \
+                 FROM UNNEST($1::UUID[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[]) AS v(id, version, remunerated, decision) \
+                 WHERE c.id = v.id AND c.version = v.version AND c.deleted_at IS NULL",
+            )
+            .bind(&ids)
+            .bind(&versions)
+            .bind(&remunerated)
+            .bind(&decisions)
+            .bind(run)
+            .bind(at)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        }
+        _ => {
+            // SQLite runs in-process: a prepared statement per row costs no round trip.
+            let mut written = 0;
+            on_tx!(tx, conn => {
+                for (id, paid) in lines {
+                    sqlx::query("UPDATE claim_lines SET remunerated = $1 WHERE id = $2")
+                        .bind(*paid)
+                        .bind(*id)
+                        .execute(&mut **conn)
+                        .await?;
+                }
+                for c in claims {
+                    written += sqlx::query(
+                        "UPDATE claims SET status = 'valuated', remunerated = $1, decision = $2, batch_run_id = $3, \
+                         version = version + 1, updated_at = $4 WHERE id = $5 AND version = $6 AND deleted_at IS NULL",
+                    )
+                    .bind(c.remunerated)
+                    .bind(&c.decision)
+                    .bind(run)
+                    .bind(at)
+                    .bind(c.id)
+                    .bind(c.version)
+                    .execute(&mut **conn)
+                    .await?
+                    .rows_affected();
+                }
+            });
+            written
+        }
+    };
+    Ok(written)
 }
 
 /// What a run paid each facility.

@@ -24,17 +24,20 @@ pub struct Request<'a> {
     pub places: &'a crate::places::Places,
     /// The product every family is enrolled in (none: no policies).
     pub product: Option<&'a product::model::Product>,
+    /// Makes the families' claims (none: no claims).
+    pub claims: Option<crate::claims::ClaimMaker<'a>>,
     pub show_progress: bool,
 }
 
-/// Build `families` families; answers the number of insurees.
-pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Result<u64> {
+/// Build `families` families; answers the number of insurees and of claims.
+pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Result<(u64, u64)> {
     let Request {
         families,
         seed,
         today,
         places,
         product,
+        mut claims,
         show_progress,
     } = request;
     let (villages, facilities) = (&places.villages, &places.facilities);
@@ -52,6 +55,7 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
     let mut rng = StdRng::seed_from_u64(seed);
     let mut serial = 0u64;
     let mut insurees_total = 0u64;
+    let mut claims_total = 0u64;
     let mut done = 0u64;
     let mut tx = db.begin().await?;
     let deferred = if registry::store::registry_is_empty(&mut tx).await? {
@@ -61,6 +65,9 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
             DeferredIndexes::drop_for_load(&mut tx, "policies").await?,
             DeferredIndexes::drop_for_load(&mut tx, "insuree_policies").await?,
             DeferredIndexes::drop_for_load(&mut tx, "contributions").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "claims").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "claim_lines").await?,
+            DeferredIndexes::drop_for_load(&mut tx, "claim_ded_rem").await?,
         ]
     } else {
         Vec::new()
@@ -73,6 +80,7 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
         let mut policy_rows = Vec::with_capacity(n as usize);
         let mut window_rows = Vec::with_capacity(n as usize * 5);
         let mut contribution_rows = Vec::with_capacity(n as usize);
+        let mut made = crate::claims::Made::default();
         for f in 0..n {
             let first_member = insuree_rows.len();
             let (village, district) = villages[((done + f) % villages.len() as u64) as usize];
@@ -143,6 +151,10 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
             });
             if let (Some(maker), Some(family)) = (maker.as_mut(), family_rows.last()) {
                 let enrolled = maker.enrol(family, &insuree_rows[first_member..])?;
+                if let Some(claims) = claims.as_mut() {
+                    let members = &insuree_rows[first_member..];
+                    claims.family(done + f, family, members, Some(&enrolled), &mut made);
+                }
                 policy_rows.push(enrolled.policy);
                 window_rows.extend(enrolled.insurees);
                 contribution_rows.extend(enrolled.contributions);
@@ -153,11 +165,14 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
         policy::store::insert_policies_bulk(&mut tx, &policy_rows).await?;
         policy::store::insert_insuree_policies(&mut tx, &window_rows).await?;
         policy::store::insert_contributions(&mut tx, &contribution_rows).await?;
+        claim::store::insert_claims_bulk(&mut tx, &made.claims).await?;
+        claim::store::insert_ledger_bulk(&mut tx, &made.ledger).await?;
         // One audit record per batch: who built which synthetic families.
         let summary = serde_json::json!({
             "families": family_rows.len(),
             "insurees": insuree_rows.len(),
             "policies": policy_rows.len(),
+            "claims": made.claims.len(),
             "first_family": family_rows.first().map(|f| f.id),
             "last_family": family_rows.last().map(|f| f.id),
             "seed": seed,
@@ -173,6 +188,7 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
         )
         .await?;
         insurees_total += insuree_rows.len() as u64;
+        claims_total += made.claims.len() as u64;
         done += n;
         bar.set_position(done);
     }
@@ -182,5 +198,5 @@ pub async fn build(db: &Db, actor: &Actor, request: Request<'_>) -> anyhow::Resu
     }
     tx.commit().await?;
     bar.finish_and_clear();
-    Ok(insurees_total)
+    Ok((insurees_total, claims_total))
 }

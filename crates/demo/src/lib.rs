@@ -1,6 +1,7 @@
 //! `bima demo --families N`: a synthetic scheme of exactly N families, with the locations,
 //! health facilities, medical registers, price lists and products they need.
 
+pub mod claims;
 pub mod households;
 pub mod people;
 pub mod places;
@@ -20,27 +21,31 @@ pub struct Built {
     pub facilities: usize,
     pub families: u64,
     pub insurees: u64,
+    pub claims: u64,
 }
 
 impl std::fmt::Display for Built {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} regions, {} districts, {} villages, {} health facilities, {} families, {} insurees",
+            "{} regions, {} districts, {} villages, {} health facilities, {} families, {} insurees, {} claims",
             self.regions,
             self.districts,
             self.villages,
             self.facilities,
             self.families,
-            self.insurees
+            self.insurees,
+            self.claims
         )
     }
 }
 
-/// Build a demo scheme of exactly `families` families. The same seed builds the same people.
+/// Build a demo scheme of exactly `families` families and `claims` claims of their visits.
+/// The same seed builds the same people.
 pub async fn build(
     db: &Db,
     families: u64,
+    claims: u64,
     seed: u64,
     today: time::Date,
     show_progress: bool,
@@ -66,7 +71,22 @@ pub async fn build(
         let mut tx = db.read().await?;
         product::store::get_product(&mut tx, products[0]).await?
     };
-    let insurees = households::build(
+    let claims = match (&national, claims) {
+        (Some(product), n) if n > 0 => Some(
+            claims::ClaimMaker::new(
+                db,
+                &places,
+                product,
+                (&registers.items, &registers.services),
+                (n, families),
+                today,
+                seed,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let (insurees, claims) = households::build(
         db,
         &actor,
         households::Request {
@@ -75,6 +95,7 @@ pub async fn build(
             today,
             places: &places,
             product: national.as_ref(),
+            claims,
             show_progress,
         },
     )
@@ -89,6 +110,7 @@ pub async fn build(
         facilities: places.facilities.len(),
         families,
         insurees,
+        claims,
     })
 }
 

@@ -79,6 +79,19 @@ fn to_error(e: kernel::Error) -> anyhow::Error {
 }
 
 pub async fn build(db: &Db, actor: &Actor, regions: &[Uuid]) -> anyhow::Result<Registers> {
+    for (code, name) in crate::claims::DIAGNOSES {
+        medical::service::create_diagnosis(
+            db,
+            actor,
+            DiagnosisInput {
+                code: code.to_string(),
+                name: name.to_string(),
+                version: None,
+            },
+        )
+        .await
+        .map_err(to_error)?;
+    }
     let mut items = Vec::new();
     for (code, name, kind, package, price) in ITEMS {
         let item = medical::service::create_item(

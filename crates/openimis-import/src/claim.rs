@@ -990,8 +990,7 @@ async fn import_claims(
                     .map(|l| l.qty.saturating_mul(l.price_asked))
                     .fold(0i64, i64::saturating_add);
             }
-            sql::save_claim(tx, &claim, None).await?;
-            sql::replace_lines(tx, &claim).await?;
+            sql::insert_claim(tx, &claim).await?;
             audit::append(
                 tx,
                 actor,

@@ -268,15 +268,21 @@ impl CopyValue for time::OffsetDateTime {
     }
 }
 
-/// Insert many new rows of one table: one COPY on PostgreSQL, multi-row INSERTs under SQLite's
-/// parameter budget. `$bind` is the module's `bind_*!` macro, `$columns` its column list in
+/// From this many rows a PostgreSQL bulk insert goes through COPY; fewer go in one multi-row
+/// INSERT, a prepared statement: COPY costs a round trip more (the server answers the COPY
+/// before the rows are sent) and is planned afresh every time, which for the few lines of one
+/// claim cost more than the rows themselves.
+pub const COPY_FROM_ROWS: usize = 64;
+
+/// Insert many new rows of one table: one COPY on PostgreSQL (a few rows: one INSERT),
+/// multi-row INSERTs under SQLite's parameter budget. `$bind` is the module's `bind_*!` macro, `$columns` its column list in
 /// the macro's order. Answers `Result<(), sqlx::Error>`.
 #[macro_export]
 macro_rules! bulk_insert {
     ($tx:expr, $table:expr, $columns:expr, $rows:expr, $bind:ident) => {{
         async {
             let (tx, rows): (&mut $crate::Tx, _) = ($tx, $rows);
-            if tx.engine() == $crate::Engine::Postgres {
+            if tx.engine() == $crate::Engine::Postgres && rows.len() >= $crate::bulk::COPY_FROM_ROWS {
                 let mut copy = $crate::bulk::CopyRows::new();
                 for r in rows.iter() {
                     $bind!(copy.row(), r);

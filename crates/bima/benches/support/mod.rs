@@ -89,9 +89,25 @@ pub fn demo(
     database_url: Option<&str>,
     families: u64,
 ) -> (Duration, String) {
+    demo_with_claims(data_dir, database_url, families, 0)
+}
+
+/// `bima demo --families N --claims M`.
+pub fn demo_with_claims(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    families: u64,
+    claims: u64,
+) -> (Duration, String) {
     let started = Instant::now();
     let out = bima(data_dir, database_url)
-        .args(["demo", "--families", &families.to_string()])
+        .args([
+            "demo",
+            "--families",
+            &families.to_string(),
+            "--claims",
+            &claims.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(

@@ -4,7 +4,9 @@
 //! before the last step.
 
 use product::model::RelPricePeriod;
+use std::collections::HashMap;
 use time::{Date, Month};
+use uuid::Uuid;
 
 /// The first day of the period a run for `year`-`month` distributes: the month (M), the quarter
 /// (Q, only in the quarter's last month: 3, 6, 9, 12) or the year to date (Y). None when the
@@ -88,6 +90,43 @@ pub fn at_index(value: i64, (num, den): (i128, i128)) -> i64 {
     ((i128::from(value) * num * 2 + den) / (den * 2)) as i64
 }
 
+/// The indexes a run computed, by product and care type (`I`, `O`, or `B` for both), and
+/// which products read "in-patient" from the facility's level rather than the stay.
+#[derive(Debug, Clone, Default)]
+pub struct Indexes {
+    pub by_care: HashMap<(Uuid, char), (i128, i128)>,
+    pub by_facility: HashMap<Uuid, bool>,
+}
+
+/// A passed line of a processed claim as the run pays it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLine {
+    /// Priced at the relative price (origin R), by this product.
+    pub relative_product: Option<Uuid>,
+    pub valuated: i64,
+}
+
+/// What the run pays for a passed line (§8.2): a relative-price line its valuated points at its
+/// product's index of the claim's care type (the index for both care types when the product has
+/// none for it; 1 when it has neither), any other line what valuation gave it. In-patient means
+/// a hospital claim for a product whose ceilings read the facility level, else a stay of more
+/// than one day.
+pub fn paid(indexes: &Indexes, line: RunLine, at_hospital: bool, multi_day: bool) -> i64 {
+    let Some(product) = line.relative_product else {
+        return line.valuated;
+    };
+    let by_facility = indexes.by_facility.get(&product).copied().unwrap_or(false);
+    let in_patient = if by_facility { at_hospital } else { multi_day };
+    let care = if in_patient { 'I' } else { 'O' };
+    let index = indexes
+        .by_care
+        .get(&(product, care))
+        .or_else(|| indexes.by_care.get(&(product, 'B')))
+        .copied()
+        .unwrap_or((1, 1));
+    at_index(line.valuated, index)
+}
+
 /// The six capitation factors, in the order of the product's weights: population, families,
 /// insured insurees, insured families, visits (claims), adjusted amount.
 pub const FACTORS: usize = 6;
@@ -129,6 +168,31 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use time::macros::date;
+
+    #[test]
+    fn a_relative_line_is_paid_at_its_care_types_index() {
+        let (p, q) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut indexes = Indexes::default();
+        indexes.by_care.insert((p, 'I'), (3, 4));
+        indexes.by_care.insert((p, 'O'), (1, 2));
+        indexes.by_care.insert((q, 'B'), (2, 1));
+        indexes.by_facility.insert(q, true);
+        let line = |product, valuated| RunLine {
+            relative_product: product,
+            valuated,
+        };
+        // A stay of more than a day is in-patient for a product that reads the claim type.
+        assert_eq!(paid(&indexes, line(Some(p), 1000), false, true), 750);
+        assert_eq!(paid(&indexes, line(Some(p), 1000), true, false), 500);
+        // A product with one index for both care types, reading the facility level.
+        assert_eq!(paid(&indexes, line(Some(q), 1000), true, false), 2000);
+        // Not at a relative price: what valuation gave; an unknown product: index 1.
+        assert_eq!(paid(&indexes, line(None, 1234), true, true), 1234);
+        assert_eq!(
+            paid(&indexes, line(Some(Uuid::from_u128(9)), 77), false, false),
+            77
+        );
+    }
 
     #[test]
     fn periods_start_on_the_first_day_and_quarters_only_at_their_end() {

@@ -28,6 +28,23 @@ pub struct Used {
 }
 
 impl Used {
+    /// The ledger after another claim's row: every column summed.
+    pub fn plus(&self, o: &Used) -> Used {
+        Used {
+            ded: self.ded + o.ded,
+            ded_ip: self.ded_ip + o.ded_ip,
+            ded_op: self.ded_op + o.ded_op,
+            rem: self.rem + o.rem,
+            rem_ip: self.rem_ip + o.rem_ip,
+            rem_op: self.rem_op + o.rem_op,
+            rem_surgery: self.rem_surgery + o.rem_surgery,
+            rem_delivery: self.rem_delivery + o.rem_delivery,
+            rem_antenatal: self.rem_antenatal + o.rem_antenatal,
+            rem_hospitalization: self.rem_hospitalization + o.rem_hospitalization,
+            rem_consultation: self.rem_consultation + o.rem_consultation,
+        }
+    }
+
     fn category(&self, c: Category) -> i64 {
         match c {
             Category::Surgery => self.rem_surgery,
