@@ -64,11 +64,32 @@ fn sees(actor: &Actor, claim: &Claim) -> bool {
 
 /// The claims named, each one the actor may see; a 404 naming every other one.
 async fn visible_claims(tx: &mut Tx, actor: &Actor, ids: &[Uuid]) -> Result<Vec<Claim>> {
+    Ok(visible_claims_around(tx, actor, ids, false)
+        .await?
+        .into_iter()
+        .map(|(claim, _)| claim)
+        .collect())
+}
+
+/// [`visible_claims`], each with its surroundings when asked (read in the same statement).
+async fn visible_claims_around(
+    tx: &mut Tx,
+    actor: &Actor,
+    ids: &[Uuid],
+    surroundings: bool,
+) -> Result<Vec<(Claim, sql::Surroundings)>> {
     let mut claims = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for &id in ids {
-        match sql::get_claim(tx, id).await? {
-            Some(c) if sees(actor, &c) => claims.push(c),
+        let found = if surroundings {
+            sql::claim_with_surroundings(tx, id).await?
+        } else {
+            sql::get_claim(tx, id)
+                .await?
+                .map(|c| (c, sql::Surroundings::default()))
+        };
+        match found {
+            Some((c, around)) if sees(actor, &c) => claims.push((c, around)),
             _ => missing.push(id.to_string()),
         }
     }
@@ -115,7 +136,8 @@ pub async fn get_claim(db: &Db, actor: &Actor, id: &str) -> Result<Claim> {
 /// saved as entered. A code the facility already used is a 409.
 pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date) -> Result<Claim> {
     actor.require(CLAIM_ADD)?;
-    let mut tx = db.begin().await?;
+    // The claim, its lines and its audit record are written in one statement.
+    let mut tx = db.single_statement_writes().await?;
     let now = audit::now_micros();
     let id = Uuid::now_v7();
     let claim = checked_claim(&mut tx, actor, input, id, today).await?;
@@ -125,19 +147,10 @@ pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date
         updated_at: now,
         ..claim
     };
-    if !sql::insert_claim(&mut tx, &claim).await? {
+    let record = audit::Entry::new(actor, CLAIM, claim.id, "create", None::<&()>, Some(&claim))?;
+    if !sql::insert_claim_recorded(&mut tx, &claim, record).await? {
         return Err(code_conflict(&claim.code));
     }
-    audit::append(
-        &mut tx,
-        actor,
-        CLAIM,
-        claim.id,
-        "create",
-        None::<&()>,
-        Some(&claim),
-    )
-    .await?;
     tx.commit().await?;
     Ok(claim)
 }
@@ -594,10 +607,15 @@ pub async fn run_step(
             "at most 1,000 claims at once",
         ));
     }
-    let mut tx = db.begin().await?;
-    let claims = visible_claims(&mut tx, actor, ids).await?;
+    // Submitting one claim writes it in one statement: no transaction around it on PostgreSQL.
+    let mut tx = if step == Step::Submit && ids.len() == 1 {
+        db.single_statement_writes().await?
+    } else {
+        db.begin().await?
+    };
+    let claims = visible_claims_around(&mut tx, actor, ids, step == Step::Submit).await?;
     let mut results = Vec::with_capacity(claims.len());
-    for claim in claims {
+    for (claim, around) in claims {
         if claim.status != step.takes() {
             results.push(SubmitResult {
                 id: claim.id,
@@ -619,23 +637,20 @@ pub async fn run_step(
             continue;
         }
         let after = match step {
-            Step::Submit => adjudicate(&mut tx, config, claim.clone()).await?,
+            Step::Submit => adjudicate(&mut tx, config, claim.clone(), around).await?,
             Step::Process => valuate(&mut tx, claim.clone()).await?,
         };
-        if !sql::save_claim(&mut tx, &after, Some(claim.version)).await? {
-            return Err(Error::stale("claim"));
-        }
-        sql::update_lines(&mut tx, &after).await?;
-        audit::append(
-            &mut tx,
+        let record = audit::Entry::new(
             actor,
             CLAIM,
             after.id,
             step.action(),
             Some(&claim),
             Some(&after),
-        )
-        .await?;
+        )?;
+        if !sql::write_step(&mut tx, &after, claim.version, record).await? {
+            return Err(Error::stale("claim"));
+        }
         results.push(SubmitResult {
             id: after.id,
             code: after.code.clone(),
@@ -684,40 +699,27 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
     Ok(claim)
 }
 
-/// Read what the rules need, decide, and write the decision into the claim.
-async fn adjudicate(tx: &mut Tx, config: &Config, mut claim: Claim) -> Result<Claim> {
-    let (facility, (chfid, deleted, gender, dob)) =
-        sql::facility_and_patient(tx, claim.health_facility_id, claim.insuree_id)
-            .await?
-            .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
+/// Decide on a claim with what was read with it (its facility, the patient, its lines priced)
+/// and the insuree's windows and other claims, and write the decision into the claim.
+async fn adjudicate(
+    tx: &mut Tx,
+    config: &Config,
+    mut claim: Claim,
+    around: sql::Surroundings,
+) -> Result<Claim> {
+    let facility = around
+        .facility
+        .ok_or_else(|| Error::not_found("health facility", claim.health_facility_id))?;
+    let (chfid, deleted, gender, dob) = around
+        .patient
+        .ok_or_else(|| Error::not_found("insuree", claim.insuree_id))?;
     let patient = Patient {
         chfid,
         deleted,
         female: gender == "F",
         dob,
     };
-    let ids = |lines: &[ClaimLine]| lines.iter().map(|l| l.register_id).collect::<Vec<_>>();
-    let (item_ids, service_ids) = (ids(&claim.items), ids(&claim.services));
-    let priced: HashMap<(LineKind, Uuid), Priced> = sql::priced(
-        tx,
-        &[
-            PriceAsk {
-                kind: LineKind::Item,
-                list: facility.items_pricelist_id,
-                key: RegisterKey::Ids(&item_ids),
-            },
-            PriceAsk {
-                kind: LineKind::Service,
-                list: facility.services_pricelist_id,
-                key: RegisterKey::Ids(&service_ids),
-            },
-        ],
-    )
-    .await?
-    .into_iter()
-    .map(|(kind, p)| ((kind, p.id), p))
-    .collect();
-    let lines = decide::rule_lines(&claim, &priced);
+    let lines = decide::rule_lines(&claim, &around.priced);
     // The insuree's windows under active or expired policies, with their products.
     let mut windows = Vec::new();
     for cover in policy::store::insuree_coverage(tx, claim.insuree_id).await? {

@@ -186,17 +186,7 @@ async fn write_claim(
                  $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
                  $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)"
             ))),
-            Some(_) => sqlx::query(
-                "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
-                 admin_id = $5, date_claimed = $6, date_from = $7, date_to = $8, visit_type = $9, icd = $10, \
-                 secondary_icd = $11, explanation = $12, guarantee_no = $13, refer_from_id = $14, refer_to_id = $15, \
-                 referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
-                 rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
-                 valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, risk = $30, \
-                 reviewer_id = $31, review_selected_at = $32, reviewed_at = $33, adjustment = $34, \
-                 batch_run_id = $35, version = $36, created_at = $37, updated_at = $38 \
-                 WHERE id = $39 AND version = $40 AND deleted_at IS NULL",
-            ),
+            Some(_) => sqlx::query(CLAIM_UPDATE),
         };
         let query = bind_claim!(query, c);
         let query = match expected_version {
@@ -461,6 +451,76 @@ pub async fn insert_ledger_bulk(tx: &mut Tx, rows: &[LedgerRow]) -> Result<()> {
     Ok(())
 }
 
+/// Insert a new claim with its lines and its audit record. On PostgreSQL one statement (the
+/// claim, its lines and the record as data-modifying CTEs), on SQLite three. False, with
+/// nothing written, when the facility already has a current claim with its code.
+pub async fn insert_claim_recorded(
+    tx: &mut Tx,
+    c: &Claim,
+    record: kernel::audit::Entry,
+) -> Result<bool> {
+    if tx.engine() != store::Engine::Postgres {
+        if !insert_claim(tx, c).await? {
+            return Ok(false);
+        }
+        record.append(tx).await?;
+        return Ok(true);
+    }
+    use std::fmt::Write;
+    let lines = line_writes(std::slice::from_ref(c));
+    let width = LINE_WRITE_COLUMNS.split(',').count();
+    let mut sql = format!(
+        "WITH c AS (INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ({}) RETURNING id), \
+         a AS (INSERT INTO audit_log ({}) SELECT $40, $41, $42, $43, $44, $45, $46, $47 FROM c)",
+        (1..=39)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        kernel::audit::Entry::COLUMNS
+    );
+    if !lines.is_empty() {
+        let _ = write!(
+            sql,
+            ", l AS (INSERT INTO claim_lines ({LINE_WRITE_COLUMNS}) VALUES "
+        );
+        for r in 0..lines.len() {
+            let first = 48 + r * width;
+            let values: Vec<String> = (first..first + width).map(|i| format!("${i}")).collect();
+            let _ = write!(
+                sql,
+                "{}({})",
+                if r > 0 { ", " } else { "" },
+                values.join(", ")
+            );
+        }
+        sql.push(')');
+    }
+    sql.push_str(" SELECT COUNT(*) FROM c");
+    let mut query = bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), c)
+        .bind(record.at)
+        .bind(record.actor_id)
+        .bind(record.actor_name)
+        .bind(record.entity)
+        .bind(record.entity_id)
+        .bind(record.action)
+        .bind(record.before)
+        .bind(record.after);
+    for w in &lines {
+        query = bind_line!(query, w);
+    }
+    let Some(conn) = tx.postgres() else {
+        return Ok(false);
+    };
+    match query.fetch_one(conn).await {
+        Ok((n,)) => {
+            let n: i64 = n;
+            Ok(n == 1)
+        }
+        Err(e) if store::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Insert a new claim with its lines. False, with nothing written, when the facility already
 /// has a current claim with its code (the unique index says so: no read before the write).
 pub async fn insert_claim(tx: &mut Tx, c: &Claim) -> Result<bool> {
@@ -476,26 +536,84 @@ pub async fn insert_claim(tx: &mut Tx, c: &Claim) -> Result<bool> {
     Ok(true)
 }
 
-/// Write the decisions and amounts of a claim's lines, whose set has not changed since they
-/// were read (submission, processing, review). One statement on PostgreSQL; SQLite, in-process,
-/// runs one per line.
-pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
-    let lines: Vec<&ClaimLine> = claim.items.iter().chain(claim.services.iter()).collect();
-    if lines.is_empty() {
-        return Ok(());
+/// The decisions and amounts of a claim's lines, column by column, for PostgreSQL's UNNEST.
+struct LineArrays {
+    id: Vec<Uuid>,
+    status: Vec<String>,
+    rejection_reason: Vec<Option<i16>>,
+    rule: Vec<Option<String>>,
+    decision: Vec<Option<String>>,
+    compared: Vec<Option<String>>,
+    qty_approved: Vec<Option<i64>>,
+    price_adjusted: Vec<Option<i64>>,
+    product_id: Vec<Option<Uuid>>,
+    policy_id: Vec<Option<Uuid>>,
+    price_origin: Vec<Option<String>>,
+    limitation: Vec<Option<String>>,
+    limitation_value: Vec<Option<i64>>,
+    price_approved: Vec<Option<i64>>,
+    justification: Vec<Option<String>>,
+    deductible: Vec<Option<i64>>,
+    exceed_ceiling: Vec<Option<i64>>,
+    exceed_ceiling_category: Vec<Option<i64>>,
+    valuated: Vec<Option<i64>>,
+    remunerated: Vec<Option<i64>>,
+}
+
+impl LineArrays {
+    fn of(claim: &Claim) -> LineArrays {
+        let lines: Vec<&ClaimLine> = claim.items.iter().chain(claim.services.iter()).collect();
+        let col = |f: fn(&ClaimLine) -> Option<i64>| lines.iter().map(|l| f(l)).collect();
+        LineArrays {
+            id: lines.iter().map(|l| l.id).collect(),
+            status: lines.iter().map(|l| l.status.code().to_string()).collect(),
+            rejection_reason: lines
+                .iter()
+                .map(|l| l.rejection_reason.map(|r| r.code()))
+                .collect(),
+            rule: lines.iter().map(|l| l.rule.clone()).collect(),
+            decision: lines.iter().map(|l| l.decision.clone()).collect(),
+            compared: lines
+                .iter()
+                .map(|l| l.compared.as_ref().map(|c| c.to_string()))
+                .collect(),
+            qty_approved: col(|l| l.qty_approved),
+            price_adjusted: col(|l| l.price_adjusted),
+            product_id: lines.iter().map(|l| l.product_id).collect(),
+            policy_id: lines.iter().map(|l| l.policy_id).collect(),
+            price_origin: lines
+                .iter()
+                .map(|l| l.price_origin.map(|o| o.code().to_string()))
+                .collect(),
+            limitation: lines
+                .iter()
+                .map(|l| l.limitation.map(|o| o.code().to_string()))
+                .collect(),
+            limitation_value: col(|l| l.limitation_value),
+            price_approved: col(|l| l.price_approved),
+            justification: lines.iter().map(|l| l.justification.clone()).collect(),
+            deductible: col(|l| l.deductible),
+            exceed_ceiling: col(|l| l.exceed_ceiling),
+            exceed_ceiling_category: col(|l| l.exceed_ceiling_category),
+            valuated: col(|l| l.valuated),
+            remunerated: col(|l| l.remunerated),
+        }
     }
-    if let Tx::Postgres(conn) = tx {
-        let column = |f: &dyn Fn(&ClaimLine) -> Option<String>| -> Vec<Option<String>> {
-            lines.iter().map(|l| f(l)).collect()
-        };
-        let number = |f: &dyn Fn(&ClaimLine) -> Option<i64>| -> Vec<Option<i64>> {
-            lines.iter().map(|l| f(l)).collect()
-        };
-        let id = |f: &dyn Fn(&ClaimLine) -> Option<Uuid>| -> Vec<Option<Uuid>> {
-            lines.iter().map(|l| f(l)).collect()
-        };
-        let ids: Vec<Uuid> = lines.iter().map(|l| l.id).collect();
-        sqlx::query(
+
+    /// The UPDATE of the lines from arrays bound as `$first`… (20 of them), of the claim whose
+    /// id is `claim` (a parameter or a subquery).
+    fn update_sql(first: usize, claim: &str) -> String {
+        let types = [
+            "UUID", "TEXT", "SMALLINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "UUID", "UUID",
+            "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+            "BIGINT",
+        ];
+        let arrays: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("${}::{t}[]", first + i))
+            .collect();
+        format!(
             "UPDATE claim_lines l SET status = v.status, rejection_reason = v.rejection_reason, rule = v.rule, \
              decision = v.decision, compared = v.compared, qty_approved = v.qty_approved, \
              price_adjusted = v.price_adjusted, product_id = v.product_id, policy_id = v.policy_id, \
@@ -503,41 +621,60 @@ pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
              price_approved = v.price_approved, justification = v.justification, deductible = v.deductible, \
              exceed_ceiling = v.exceed_ceiling, exceed_ceiling_category = v.exceed_ceiling_category, \
              valuated = v.valuated, remunerated = v.remunerated \
-             FROM UNNEST($1::UUID[], $2::TEXT[], $3::SMALLINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], \
-             $8::BIGINT[], $9::UUID[], $10::UUID[], $11::TEXT[], $12::TEXT[], $13::BIGINT[], $14::BIGINT[], \
-             $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[], $19::BIGINT[], $20::BIGINT[]) \
-             AS v(id, status, rejection_reason, rule, decision, compared, qty_approved, price_adjusted, product_id, \
-             policy_id, price_origin, limitation, limitation_value, price_approved, justification, deductible, \
-             exceed_ceiling, exceed_ceiling_category, valuated, remunerated) \
-             WHERE l.id = v.id AND l.claim_id = $21",
+             FROM UNNEST({}) AS v(id, status, rejection_reason, rule, decision, compared, qty_approved, \
+             price_adjusted, product_id, policy_id, price_origin, limitation, limitation_value, price_approved, \
+             justification, deductible, exceed_ceiling, exceed_ceiling_category, valuated, remunerated) \
+             WHERE l.id = v.id AND l.claim_id = {claim}",
+            arrays.join(", ")
         )
-        .bind(&ids)
-        .bind(column(&|l| Some(l.status.code().to_string())))
-        .bind(lines.iter().map(|l| l.rejection_reason.map(|r| r.code())).collect::<Vec<Option<i16>>>())
-        .bind(column(&|l| l.rule.clone()))
-        .bind(column(&|l| l.decision.clone()))
-        .bind(column(&|l| l.compared.as_ref().map(|c| c.to_string())))
-        .bind(number(&|l| l.qty_approved))
-        .bind(number(&|l| l.price_adjusted))
-        .bind(id(&|l| l.product_id))
-        .bind(id(&|l| l.policy_id))
-        .bind(column(&|l| l.price_origin.map(|o| o.code().to_string())))
-        .bind(column(&|l| l.limitation.map(|o| o.code().to_string())))
-        .bind(number(&|l| l.limitation_value))
-        .bind(number(&|l| l.price_approved))
-        .bind(column(&|l| l.justification.clone()))
-        .bind(number(&|l| l.deductible))
-        .bind(number(&|l| l.exceed_ceiling))
-        .bind(number(&|l| l.exceed_ceiling_category))
-        .bind(number(&|l| l.valuated))
-        .bind(number(&|l| l.remunerated))
-        .bind(claim.id)
-        .execute(&mut **conn)
-        .await?;
+    }
+}
+
+/// Bind [`LineArrays`] in the order of [`LineArrays::update_sql`] (a query or a query_as).
+macro_rules! bind_line_arrays {
+    ($query:expr, $arrays:expr) => {{
+        let a: LineArrays = $arrays;
+        $query
+            .bind(a.id)
+            .bind(a.status)
+            .bind(a.rejection_reason)
+            .bind(a.rule)
+            .bind(a.decision)
+            .bind(a.compared)
+            .bind(a.qty_approved)
+            .bind(a.price_adjusted)
+            .bind(a.product_id)
+            .bind(a.policy_id)
+            .bind(a.price_origin)
+            .bind(a.limitation)
+            .bind(a.limitation_value)
+            .bind(a.price_approved)
+            .bind(a.justification)
+            .bind(a.deductible)
+            .bind(a.exceed_ceiling)
+            .bind(a.exceed_ceiling_category)
+            .bind(a.valuated)
+            .bind(a.remunerated)
+    }};
+}
+
+/// Write the decisions and amounts of a claim's lines, whose set has not changed since they
+/// were read (submission, processing, review). One statement on PostgreSQL; SQLite, in-process,
+/// runs one per line.
+pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
+    if claim.items.is_empty() && claim.services.is_empty() {
+        return Ok(());
+    }
+    if let Some(conn) = tx.postgres() {
+        let sql = LineArrays::update_sql(1, "$21");
+        bind_line_arrays!(sqlx::query(sqlx::AssertSqlSafe(sql)), LineArrays::of(claim))
+            .bind(claim.id)
+            .execute(conn)
+            .await?;
         return Ok(());
     }
     on_tx!(tx, conn => {
-        for l in &lines {
+        for l in claim.items.iter().chain(claim.services.iter()) {
             sqlx::query(
                 "UPDATE claim_lines SET status = $1, rejection_reason = $2, rule = $3, decision = $4, compared = $5, \
                  qty_approved = $6, price_adjusted = $7, product_id = $8, policy_id = $9, price_origin = $10, \
@@ -573,27 +710,218 @@ pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
     Ok(())
 }
 
+/// The UPDATE of [`save_claim`] at an expected version, parameters `$1`…`$40`.
+const CLAIM_UPDATE: &str = "UPDATE claims SET code = $1, health_facility_id = $2, district_id = $3, insuree_id = $4, \
+     admin_id = $5, date_claimed = $6, date_from = $7, date_to = $8, visit_type = $9, icd = $10, \
+     secondary_icd = $11, explanation = $12, guarantee_no = $13, refer_from_id = $14, refer_to_id = $15, \
+     referral_code = $16, status = $17, review_status = $18, feedback_status = $19, \
+     rejection_reason = $20, decision = $21, category = $22, flags = $23, claimed = $24, approved = $25, \
+     valuated = $26, remunerated = $27, submitted_at = $28, processed_at = $29, risk = $30, \
+     reviewer_id = $31, review_selected_at = $32, reviewed_at = $33, adjustment = $34, \
+     batch_run_id = $35, version = $36, created_at = $37, updated_at = $38 \
+     WHERE id = $39 AND version = $40 AND deleted_at IS NULL";
+
+/// Write a claim a step changed (submission, processing) at the version read: the claim, its
+/// lines (the same set) and its audit record. On PostgreSQL one statement, the three writes as
+/// data-modifying CTEs that write nothing unless the claim was still at `expected_version`
+/// (a round trip per write was a large part of a submission); on SQLite three. False when the
+/// version moved on.
+pub async fn write_step(
+    tx: &mut Tx,
+    after: &Claim,
+    expected_version: i64,
+    record: kernel::audit::Entry,
+) -> Result<bool> {
+    if let Some(conn) = tx.postgres() {
+        // With no lines the arrays are empty and the lines' UPDATE writes nothing.
+        let sql = format!(
+            "WITH c AS ({CLAIM_UPDATE} RETURNING id), l AS ({}), \
+             a AS (INSERT INTO audit_log ({}) SELECT $61, $62, $63, $64, $65, $66, $67, $68 FROM c) \
+             SELECT COUNT(*) FROM c",
+            LineArrays::update_sql(41, "(SELECT id FROM c)"),
+            kernel::audit::Entry::COLUMNS
+        );
+        let query =
+            bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), after).bind(expected_version);
+        let (n,): (i64,) = bind_line_arrays!(query, LineArrays::of(after))
+            .bind(record.at)
+            .bind(record.actor_id)
+            .bind(record.actor_name)
+            .bind(record.entity)
+            .bind(record.entity_id)
+            .bind(record.action)
+            .bind(record.before)
+            .bind(record.after)
+            .fetch_one(conn)
+            .await?;
+        return Ok(n == 1);
+    }
+    if !save_claim(tx, after, Some(expected_version)).await? {
+        return Ok(false);
+    }
+    update_lines(tx, after).await?;
+    record.append(tx).await?;
+    Ok(true)
+}
+
 /// A current claim with its lines, in one statement (a row per line, the claim's columns on
 /// each).
 pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
+    Ok(read_claim(tx, id, false).await?.map(|(claim, _)| claim))
+}
+
+/// What adjudication reads of a claim's own world: its facility, the patient, and each line's
+/// item or service priced at the facility.
+#[derive(Debug, Clone, Default)]
+pub struct Surroundings {
+    /// None when the facility was deleted.
+    pub facility: Option<ClaimFacility>,
+    /// (insurance number, deleted, gender, date of birth).
+    pub patient: Option<(String, bool, String, Date)>,
+    pub priced: HashMap<(LineKind, Uuid), Priced>,
+}
+
+/// A current claim with its lines and its [`Surroundings`], in one statement: what submission
+/// would otherwise read in three.
+pub async fn claim_with_surroundings(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<(Claim, Surroundings)>> {
+    read_claim(tx, id, true).await
+}
+
+/// The facility, patient and price columns of [`claim_with_surroundings`] (aliases `h`, `i`,
+/// `it`, `sv` and the price-list lines `ipl`, `spl`).
+const SURROUNDING_COLUMNS: &str = "h.id AS h_id, h.code AS h_code, h.name AS h_name, h.level AS h_level, \
+     h.care_type AS h_care_type, h.location_id AS h_location_id, h.items_pricelist_id AS h_items_pricelist_id, \
+     h.services_pricelist_id AS h_services_pricelist_id, i.chfid AS p_chfid, i.deleted_at IS NOT NULL AS p_deleted, \
+     i.gender AS p_gender, i.dob AS p_dob, COALESCE(it.id, sv.id) AS r_id, \
+     COALESCE(it.deleted_at, sv.deleted_at) IS NULL AS r_current, COALESCE(it.price, sv.price) AS r_price, \
+     CASE WHEN ipl.item_id IS NOT NULL THEN COALESCE(ipl.price_overrule, it.price) \
+          WHEN spl.service_id IS NOT NULL THEN COALESCE(spl.price_overrule, sv.price) END AS r_list_price, \
+     COALESCE(it.care_type, sv.care_type) AS r_care_type, \
+     COALESCE(it.patient_category, sv.patient_category) AS r_patient_category, \
+     COALESCE(it.frequency, sv.frequency) AS r_frequency, \
+     COALESCE(it.maximum_amount, sv.maximum_amount) AS r_maximum_amount, sv.category AS r_category";
+
+const SURROUNDING_JOINS: &str = "LEFT JOIN health_facilities h ON h.id = c.health_facility_id AND h.deleted_at IS NULL \
+     LEFT JOIN insurees i ON i.id = c.insuree_id \
+     LEFT JOIN item_pricelist_lines ipl ON l.kind = 'I' AND ipl.item_id = l.register_id \
+          AND ipl.pricelist_id = h.items_pricelist_id \
+     LEFT JOIN service_pricelist_lines spl ON l.kind = 'S' AND spl.service_id = l.register_id \
+          AND spl.pricelist_id = h.services_pricelist_id";
+
+/// Decode the surroundings' columns of one row into `s`: the facility and patient from the
+/// first row, the line's item or service from every row that has one.
+/// (A macro: the row's type differs by engine.)
+macro_rules! surroundings_of {
+    ($row:expr, $first:expr, $kind:expr, $s:expr) => {{
+        let (row, first, kind, s): (_, bool, Option<LineKind>, &mut Surroundings) =
+            ($row, $first, $kind, $s);
+        use sqlx::Row as _;
+        if first {
+            let facility: Option<Uuid> = row.try_get("h_id")?;
+            if let Some(id) = facility {
+                s.facility = Some(ClaimFacility {
+                    id,
+                    code: row
+                        .try_get::<Option<String>, _>("h_code")?
+                        .unwrap_or_default(),
+                    name: row
+                        .try_get::<Option<String>, _>("h_name")?
+                        .unwrap_or_default(),
+                    level: row
+                        .try_get::<Option<String>, _>("h_level")?
+                        .unwrap_or_default(),
+                    care_type: row
+                        .try_get::<Option<String>, _>("h_care_type")?
+                        .unwrap_or_default(),
+                    location_id: row
+                        .try_get::<Option<Uuid>, _>("h_location_id")?
+                        .unwrap_or(id),
+                    items_pricelist_id: row.try_get("h_items_pricelist_id")?,
+                    services_pricelist_id: row.try_get("h_services_pricelist_id")?,
+                });
+            }
+            let chfid: Option<String> = row.try_get("p_chfid")?;
+            let dob: Option<Date> = row.try_get("p_dob")?;
+            if let (Some(chfid), Some(dob)) = (chfid, dob) {
+                s.patient = Some((
+                    chfid,
+                    row.try_get::<Option<bool>, _>("p_deleted")?
+                        .unwrap_or(false),
+                    row.try_get::<Option<String>, _>("p_gender")?
+                        .unwrap_or_default(),
+                    dob,
+                ));
+            }
+        }
+        let register: Option<Uuid> = row.try_get("r_id")?;
+        if let (Some(kind), Some(id)) = (kind, register) {
+            let priced = Priced {
+                id,
+                code: row
+                    .try_get::<Option<String>, _>("l_code")?
+                    .unwrap_or_default(),
+                name: row
+                    .try_get::<Option<String>, _>("l_name")?
+                    .unwrap_or_default(),
+                current: row
+                    .try_get::<Option<bool>, _>("r_current")?
+                    .unwrap_or(false),
+                price: row.try_get::<Option<i64>, _>("r_price")?.unwrap_or(0),
+                list_price: row.try_get("r_list_price")?,
+                care_type: row
+                    .try_get::<Option<String>, _>("r_care_type")?
+                    .unwrap_or_default(),
+                patient_category: row
+                    .try_get::<Option<i64>, _>("r_patient_category")?
+                    .unwrap_or(0),
+                frequency: row.try_get("r_frequency")?,
+                maximum_amount: row.try_get("r_maximum_amount")?,
+                category: row.try_get("r_category")?,
+            };
+            s.priced.insert((kind, id), priced);
+        }
+    }};
+}
+
+async fn read_claim(
+    tx: &mut Tx,
+    id: Uuid,
+    surroundings: bool,
+) -> Result<Option<(Claim, Surroundings)>> {
+    let (columns, joins) = if surroundings {
+        (format!(", {SURROUNDING_COLUMNS}"), SURROUNDING_JOINS)
+    } else {
+        (String::new(), "")
+    };
     let sql = format!(
-        "SELECT {CLAIM_COLUMNS}, {LINE_COLUMNS} FROM claims c \
+        "SELECT {CLAIM_COLUMNS}, {LINE_COLUMNS}{columns} FROM claims c \
          LEFT JOIN claim_lines l ON l.claim_id = c.id \
          LEFT JOIN medical_items it ON l.kind = 'I' AND it.id = l.register_id \
-         LEFT JOIN medical_services sv ON l.kind = 'S' AND sv.id = l.register_id \
+         LEFT JOIN medical_services sv ON l.kind = 'S' AND sv.id = l.register_id {joins} \
          WHERE c.id = $1 AND c.deleted_at IS NULL ORDER BY l.position"
     );
+    let mut around = Surroundings::default();
     let (head, lines): (Option<ClaimRow>, Vec<LineRow>) = on_tx!(tx, conn => {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut **conn).await?;
         let mut head = None;
-        let mut lines = Vec::with_capacity(rows.len());
+        let mut lines: Vec<LineRow> = Vec::with_capacity(rows.len());
         for row in &rows {
-            if head.is_none() {
+            let first = head.is_none();
+            if first {
                 head = Some(sqlx::FromRow::from_row(row)?);
             }
             let line: Option<Uuid> = sqlx::Row::try_get(row, "l_id")?;
+            let mut kind = None;
             if line.is_some() {
-                lines.push(sqlx::FromRow::from_row(row)?);
+                let l: LineRow = sqlx::FromRow::from_row(row)?;
+                kind = LineKind::from_code(&l.kind);
+                lines.push(l);
+            }
+            if surroundings {
+                surroundings_of!(row, first, kind, &mut around);
             }
         }
         (head, lines)
@@ -611,7 +939,7 @@ pub async fn get_claim(tx: &mut Tx, id: Uuid) -> Result<Option<Claim>> {
     if claim.feedback_status != ReviewStatus::Idle {
         claim.feedback = feedback(tx, id).await?;
     }
-    Ok(Some(claim))
+    Ok(Some((claim, around)))
 }
 
 /// The current claims among `ids`: which exist (for the 404 naming the others).

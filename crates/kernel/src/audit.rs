@@ -110,6 +110,67 @@ pub async fn soft_delete<B: Serialize>(
     .await
 }
 
+/// One record about to be appended, its snapshots serialised: for a module that writes it in
+/// the same statement as its own change (see [`Entry::COLUMNS`]).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub action: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Entry {
+    /// The columns of `audit_log` an entry fills, in the order of its fields.
+    pub const COLUMNS: &'static str =
+        "at, actor_id, actor_name, entity, entity_id, action, before_json, after_json";
+
+    pub fn new<B: Serialize, A: Serialize>(
+        actor: &Actor,
+        entity: &str,
+        entity_id: Uuid,
+        action: &str,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) -> Result<Entry> {
+        Ok(Entry {
+            at: now_micros(),
+            actor_id: actor.user_id,
+            actor_name: actor.username.clone(),
+            entity: entity.to_string(),
+            entity_id,
+            action: action.to_string(),
+            before: before.map(serde_json::to_string).transpose()?,
+            after: after.map(serde_json::to_string).transpose()?,
+        })
+    }
+
+    /// Append it in the caller's transaction.
+    pub async fn append(self, tx: &mut Tx) -> Result<()> {
+        on_tx!(tx, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit_log ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                Entry::COLUMNS
+            )))
+            .bind(self.at)
+            .bind(self.actor_id)
+            .bind(&self.actor_name)
+            .bind(&self.entity)
+            .bind(self.entity_id)
+            .bind(&self.action)
+            .bind(&self.before)
+            .bind(&self.after)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
 /// Append one record in the caller's transaction.
 pub async fn append<B: Serialize, A: Serialize>(
     tx: &mut Tx,
@@ -120,26 +181,9 @@ pub async fn append<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<()> {
-    let before = before.map(serde_json::to_string).transpose()?;
-    let after = after.map(serde_json::to_string).transpose()?;
-    let at = now_micros();
-    on_tx!(tx, conn => {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, actor_name, entity, entity_id, action, before_json, after_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(at)
-        .bind(actor.user_id)
-        .bind(&actor.username)
-        .bind(entity)
-        .bind(entity_id)
-        .bind(action)
-        .bind(before)
-        .bind(after)
-        .execute(&mut **conn)
-        .await?;
-    });
-    Ok(())
+    Entry::new(actor, entity, entity_id, action, before, after)?
+        .append(tx)
+        .await
 }
 
 /// One record of [`append_many`]: the entity and its snapshots, as JSON text.
@@ -196,13 +240,7 @@ pub async fn append_many(
             change,
         })
         .collect();
-    store::bulk_insert!(
-        tx,
-        "audit_log",
-        "at, actor_id, actor_name, entity, entity_id, action, before_json, after_json",
-        &records,
-        bind_record
-    )?;
+    store::bulk_insert!(tx, "audit_log", Entry::COLUMNS, &records, bind_record)?;
     Ok(())
 }
 

@@ -242,6 +242,28 @@ impl Tx {
             Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
         }
     }
+
+    /// The PostgreSQL connection, in a transaction or not: for a statement written for
+    /// PostgreSQL alone.
+    pub fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match self {
+            Tx::Postgres(tx) => Some(&mut **tx),
+            Tx::PostgresRead(conn) => Some(&mut **conn),
+            Tx::Sqlite(..) => None,
+        }
+    }
+}
+
+impl Db {
+    /// A unit of work whose writes are one statement each and all-or-nothing on their own: on
+    /// PostgreSQL a plain connection (each statement commits itself, saving the BEGIN and COMMIT
+    /// round trips), on SQLite a write transaction as [`Db::begin`].
+    pub async fn single_statement_writes(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { .. } => self.begin().await,
+            Db::Postgres { .. } => self.read().await,
+        }
+    }
 }
 
 /// Is this error a unique-constraint violation (a reused code, a duplicate key)?
