@@ -138,6 +138,47 @@ pub struct ClaimLine {
     pub remunerated: Option<i64>,
 }
 
+impl ClaimLine {
+    /// A line as entered: what was asked, nothing decided yet.
+    pub fn entered(
+        register_id: Uuid,
+        code: String,
+        name: String,
+        qty: i64,
+        price_asked: i64,
+        explanation: Option<String>,
+    ) -> ClaimLine {
+        ClaimLine {
+            id: Uuid::now_v7(),
+            register_id,
+            code,
+            name,
+            qty,
+            price_asked,
+            explanation,
+            status: LineStatus::Passed,
+            rejection_reason: None,
+            rule: None,
+            decision: None,
+            compared: None,
+            qty_approved: None,
+            price_adjusted: None,
+            product_id: None,
+            policy_id: None,
+            price_origin: None,
+            limitation: None,
+            limitation_value: None,
+            price_approved: None,
+            justification: None,
+            deductible: None,
+            exceed_ceiling: None,
+            exceed_ceiling_category: None,
+            valuated: None,
+            remunerated: None,
+        }
+    }
+}
+
 /// A claim with its items and services.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Claim {

@@ -516,34 +516,14 @@ fn checked_lines(
                 format!("at most {max} of {code} on one claim"),
             );
         }
-        lines.push(ClaimLine {
-            id: Uuid::now_v7(),
-            register_id: p.id,
-            code: p.code.clone(),
-            name: p.name.clone(),
-            qty: l.qty,
-            price_asked: l.price_asked.unwrap_or(p.list_price.unwrap_or(p.price)),
+        lines.push(ClaimLine::entered(
+            p.id,
+            p.code.clone(),
+            p.name.clone(),
+            l.qty,
+            l.price_asked.unwrap_or(p.list_price.unwrap_or(p.price)),
             explanation,
-            status: LineStatus::Passed,
-            rejection_reason: None,
-            rule: None,
-            decision: None,
-            compared: None,
-            qty_approved: None,
-            price_adjusted: None,
-            product_id: None,
-            policy_id: None,
-            price_origin: None,
-            limitation: None,
-            limitation_value: None,
-            price_approved: None,
-            justification: None,
-            deductible: None,
-            exceed_ceiling: None,
-            exceed_ceiling_category: None,
-            valuated: None,
-            remunerated: None,
-        });
+        ));
     }
     lines
 }

@@ -324,19 +324,12 @@ pub struct LineWrite<'a> {
     pub line: &'a ClaimLine,
 }
 
-/// Bind a line's columns in the order of [`LINE_WRITE_COLUMNS`].
-macro_rules! bind_line {
-    ($query:expr, $w:expr) => {{
-        let w: &LineWrite = $w;
-        let l = w.line;
+/// Bind what a line's submission, review and valuation decided, from `status` to
+/// `remunerated` in the order of [`LINE_WRITE_COLUMNS`].
+macro_rules! bind_line_outcome {
+    ($query:expr, $l:expr) => {{
+        let l: &ClaimLine = $l;
         $query
-            .bind(w.claim_id)
-            .bind(w.position)
-            .bind(w.kind.code())
-            .bind(l.register_id)
-            .bind(l.qty)
-            .bind(l.price_asked)
-            .bind(&l.explanation)
             .bind(l.status.code())
             .bind(l.rejection_reason.map(|r| r.code()))
             .bind(&l.rule)
@@ -356,7 +349,23 @@ macro_rules! bind_line {
             .bind(l.exceed_ceiling_category)
             .bind(l.valuated)
             .bind(l.remunerated)
-            .bind(l.id)
+    }};
+}
+
+/// Bind a line's columns in the order of [`LINE_WRITE_COLUMNS`].
+macro_rules! bind_line {
+    ($query:expr, $w:expr) => {{
+        let w: &LineWrite = $w;
+        let l = w.line;
+        let query = $query
+            .bind(w.claim_id)
+            .bind(w.position)
+            .bind(w.kind.code())
+            .bind(l.register_id)
+            .bind(l.qty)
+            .bind(l.price_asked)
+            .bind(&l.explanation);
+        bind_line_outcome!(query, l).bind(l.id)
     }};
 }
 
@@ -675,32 +684,14 @@ pub async fn update_lines(tx: &mut Tx, claim: &Claim) -> Result<()> {
     }
     on_tx!(tx, conn => {
         for l in claim.items.iter().chain(claim.services.iter()) {
-            sqlx::query(
+            let query = sqlx::query(
                 "UPDATE claim_lines SET status = $1, rejection_reason = $2, rule = $3, decision = $4, compared = $5, \
                  qty_approved = $6, price_adjusted = $7, product_id = $8, policy_id = $9, price_origin = $10, \
                  limitation = $11, limitation_value = $12, price_approved = $13, justification = $14, \
                  deductible = $15, exceed_ceiling = $16, exceed_ceiling_category = $17, valuated = $18, \
                  remunerated = $19 WHERE id = $20 AND claim_id = $21",
-            )
-            .bind(l.status.code())
-            .bind(l.rejection_reason.map(|r| r.code()))
-            .bind(&l.rule)
-            .bind(&l.decision)
-            .bind(l.compared.as_ref().map(|c| c.to_string()))
-            .bind(l.qty_approved)
-            .bind(l.price_adjusted)
-            .bind(l.product_id)
-            .bind(l.policy_id)
-            .bind(l.price_origin.map(|o| o.code()))
-            .bind(l.limitation.map(|o| o.code()))
-            .bind(l.limitation_value)
-            .bind(l.price_approved)
-            .bind(&l.justification)
-            .bind(l.deductible)
-            .bind(l.exceed_ceiling)
-            .bind(l.exceed_ceiling_category)
-            .bind(l.valuated)
-            .bind(l.remunerated)
+            );
+            bind_line_outcome!(query, l)
             .bind(l.id)
             .bind(claim.id)
             .execute(&mut **conn)

@@ -327,34 +327,14 @@ impl<'a> ClaimMaker<'a> {
             {
                 continue;
             }
-            lines.push(ClaimLine {
-                id: Uuid::now_v7(),
+            lines.push(ClaimLine::entered(
                 register_id,
-                code: p.code.clone(),
-                name: p.name.clone(),
+                p.code.clone(),
+                p.name.clone(),
                 qty,
-                price_asked: p.list_price.unwrap_or(p.price),
-                explanation: None,
-                status: LineStatus::Passed,
-                rejection_reason: None,
-                rule: None,
-                decision: None,
-                compared: None,
-                qty_approved: None,
-                price_adjusted: None,
-                product_id: None,
-                policy_id: None,
-                price_origin: None,
-                limitation: None,
-                limitation_value: None,
-                price_approved: None,
-                justification: None,
-                deductible: None,
-                exceed_ceiling: None,
-                exceed_ceiling_category: None,
-                valuated: None,
-                remunerated: None,
-            });
+                p.list_price.unwrap_or(p.price),
+                None,
+            ));
         }
         let claimed = items
             .iter()

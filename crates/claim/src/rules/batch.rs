@@ -275,6 +275,27 @@ mod tests {
 
     proptest! {
         #[test]
+        fn a_run_pays_a_relative_line_in_proportion_and_leaves_the_others(
+            valuated in 0i64..10_000_000,
+            num in 0i128..1_000_000,
+            den in 1i128..1_000_000,
+            at_hospital: bool,
+            multi_day: bool,
+        ) {
+            let p = Uuid::from_u128(7);
+            let mut indexes = Indexes::default();
+            indexes.by_care.insert((p, 'B'), (num, den));
+            let relative = RunLine { relative_product: Some(p), valuated };
+            let paid_relative = paid(&indexes, relative, at_hospital, multi_day);
+            prop_assert!(paid_relative >= 0);
+            // Rounded half up: within half a minor unit of the exact share.
+            let exact = i128::from(valuated) * num;
+            prop_assert!((i128::from(paid_relative) * den * 2 - exact * 2).abs() <= den);
+            let fixed = RunLine { relative_product: None, valuated };
+            prop_assert_eq!(paid(&indexes, fixed, at_hospital, multi_day), valuated);
+        }
+
+        #[test]
         fn capitation_never_pays_more_than_the_share(
             allocated in 0i64..100_000_000,
             share in 0i64..=100,
