@@ -95,7 +95,14 @@ pub fn choose(candidates: &[Terms], price: i64) -> Option<usize> {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.limitation == kind)
-            .max_by_key(|(i, t)| (t.limit, std::cmp::Reverse(*i)))
+            // A fixed amount of 0 has no cap: better than any amount.
+            .max_by_key(|(i, t)| {
+                let rank = match t.limitation {
+                    LimitationType::Fixed if t.limit == 0 => i64::MAX,
+                    _ => t.limit,
+                };
+                (rank, std::cmp::Reverse(*i))
+            })
             .map(|(i, t)| (i, t.limit))
     };
     match (
@@ -151,6 +158,8 @@ mod tests {
             (&[t(C, 80), t(F, 1500)], 1000, Some(1)),
             // A fixed amount of 0 has no cap: F.
             (&[t(C, 80), t(F, 0)], 1000, Some(1)),
+            // ... and beats a capped fixed amount.
+            (&[t(F, 600), t(F, 0), t(C, 80)], 1000, Some(1)),
             // 100 % co-insurance beats a capped fixed amount.
             (&[t(C, 100), t(F, 600)], 1000, Some(0)),
             // 80 %: the patient pays 200; fixed 600: the patient pays 400 → C.
