@@ -81,14 +81,7 @@ async fn visible_claims_around(
     let mut claims = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for &id in ids {
-        let found = if surroundings {
-            sql::claim_with_surroundings(tx, id).await?
-        } else {
-            sql::get_claim(tx, id)
-                .await?
-                .map(|c| (c, sql::Surroundings::default()))
-        };
-        match found {
+        match sql::read_claim(tx, id, surroundings).await? {
             Some((c, around)) if sees(actor, &c) => claims.push((c, around)),
             _ => missing.push(id.to_string()),
         }
@@ -1662,24 +1655,21 @@ impl RunQueue<'_> {
                 );
                 // The audit record names what the run changed, not the whole claim again: a
                 // run values hundreds of thousands of claims.
-                changes.push(audit::Change {
-                    entity_id: claim.id,
-                    before: Some(
-                        serde_json::json!({"version": claim.version, "status": ClaimStatus::Processed})
-                            .to_string(),
-                    ),
-                    after: Some(
-                        serde_json::json!({
-                            "version": claim.version + 1,
-                            "status": ClaimStatus::Valuated,
-                            "remunerated": remunerated,
-                            "batch_run_id": run.id,
-                            "decision": decision,
-                            "lines": paid_lines,
-                        })
-                        .to_string(),
-                    ),
-                });
+                changes.push(audit::Entry::new(
+                    &system,
+                    CLAIM,
+                    claim.id,
+                    "batch_valuate",
+                    Some(&serde_json::json!({"version": claim.version, "status": ClaimStatus::Processed})),
+                    Some(&serde_json::json!({
+                        "version": claim.version + 1,
+                        "status": ClaimStatus::Valuated,
+                        "remunerated": remunerated,
+                        "batch_run_id": run.id,
+                        "decision": decision,
+                        "lines": paid_lines,
+                    })),
+                )?);
                 valued.push(sql::RunValued {
                     id: claim.id,
                     version: claim.version,
@@ -1695,7 +1685,7 @@ impl RunQueue<'_> {
                     "a claim of the batch run was changed while it ran; run it again",
                 ));
             }
-            audit::append_many(&mut tx, &system, CLAIM, "batch_valuate", &changes).await?;
+            audit::append_many(&mut tx, &changes).await?;
             let done = {
                 let mut next = self.next.lock().await;
                 next.1 += chunk.len() as i64;

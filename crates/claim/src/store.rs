@@ -468,13 +468,22 @@ pub async fn insert_claim_recorded(
     c: &Claim,
     record: kernel::audit::Entry,
 ) -> Result<bool> {
-    if tx.engine() != store::Engine::Postgres {
-        if !insert_claim(tx, c).await? {
-            return Ok(false);
-        }
-        record.append(tx).await?;
-        return Ok(true);
+    if let Some(conn) = tx.postgres() {
+        return insert_claim_recorded_pg(conn, c, record).await;
     }
+    if !insert_claim(tx, c).await? {
+        return Ok(false);
+    }
+    record.append(tx).await?;
+    Ok(true)
+}
+
+/// [`insert_claim_recorded`]'s one statement on PostgreSQL.
+async fn insert_claim_recorded_pg(
+    conn: &mut sqlx::PgConnection,
+    c: &Claim,
+    record: kernel::audit::Entry,
+) -> Result<bool> {
     use std::fmt::Write;
     let lines = line_writes(std::slice::from_ref(c));
     let width = LINE_WRITE_COLUMNS.split(',').count();
@@ -505,21 +514,13 @@ pub async fn insert_claim_recorded(
         sql.push(')');
     }
     sql.push_str(" SELECT COUNT(*) FROM c");
-    let mut query = bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), c)
-        .bind(record.at)
-        .bind(record.actor_id)
-        .bind(record.actor_name)
-        .bind(record.entity)
-        .bind(record.entity_id)
-        .bind(record.action)
-        .bind(record.before)
-        .bind(record.after);
+    let mut query = kernel::bind_audit_entry!(
+        bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), c),
+        &record
+    );
     for w in &lines {
         query = bind_line!(query, w);
     }
-    let Some(conn) = tx.postgres() else {
-        return Ok(false);
-    };
     match query.fetch_one(conn).await {
         Ok((n,)) => {
             let n: i64 = n;
@@ -734,15 +735,8 @@ pub async fn write_step(
         );
         let query =
             bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), after).bind(expected_version);
-        let (n,): (i64,) = bind_line_arrays!(query, LineArrays::of(after))
-            .bind(record.at)
-            .bind(record.actor_id)
-            .bind(record.actor_name)
-            .bind(record.entity)
-            .bind(record.entity_id)
-            .bind(record.action)
-            .bind(record.before)
-            .bind(record.after)
+        let query = bind_line_arrays!(query, LineArrays::of(after));
+        let (n,): (i64,) = kernel::bind_audit_entry!(query, &record)
             .fetch_one(conn)
             .await?;
         return Ok(n == 1);
@@ -772,16 +766,7 @@ pub struct Surroundings {
     pub priced: HashMap<(LineKind, Uuid), Priced>,
 }
 
-/// A current claim with its lines and its [`Surroundings`], in one statement: what submission
-/// would otherwise read in three.
-pub async fn claim_with_surroundings(
-    tx: &mut Tx,
-    id: Uuid,
-) -> Result<Option<(Claim, Surroundings)>> {
-    read_claim(tx, id, true).await
-}
-
-/// The facility, patient and price columns of [`claim_with_surroundings`] (aliases `h`, `i`,
+/// The facility, patient and price columns of [`read_claim`] with its surroundings (aliases `h`, `i`,
 /// `it`, `sv` and the price-list lines `ipl`, `spl`).
 const SURROUNDING_COLUMNS: &str = "h.id AS h_id, h.code AS h_code, h.name AS h_name, h.level AS h_level, \
      h.care_type AS h_care_type, h.location_id AS h_location_id, h.items_pricelist_id AS h_items_pricelist_id, \
@@ -877,7 +862,10 @@ macro_rules! surroundings_of {
     }};
 }
 
-async fn read_claim(
+/// A current claim with its lines, in one statement, and with `surroundings` its
+/// [`Surroundings`] in the same statement (what submission would otherwise read in three);
+/// without, they are empty.
+pub async fn read_claim(
     tx: &mut Tx,
     id: Uuid,
     surroundings: bool,
@@ -1896,7 +1884,6 @@ pub async fn count_claims_to_valuate(
 pub struct RunClaim {
     pub id: Uuid,
     pub version: i64,
-    pub code: String,
     pub at_hospital: bool,
     pub multi_day: bool,
     /// The passed lines: (line, relative-price product, valuated).
@@ -1914,7 +1901,7 @@ pub async fn run_chunk(
     limit: i64,
 ) -> Result<Vec<RunClaim>> {
     let mut sql = Sql::new(
-        "SELECT c.id, c.version, c.code, h.level, c.date_from, c.date_to, l.id, l.price_origin, l.product_id, l.valuated \
+        "SELECT c.id, c.version, h.level, c.date_from, c.date_to, l.id, l.price_origin, l.product_id, l.valuated \
          FROM claims c JOIN health_facilities h ON h.id = c.health_facility_id \
          LEFT JOIN claim_lines l ON l.claim_id = c.id AND l.status = 'passed' \
          WHERE c.id IN (SELECT c.id FROM claims c WHERE c.deleted_at IS NULL AND c.status = 'processed' \
@@ -1932,7 +1919,6 @@ pub async fn run_chunk(
         Uuid,
         i64,
         String,
-        String,
         Date,
         Option<Date>,
         Option<Uuid>,
@@ -1946,12 +1932,11 @@ pub async fn run_chunk(
             .await?
     });
     let mut claims: Vec<RunClaim> = Vec::new();
-    for (id, version, code, level, from, to, line, origin, product, valuated) in rows {
+    for (id, version, level, from, to, line, origin, product, valuated) in rows {
         if claims.last().is_none_or(|c| c.id != id) {
             claims.push(RunClaim {
                 id,
                 version,
-                code,
                 at_hospital: rules::FacilityLevel::from_code(&level)
                     == Some(rules::FacilityLevel::Hospital),
                 multi_day: to.is_some_and(|to| to != from),

@@ -40,6 +40,8 @@ type PriceBook = HashMap<(LineKind, Uuid), Priced>;
 struct Facilities {
     all: Vec<(ClaimFacility, rules::Facility, Arc<PriceBook>)>,
     by_district: HashMap<Uuid, Vec<usize>>,
+    /// The hospitals among them.
+    hospitals_by_district: HashMap<Uuid, Vec<usize>>,
 }
 
 /// Makes the claims of one demo run, family by family.
@@ -80,6 +82,7 @@ impl<'a> ClaimMaker<'a> {
         let mut facilities = Facilities {
             all: Vec::new(),
             by_district: HashMap::new(),
+            hospitals_by_district: HashMap::new(),
         };
         for (id, district) in &places.facilities {
             let Some(f) = claim::store::facility(&mut tx, *id).await? else {
@@ -116,11 +119,19 @@ impl<'a> ClaimMaker<'a> {
                 }
             };
             let rules_facility = decide::rule_facility(&f);
+            let at = facilities.all.len();
             facilities
                 .by_district
                 .entry(*district)
                 .or_default()
-                .push(facilities.all.len());
+                .push(at);
+            if rules_facility.level == rules::FacilityLevel::Hospital {
+                facilities
+                    .hospitals_by_district
+                    .entry(*district)
+                    .or_default()
+                    .push(at);
+            }
             facilities.all.push((f, rules_facility, book));
         }
         Ok(ClaimMaker {
@@ -158,6 +169,10 @@ impl<'a> ClaimMaker<'a> {
         let Some(sites) = facilities.by_district.get(&family.district_id) else {
             return;
         };
+        let hospitals = facilities
+            .hospitals_by_district
+            .get(&family.district_id)
+            .map_or(&[][..], Vec::as_slice);
         // What the family already received, and what its policy already paid, as the claims
         // are made (the rules measure limits and ceilings against them).
         let mut history: HashMap<Uuid, History> = HashMap::new();
@@ -175,11 +190,6 @@ impl<'a> ClaimMaker<'a> {
             let first = covered_from.max(self.today - Duration::days(330)).min(last);
             let date_from =
                 first + Duration::days(self.rng.random_range(0..=(last - first).whole_days()));
-            let hospitals: Vec<usize> = sites
-                .iter()
-                .copied()
-                .filter(|&i| facilities.all[i].1.level == rules::FacilityLevel::Hospital)
-                .collect();
             let site = if !hospitals.is_empty() && self.rng.random_bool(0.3) {
                 hospitals[self.rng.random_range(0..hospitals.len())]
             } else {

@@ -151,24 +151,26 @@ impl Entry {
 
     /// Append it in the caller's transaction.
     pub async fn append(self, tx: &mut Tx) -> Result<()> {
-        on_tx!(tx, conn => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO audit_log ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                Entry::COLUMNS
-            )))
-            .bind(self.at)
-            .bind(self.actor_id)
-            .bind(&self.actor_name)
-            .bind(&self.entity)
-            .bind(self.entity_id)
-            .bind(&self.action)
-            .bind(&self.before)
-            .bind(&self.after)
-            .execute(&mut **conn)
-            .await?;
-        });
-        Ok(())
+        append_many(tx, std::slice::from_ref(&self)).await
     }
+}
+
+/// Bind an [`Entry`]'s columns in the order of [`Entry::COLUMNS`], for a module that writes it
+/// in a statement of its own.
+#[macro_export]
+macro_rules! bind_audit_entry {
+    ($query:expr, $entry:expr) => {{
+        let e: &$crate::audit::Entry = $entry;
+        $query
+            .bind(e.at)
+            .bind(e.actor_id)
+            .bind(e.actor_name.as_str())
+            .bind(e.entity.as_str())
+            .bind(e.entity_id)
+            .bind(e.action.as_str())
+            .bind(e.before.as_deref())
+            .bind(e.after.as_deref())
+    }};
 }
 
 /// Append one record in the caller's transaction.
@@ -186,61 +188,11 @@ pub async fn append<B: Serialize, A: Serialize>(
         .await
 }
 
-/// One record of [`append_many`]: the entity and its snapshots, as JSON text.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub entity_id: Uuid,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// A record as [`append_many`] writes it.
-struct NewRecord<'a> {
-    at: OffsetDateTime,
-    actor: &'a Actor,
-    entity: &'a str,
-    action: &'a str,
-    change: &'a Change,
-}
-
-macro_rules! bind_record {
-    ($query:expr, $r:expr) => {{
-        let r: &NewRecord = $r;
-        $query
-            .bind(r.at)
-            .bind(r.actor.user_id)
-            .bind(r.actor.username.as_str())
-            .bind(r.entity)
-            .bind(r.change.entity_id)
-            .bind(r.action)
-            .bind(r.change.before.as_deref())
-            .bind(r.change.after.as_deref())
-    }};
-}
-
-/// Append one record per change, all of one actor, entity and action, in the caller's
-/// transaction: one COPY on PostgreSQL, multi-row INSERTs on SQLite. For bulk work (a batch
-/// run values thousands of claims a transaction), where a statement per record would be most
-/// of the cost.
-pub async fn append_many(
-    tx: &mut Tx,
-    actor: &Actor,
-    entity: &str,
-    action: &str,
-    changes: &[Change],
-) -> Result<()> {
-    let at = now_micros();
-    let records: Vec<NewRecord> = changes
-        .iter()
-        .map(|change| NewRecord {
-            at,
-            actor,
-            entity,
-            action,
-            change,
-        })
-        .collect();
-    store::bulk_insert!(tx, "audit_log", Entry::COLUMNS, &records, bind_record)?;
+/// Append these records in the caller's transaction: one INSERT, or for many (a batch run
+/// values thousands of claims a transaction, where a statement per record would be most of the
+/// cost) one COPY on PostgreSQL and multi-row INSERTs on SQLite.
+pub async fn append_many(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
+    store::bulk_insert!(tx, "audit_log", Entry::COLUMNS, entries, bind_audit_entry)?;
     Ok(())
 }
 
