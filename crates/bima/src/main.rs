@@ -53,6 +53,10 @@ enum Command {
         /// Seed of the generator: the same seed builds the same people
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write the families as an openIMIS export (one CSV per legacy table) into this
+        /// folder instead of building them in the database: what `bima import openimis` reads
+        #[arg(long, value_name = "DIR")]
+        openimis_export: Option<std::path::PathBuf>,
     },
     /// Load data from another system
     Import {
@@ -126,6 +130,24 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Result<ExitCode> {
+    if let Command::Demo {
+        families,
+        seed,
+        openimis_export: Some(dir),
+        ..
+    } = &command
+    {
+        // A folder of CSV files: no database involved.
+        let started = std::time::Instant::now();
+        let today = time::OffsetDateTime::now_utc().date();
+        let written = demo::openimis_export::write(dir, *families, *seed, today, true)?;
+        println!(
+            "wrote {} ({written}) in {:.1} s",
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (db, bootstrap) = app::open_database(&settings).await?;
     app::announce(&bootstrap);
     match command {
@@ -203,6 +225,7 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
             families,
             claims,
             seed,
+            ..
         } => {
             let started = std::time::Instant::now();
             let today = time::OffsetDateTime::now_utc().date();

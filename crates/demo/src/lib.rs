@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod households;
+pub mod openimis_export;
 pub mod people;
 pub mod places;
 pub mod policies;

@@ -69,7 +69,7 @@ const FEMALE: &[&str] = &[
     "Zawadi",
     "Zuhura",
 ];
-const SURNAMES: &[&str] = &[
+pub const SURNAMES: &[&str] = &[
     "Abdallah",
     "Athumani",
     "Bakari",

@@ -15,7 +15,7 @@
 //! from its id, so that a second run finds it again.
 
 use crate::csvfile::{self, Row};
-use crate::{LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{History, LegacyIds, Progress, Report, TableRun, legacy_map};
 use ::claim::model::*;
 use ::claim::rules::valuation::Used;
 use ::claim::service::{BATCH_RUN, CLAIM};
@@ -870,6 +870,8 @@ async fn import_claims(
         table: "users",
         what: "claim administrator",
     };
+    let records = legacy_map(&claims.rows, "ClaimID", "ClaimUUID");
+    let history = History::new("tblClaim", &claims.rows, "ClaimID", &records);
     let mut run = TableRun::new(db, "tblClaim", claims.rows.len(), progress);
     // The lines are written with their claims: only the claims' bar is drawn.
     let mut lines = LineRuns {
@@ -1001,6 +1003,7 @@ async fn import_claims(
                 Some(&claim),
             )
             .await?;
+            history.append(tx, actor, CLAIM, claim.id).await?;
             run.count.imported += 1;
             for p in &good {
                 lines.of(p.kind).count.imported += 1;

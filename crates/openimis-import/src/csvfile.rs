@@ -1,24 +1,36 @@
 //! Reading one openIMIS table export: a CSV with a header row, `t`/`f` booleans, timestamps with
 //! a `+00` offset, and empty fields for NULL.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 /// One data row, with its line number in the file for error reports.
 pub struct Row {
     pub line: u64,
-    fields: HashMap<String, String>,
+    /// The file's header: column → position, shared by all its rows.
+    columns: Arc<HashMap<String, usize>>,
+    record: csv::StringRecord,
 }
 
 impl Row {
     /// The trimmed value of `column`; `None` when empty or absent.
     pub fn get(&self, column: &str) -> Option<&str> {
-        self.fields
-            .get(column)
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+        let at = *self.columns.get(column)?;
+        self.record.get(at).map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// Every non-empty column, by name: the row as openIMIS held it (for the audit history).
+    pub fn fields(&self) -> BTreeMap<&str, &str> {
+        self.columns
+            .iter()
+            .filter_map(|(name, at)| {
+                let v = self.record.get(*at)?.trim();
+                (!v.is_empty()).then_some((name.as_str(), v))
+            })
+            .collect()
     }
 
     pub fn text(&self, column: &str) -> Result<&str, String> {
@@ -130,21 +142,22 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
         return Ok(None);
     }
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
-    let headers: Vec<String> = reader
-        .headers()?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let mut columns = HashMap::new();
+    for (at, name) in reader.headers()?.iter().enumerate() {
+        // Exports from Windows may start with a byte-order mark.
+        let name = name.trim_start_matches('\u{feff}').trim().to_string();
+        columns.insert(name, at);
+    }
+    let columns = Arc::new(columns);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let fields = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_string))
-            .collect();
-        rows.push(Row { line, fields });
+        rows.push(Row {
+            line,
+            columns: columns.clone(),
+            record,
+        });
     }
     Ok(Some(rows))
 }

@@ -35,8 +35,10 @@ use store::{Db, Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Rows per transaction.
-const CHUNK: usize = 500;
+/// Rows per transaction: the tables read row by row commit every `CHUNK` rows, the large ones
+/// (families, insurees, policies, their members and contributions) write a chunk of `CHUNK`
+/// rows in a few statements.
+pub(crate) const CHUNK: usize = 2_000;
 
 /// How to show progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,8 @@ pub(crate) struct TableRun<'a> {
     pub(crate) bar: indicatif::ProgressBar,
     tx: Option<Tx>,
     in_chunk: usize,
+    /// Rows of the chunks written in bulk so far.
+    processed: u64,
 }
 
 impl<'a> TableRun<'a> {
@@ -154,6 +158,7 @@ impl<'a> TableRun<'a> {
             bar,
             tx: None,
             in_chunk: 0,
+            processed: 0,
         }
     }
 
@@ -172,6 +177,13 @@ impl<'a> TableRun<'a> {
             self.commit().await?;
         }
         Ok(())
+    }
+
+    /// A chunk of `rows` rows written in bulk (in a transaction of its own): count them on
+    /// the bar.
+    pub(crate) fn chunk_done(&mut self, rows: usize) {
+        self.processed += rows as u64;
+        self.bar.set_position(self.processed);
     }
 
     pub(crate) async fn commit(&mut self) -> anyhow::Result<()> {
@@ -334,44 +346,116 @@ struct DeletedRecord<'a, T: serde::Serialize> {
     deleted_at: OffsetDateTime,
 }
 
-/// Audit the import of a record: `action` for a current one, `{action}_deleted` (with its
-/// `deleted_at`) for one deleted in openIMIS.
-pub(crate) async fn audit_import<T: serde::Serialize>(
-    tx: &mut Tx,
+/// The audit record of a record's import: `action` for a current one, `{action}_deleted` (with
+/// its `deleted_at`) for one deleted in openIMIS.
+pub(crate) fn import_entry<T: serde::Serialize>(
     actor: &Actor,
     entity: &str,
     entity_id: Uuid,
     action: &str,
     record: &T,
     deleted_at: Option<OffsetDateTime>,
-) -> anyhow::Result<()> {
-    match deleted_at {
-        None => {
-            audit::append(
-                tx,
-                actor,
-                entity,
-                entity_id,
-                action,
-                None::<&()>,
-                Some(record),
-            )
-            .await?
+) -> anyhow::Result<audit::Entry> {
+    Ok(match deleted_at {
+        None => audit::Entry::new(actor, entity, entity_id, action, None::<&()>, Some(record))?,
+        Some(deleted_at) => audit::Entry::new(
+            actor,
+            entity,
+            entity_id,
+            &format!("{action}_deleted"),
+            None::<&()>,
+            Some(&DeletedRecord { record, deleted_at }),
+        )?,
+    })
+}
+
+/// A table's history rows (closed rows whose LegacyID names the record they are an older
+/// version of), by that record's UUID. They become the record's audit history, appended in
+/// the transaction that imports the record, so that a second run (which finds the record)
+/// never writes them twice and an interrupted one never leaves a record without them.
+pub(crate) struct History<'r> {
+    file: &'static str,
+    of: HashMap<Uuid, Vec<&'r Row>>,
+}
+
+/// An older version of a record, as the audit keeps it: the openIMIS row as exported.
+#[derive(serde::Serialize)]
+struct OlderVersion<'a> {
+    file: &'a str,
+    line: u64,
+    valid_from: Option<&'a str>,
+    valid_to: Option<&'a str>,
+    row: std::collections::BTreeMap<&'a str, &'a str>,
+}
+
+impl<'r> History<'r> {
+    /// `records` maps every row's id (history rows' too) to its record's UUID.
+    pub(crate) fn new(
+        file: &'static str,
+        rows: &'r [Row],
+        id_column: &str,
+        records: &HashMap<i64, Uuid>,
+    ) -> Self {
+        let mut of: HashMap<Uuid, Vec<&Row>> = HashMap::new();
+        for row in rows.iter().filter(|r| !r.is_current() && !r.is_deleted()) {
+            if let Ok(Some(id)) = row.int(id_column)
+                && let Some(record) = records.get(&id)
+            {
+                of.entry(*record).or_default().push(row);
+            }
         }
-        Some(deleted_at) => {
-            audit::append(
-                tx,
-                actor,
-                entity,
-                entity_id,
-                &format!("{action}_deleted"),
-                None::<&()>,
-                Some(&DeletedRecord { record, deleted_at }),
-            )
-            .await?
+        for versions in of.values_mut() {
+            versions.sort_by_key(|r| (r.get("ValidityFrom").map(str::to_string), r.line));
         }
+        History { file, of }
     }
-    Ok(())
+
+    /// The audit records of `id`'s older versions, oldest first.
+    pub(crate) fn entries(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        id: Uuid,
+    ) -> anyhow::Result<Vec<audit::Entry>> {
+        let Some(versions) = self.of.get(&id) else {
+            return Ok(Vec::new());
+        };
+        versions
+            .iter()
+            .map(|row| {
+                let version = OlderVersion {
+                    file: self.file,
+                    line: row.line,
+                    valid_from: row.get("ValidityFrom"),
+                    valid_to: row.get("ValidityTo"),
+                    row: row.fields(),
+                };
+                Ok(audit::Entry::new(
+                    actor,
+                    entity,
+                    id,
+                    "openimis_history",
+                    None::<&()>,
+                    Some(&version),
+                )?)
+            })
+            .collect()
+    }
+
+    /// Append `id`'s older versions in the transaction that imports it.
+    pub(crate) async fn append(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        entity: &str,
+        id: Uuid,
+    ) -> anyhow::Result<()> {
+        let entries = self.entries(actor, entity, id)?;
+        if !entries.is_empty() {
+            audit::append_many(tx, &entries).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Close a record just written, as deleted at `at`: lists and lookups by code leave it out, and
@@ -406,6 +490,7 @@ async fn import_locations(
         return Ok(());
     };
     ids.locations = legacy_map(&rows, "LocationId", "LocationUUID");
+    let history = History::new("tblLocations", &rows, "LocationId", &ids.locations);
     let mut run = TableRun::new(db, "tblLocations", rows.len(), progress);
     // Parents before children: regions, districts, wards, villages.
     let mut current: Vec<&Row> = Vec::new();
@@ -464,6 +549,8 @@ async fn import_locations(
                         Some(&location),
                     )
                     .await?;
+                    let entity = location::service::LOCATION;
+                    history.append(tx, actor, entity, location.id).await?;
                     run.count.imported += 1;
                 }
                 run.done().await?;
@@ -556,6 +643,7 @@ async fn import_facilities(
         return Ok(());
     };
     ids.facilities = legacy_map(&rows, "HfID", "HfUUID");
+    let history = History::new("tblHF", &rows, "HfID", &ids.facilities);
     let mut run = TableRun::new(db, "tblHF", rows.len(), progress);
     for row in &rows {
         if !row.is_current() {
@@ -599,6 +687,8 @@ async fn import_facilities(
                         Some(&facility),
                     )
                     .await?;
+                    let entity = location::service::HEALTH_FACILITY;
+                    history.append(tx, actor, entity, facility.id).await?;
                     run.count.imported += 1;
                 }
                 ids.facility_districts
@@ -939,6 +1029,7 @@ async fn import_user(
     row: &Row,
     actor: &Actor,
     user: User,
+    history: &History<'_>,
 ) -> anyhow::Result<()> {
     let tx = run.tx().await?;
     if identity::store::get_user(tx, user.id).await?.is_some() {
@@ -964,6 +1055,9 @@ async fn import_user(
             Some(&user),
         )
         .await?;
+        history
+            .append(tx, actor, identity::service::USER, user.id)
+            .await?;
         run.count.imported += 1;
     }
     run.done().await
@@ -1005,7 +1099,7 @@ fn imported_user(id: Uuid, username: &str, row: &Row, kind: UserKind) -> Result<
 async fn import_accounts(
     db: &Db,
     dir: &Path,
-    table: &'static str,
+    (table, id_column, uuid_column): (&'static str, &str, &str),
     actor: &Actor,
     progress: Progress,
     report: &mut Report,
@@ -1014,6 +1108,8 @@ async fn import_accounts(
     let Some(rows) = csvfile::read(dir, table)? else {
         return Ok(());
     };
+    let records = legacy_map(&rows, id_column, uuid_column);
+    let history = History::new(table, &rows, id_column, &records);
     let mut run = TableRun::new(db, table, rows.len(), progress);
     for row in &rows {
         if !row.is_current() {
@@ -1022,7 +1118,7 @@ async fn import_accounts(
             continue;
         }
         match account(row) {
-            Ok(user) => import_user(&mut run, row, actor, user).await?,
+            Ok(user) => import_user(&mut run, row, actor, user, &history).await?,
             Err(reason) => run.skip(row, reason),
         }
     }
@@ -1038,33 +1134,42 @@ async fn import_officers(
     ids: &LegacyIds,
     roles: &RoleMap,
 ) -> anyhow::Result<()> {
-    import_accounts(db, dir, "tblOfficer", actor, progress, report, |row| {
-        let mut user = imported_user(
-            row.uuid("OfficerUUID")?,
-            row.text("Code")?,
-            row,
-            UserKind::EnrolmentOfficer,
-        )?;
-        if let Some(legacy) = row.int("LocationId")? {
-            let location = ids
-                .locations
-                .get(&legacy)
-                .ok_or_else(|| format!("LocationId {legacy} is not a location of this export"))?;
-            let district = ids
-                .location_types
-                .get(location)
-                .and_then(|(_, d)| *d)
-                .ok_or_else(|| format!("LocationId {legacy} is not within an imported district"))?;
-            user.district_ids = vec![district];
-        }
-        user.role_ids = roles
-            .system
-            .get(&system_role::ENROLMENT_OFFICER)
-            .copied()
-            .into_iter()
-            .collect();
-        Ok(user)
-    })
+    import_accounts(
+        db,
+        dir,
+        ("tblOfficer", "OfficerID", "OfficerUUID"),
+        actor,
+        progress,
+        report,
+        |row| {
+            let mut user = imported_user(
+                row.uuid("OfficerUUID")?,
+                row.text("Code")?,
+                row,
+                UserKind::EnrolmentOfficer,
+            )?;
+            if let Some(legacy) = row.int("LocationId")? {
+                let location = ids.locations.get(&legacy).ok_or_else(|| {
+                    format!("LocationId {legacy} is not a location of this export")
+                })?;
+                let district = ids
+                    .location_types
+                    .get(location)
+                    .and_then(|(_, d)| *d)
+                    .ok_or_else(|| {
+                        format!("LocationId {legacy} is not within an imported district")
+                    })?;
+                user.district_ids = vec![district];
+            }
+            user.role_ids = roles
+                .system
+                .get(&system_role::ENROLMENT_OFFICER)
+                .copied()
+                .into_iter()
+                .collect();
+            Ok(user)
+        },
+    )
     .await
 }
 
@@ -1077,32 +1182,40 @@ async fn import_claim_admins(
     ids: &LegacyIds,
     roles: &RoleMap,
 ) -> anyhow::Result<()> {
-    import_accounts(db, dir, "tblClaimAdmin", actor, progress, report, |row| {
-        let mut user = imported_user(
-            row.uuid("ClaimAdminUUID")?,
-            row.text("ClaimAdminCode")?,
-            row,
-            UserKind::ClaimAdministrator,
-        )?;
-        if let Some(legacy) = row.int("HFId")? {
-            let facility = *ids
-                .facilities
-                .get(&legacy)
-                .ok_or_else(|| format!("HFId {legacy} is not a facility of this export"))?;
-            let district = *ids
-                .facility_districts
-                .get(&facility)
-                .ok_or_else(|| format!("the facility {legacy} was not imported"))?;
-            user.health_facility_id = Some(facility);
-            user.district_ids = vec![district];
-        }
-        user.role_ids = roles
-            .system
-            .get(&system_role::CLAIM_ADMINISTRATOR)
-            .copied()
-            .into_iter()
-            .collect();
-        Ok(user)
-    })
+    import_accounts(
+        db,
+        dir,
+        ("tblClaimAdmin", "ClaimAdminId", "ClaimAdminUUID"),
+        actor,
+        progress,
+        report,
+        |row| {
+            let mut user = imported_user(
+                row.uuid("ClaimAdminUUID")?,
+                row.text("ClaimAdminCode")?,
+                row,
+                UserKind::ClaimAdministrator,
+            )?;
+            if let Some(legacy) = row.int("HFId")? {
+                let facility = *ids
+                    .facilities
+                    .get(&legacy)
+                    .ok_or_else(|| format!("HFId {legacy} is not a facility of this export"))?;
+                let district = *ids
+                    .facility_districts
+                    .get(&facility)
+                    .ok_or_else(|| format!("the facility {legacy} was not imported"))?;
+                user.health_facility_id = Some(facility);
+                user.district_ids = vec![district];
+            }
+            user.role_ids = roles
+                .system
+                .get(&system_role::CLAIM_ADMINISTRATOR)
+                .copied()
+                .into_iter()
+                .collect();
+            Ok(user)
+        },
+    )
     .await
 }

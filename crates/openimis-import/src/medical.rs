@@ -6,7 +6,7 @@
 //! converted to minor units exactly (`kernel::money::parse_money`), never through a float.
 
 use crate::csvfile::{self, Row};
-use crate::{LegacyIds, Progress, Report, Skipped, TableRun, legacy_map};
+use crate::{History, LegacyIds, Progress, Report, Skipped, TableRun, legacy_map};
 use kernel::{Actor, Checks, audit};
 use medical::model::*;
 use medical::rules;
@@ -45,7 +45,7 @@ pub(crate) async fn import(
         ids.medical.diagnoses = diagnosis_map(&rows);
         import_register(
             db,
-            "tblICDCodes",
+            ("tblICDCodes", "ICDID", &ids.medical.diagnoses),
             &rows,
             actor,
             progress,
@@ -58,7 +58,7 @@ pub(crate) async fn import(
         ids.medical.items = legacy_map(&rows, "ItemID", "ItemUUID");
         import_register(
             db,
-            "tblItems",
+            ("tblItems", "ItemID", &ids.medical.items),
             &rows,
             actor,
             progress,
@@ -71,7 +71,7 @@ pub(crate) async fn import(
         ids.medical.services = legacy_map(&rows, "ServiceID", "ServiceUUID");
         import_register(
             db,
-            "tblServices",
+            ("tblServices", "ServiceID", &ids.medical.services),
             &rows,
             actor,
             progress,
@@ -138,37 +138,48 @@ impl Entry {
         }
     }
 
-    async fn insert(&self, tx: &mut Tx, actor: &Actor) -> kernel::Result<()> {
-        match self {
+    /// Insert it with its import record and its older versions.
+    async fn insert(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        history: &History<'_>,
+    ) -> anyhow::Result<()> {
+        let (entity, id) = match self {
             Entry::Diagnosis(d) => {
                 sql::save_diagnosis(tx, d, None).await?;
                 let entity = medical_service::DIAGNOSIS;
-                audit::append(tx, actor, entity, d.id, "import", None::<&()>, Some(d)).await
+                audit::append(tx, actor, entity, d.id, "import", None::<&()>, Some(d)).await?;
+                (entity, d.id)
             }
             Entry::Item(i) => {
                 sql::save_item(tx, i, None).await?;
                 let entity = medical_service::MEDICAL_ITEM;
-                audit::append(tx, actor, entity, i.id, "import", None::<&()>, Some(i)).await
+                audit::append(tx, actor, entity, i.id, "import", None::<&()>, Some(i)).await?;
+                (entity, i.id)
             }
             Entry::Service(s) => {
                 sql::save_service(tx, s, None).await?;
                 let entity = medical_service::MEDICAL_SERVICE;
-                audit::append(tx, actor, entity, s.id, "import", None::<&()>, Some(s)).await
+                audit::append(tx, actor, entity, s.id, "import", None::<&()>, Some(s)).await?;
+                (entity, s.id)
             }
-        }
+        };
+        history.append(tx, actor, entity, id).await
     }
 }
 
 /// Import the current rows of one register table; history rows are counted, not stored.
 async fn import_register(
     db: &Db,
-    table: &'static str,
+    (table, id_column, records): (&'static str, &str, &HashMap<i64, Uuid>),
     rows: &[Row],
     actor: &Actor,
     progress: Progress,
     report: &mut Report,
     parse: fn(&Row) -> Result<Entry, String>,
 ) -> anyhow::Result<()> {
+    let history = History::new(table, rows, id_column, records);
     let mut run = TableRun::new(db, table, rows.len(), progress);
     for row in rows {
         if !row.is_current() {
@@ -195,7 +206,7 @@ async fn import_register(
             run.skip(row, reason);
             continue;
         } else {
-            entry.insert(tx, actor).await?;
+            entry.insert(tx, actor, &history).await?;
             run.count.imported += 1;
         }
         run.done().await?;

@@ -11,8 +11,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    LegacyIds, Progress, Report, TableRun, audit_import, legacy_map, legacy_map_with_deleted,
-    mark_deleted,
+    CHUNK, History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map,
+    legacy_map_with_deleted, mark_deleted,
 };
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
@@ -23,7 +23,7 @@ use location::model::LocationType;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use store::{Db, Tx, on_tx};
+use store::{Db, Tx};
 use time::Date;
 use uuid::Uuid;
 
@@ -120,8 +120,6 @@ fn derived_uuid(table: &str, id: i64) -> Uuid {
 #[derive(Default)]
 struct Known {
     present: HashMap<(&'static str, Uuid), bool>,
-    /// Family → its district, `None` when the family is not there (current or deleted).
-    family_districts: HashMap<Uuid, Option<Uuid>>,
 }
 
 impl Known {
@@ -132,22 +130,6 @@ impl Known {
         let found = row_exists(tx, table, id).await?;
         self.present.insert((table, id), found);
         Ok(found)
-    }
-
-    async fn family_district(&mut self, tx: &mut Tx, family: Uuid) -> anyhow::Result<Option<Uuid>> {
-        if let Some(district) = self.family_districts.get(&family) {
-            return Ok(*district);
-        }
-        // A deleted family's too: its policies are deleted records, or current ones that stand.
-        let district: Option<(Uuid,)> = on_tx!(tx, conn => {
-            sqlx::query_as("SELECT district_id FROM families WHERE id = $1")
-                .bind(family)
-                .fetch_optional(&mut **conn)
-                .await?
-        });
-        let district = district.map(|(d,)| d);
-        self.family_districts.insert(family, district);
-        Ok(district)
     }
 }
 
@@ -194,6 +176,7 @@ async fn import_payers(
         return Ok(present);
     };
     ids.policy.payers = legacy_map(&rows, "PayerID", "PayerUUID");
+    let history = History::new("tblPayer", &rows, "PayerID", &ids.policy.payers);
     let mut run = TableRun::new(db, "tblPayer", rows.len(), progress);
     for row in &rows {
         if !row.is_current() {
@@ -219,6 +202,7 @@ async fn import_payers(
                         Some(&payer),
                     )
                     .await?;
+                    history.append(tx, actor, PAYER, payer.id).await?;
                     run.count.imported += 1;
                 }
                 present.insert(payer.id);
@@ -296,10 +280,10 @@ async fn policy_from_row(
         Ok(parsed) => parsed,
         Err(reason) => return Ok(Err(reason)),
     };
-    let Some(district) = known.family_district(tx, policy.family_id).await? else {
+    let Some((district, _)) = ids.registry.placed.get(&policy.family_id) else {
         return Ok(Err(format!("the family {family} was not imported")));
     };
-    policy.district_id = district;
+    policy.district_id = *district;
     if !known.exists(tx, "products", policy.product_id).await? {
         return Ok(Err(format!("the product {product} was not imported")));
     }
@@ -332,42 +316,56 @@ async fn import_policies(
     let officers = csvfile::read(dir, "tblOfficer")?
         .map(|r| legacy_map(&r, "OfficerID", "OfficerUUID"))
         .unwrap_or_default();
+    let history = History::new("tblPolicy", &rows, "PolicyID", &ids.policy.policies);
     let mut known = Known::default();
     let mut run = TableRun::new(db, "tblPolicy", rows.len(), progress);
-    for row in &rows {
-        if !row.is_current() && !row.is_deleted() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
-        }
-        let tx = run.tx().await?;
-        let parsed = policy_from_row(tx, &mut known, row, ids, &officers)
-            .await?
-            .and_then(|p| Ok((p, row.deleted_at()?)));
-        match parsed {
-            Err(reason) => run.skip(row, reason),
-            Ok((policy, deleted_at)) => {
-                let tx = run.tx().await?;
-                let present = row_exists(tx, "policies", policy.id).await?;
-                if !present {
-                    sql::save_policy(tx, &policy, None).await?;
-                    if let Some(at) = deleted_at {
-                        mark_deleted(tx, "policies", policy.id, at).await?;
-                    }
-                    let p = &policy;
-                    audit_import(tx, actor, POLICY, p.id, "import", p, deleted_at).await?;
-                }
-                run.counted(present, deleted_at.is_some());
-                placed.insert(
-                    policy.id,
-                    Placed {
-                        product_id: policy.product_id,
-                        district_id: policy.district_id,
-                    },
-                );
-                run.done().await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut chunk_tx = db.begin().await?;
+        let mut parsed = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            if !row.is_current() && !row.is_deleted() {
+                run.count.history += 1;
+                continue;
+            }
+            let policy = policy_from_row(&mut chunk_tx, &mut known, row, ids, &officers)
+                .await?
+                .and_then(|p| Ok((p, row.deleted_at()?)));
+            match policy {
+                Err(reason) => run.skip(row, reason),
+                Ok(policy) => parsed.push(policy),
             }
         }
+        let tx = &mut chunk_tx;
+        let ids_of: Vec<Uuid> = parsed.iter().map(|(p, _)| p.id).collect();
+        let present = store::existing_ids(tx, "policies", &ids_of).await?;
+        let (mut new, mut entries) = (Vec::new(), Vec::new());
+        for (policy, deleted_at) in parsed {
+            let was = present.contains(&policy.id);
+            if !was {
+                if let Some(at) = deleted_at {
+                    sql::save_policy(tx, &policy, None).await?;
+                    mark_deleted(tx, "policies", policy.id, at).await?;
+                }
+                let p = &policy;
+                entries.push(import_entry(actor, POLICY, p.id, "import", p, deleted_at)?);
+                entries.extend(history.entries(actor, POLICY, p.id)?);
+            }
+            run.counted(was, deleted_at.is_some());
+            placed.insert(
+                policy.id,
+                Placed {
+                    product_id: policy.product_id,
+                    district_id: policy.district_id,
+                },
+            );
+            if deleted_at.is_none() && !was {
+                new.push(policy);
+            }
+        }
+        sql::insert_policies_bulk(tx, &new).await?;
+        audit::append_many(tx, &entries).await?;
+        chunk_tx.commit().await?;
+        run.chunk_done(chunk.len());
     }
     run.finish(report).await?;
     Ok(placed)
@@ -396,13 +394,11 @@ fn placed_policy(
 
 // ---------------------------------------------------------------- insuree policies
 
-async fn insuree_policy_from_row(
-    tx: &mut Tx,
-    known: &mut Known,
+fn insuree_policy_from_row(
     row: &Row,
     ids: &LegacyIds,
     policies: &HashMap<Uuid, Placed>,
-) -> anyhow::Result<Result<InsureePolicy, String>> {
+) -> Result<InsureePolicy, String> {
     let parsed = (|| -> Result<_, String> {
         let legacy = row
             .int("InsureePolicyID")?
@@ -429,14 +425,11 @@ async fn insuree_policy_from_row(
         };
         Ok((ip, insuree))
     })();
-    let (ip, insuree) = match parsed {
-        Ok(parsed) => parsed,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    if !known.exists(tx, "insurees", ip.insuree_id).await? {
-        return Ok(Err(format!("the insuree {insuree} was not imported")));
+    let (ip, insuree) = parsed?;
+    if !ids.registry.present_insurees.contains(&ip.insuree_id) {
+        return Err(format!("the insuree {insuree} was not imported"));
     }
-    Ok(Ok(ip))
+    Ok(ip)
 }
 
 async fn import_insuree_policies(
@@ -451,36 +444,49 @@ async fn import_insuree_policies(
     let Some(rows) = csvfile::read(dir, "tblInsureePolicy")? else {
         return Ok(());
     };
-    let mut known = Known::default();
     let mut run = TableRun::new(db, "tblInsureePolicy", rows.len(), progress);
-    for row in &rows {
-        if !row.is_current() && !row.is_deleted() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
-        }
-        let tx = run.tx().await?;
-        let parsed = insuree_policy_from_row(tx, &mut known, row, ids, policies)
-            .await?
-            .and_then(|ip| Ok((ip, row.deleted_at()?)));
-        match parsed {
-            Err(reason) => run.skip(row, reason),
-            Ok((ip, deleted_at)) => {
-                let tx = run.tx().await?;
-                let present = row_exists(tx, "insuree_policies", ip.id).await?;
-                if !present {
-                    sql::insert_insuree_policies(tx, std::slice::from_ref(&ip)).await?;
-                    if let Some(at) = deleted_at {
-                        mark_deleted(tx, "insuree_policies", ip.id, at).await?;
-                    }
-                    // Coverage has no audit entity of its own: it is part of its policy's trail.
-                    let (policy, action) = (ip.policy_id, "import_member");
-                    audit_import(tx, actor, POLICY, policy, action, &ip, deleted_at).await?;
-                }
-                run.counted(present, deleted_at.is_some());
-                run.done().await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut chunk_tx = db.begin().await?;
+        let mut parsed = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            if !row.is_current() && !row.is_deleted() {
+                run.count.history += 1;
+                continue;
+            }
+            match insuree_policy_from_row(row, ids, policies)
+                .and_then(|ip| Ok((ip, row.deleted_at()?)))
+            {
+                Err(reason) => run.skip(row, reason),
+                Ok(ip) => parsed.push(ip),
             }
         }
+        let tx = &mut chunk_tx;
+        let ids_of: Vec<Uuid> = parsed.iter().map(|(ip, _)| ip.id).collect();
+        let present = store::existing_ids(tx, "insuree_policies", &ids_of).await?;
+        let (mut new, mut deleted, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+        for (ip, deleted_at) in parsed {
+            let was = present.contains(&ip.id);
+            run.counted(was, deleted_at.is_some());
+            if was {
+                continue;
+            }
+            // Coverage has no audit entity of its own: it is part of its policy's trail.
+            let (policy, action) = (ip.policy_id, "import_member");
+            entries.push(import_entry(
+                actor, POLICY, policy, action, &ip, deleted_at,
+            )?);
+            if let Some(at) = deleted_at {
+                deleted.push((ip.id, at));
+            }
+            new.push(ip);
+        }
+        sql::insert_insuree_policies(tx, &new).await?;
+        for (id, at) in deleted {
+            mark_deleted(tx, "insuree_policies", id, at).await?;
+        }
+        audit::append_many(tx, &entries).await?;
+        chunk_tx.commit().await?;
+        run.chunk_done(chunk.len());
     }
     run.finish(report).await
 }
@@ -544,44 +550,65 @@ async fn import_contributions(
         return Ok(());
     };
     let mut run = TableRun::new(db, "tblPremium", rows.len(), progress);
-    for row in &rows {
-        if !row.is_current() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
-        }
-        match contribution_from_row(row, ids, policies, payers) {
-            Err(reason) => run.skip(row, reason),
-            Ok(c) => {
-                let tx = run.tx().await?;
-                if row_exists(tx, "contributions", c.id).await? {
-                    run.count.unchanged += 1;
-                } else if sql::receipt_taken(tx, c.product_id, c.payer_id, &c.receipt).await? {
-                    run.skip(
-                        row,
-                        format!(
-                            "the receipt {} is already recorded for this product or payer",
-                            c.receipt
-                        ),
-                    );
-                    continue;
-                } else {
-                    sql::insert_contributions(tx, std::slice::from_ref(&c)).await?;
-                    audit::append(
-                        tx,
-                        actor,
-                        CONTRIBUTION,
-                        c.id,
-                        "import",
-                        None::<&()>,
-                        Some(&c),
-                    )
-                    .await?;
-                    run.count.imported += 1;
-                }
-                run.done().await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut chunk_tx = db.begin().await?;
+        let mut parsed = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            if !row.is_current() {
+                run.count.history += 1;
+                continue;
+            }
+            match contribution_from_row(row, ids, policies, payers) {
+                Err(reason) => run.skip(row, reason),
+                Ok(c) => parsed.push((row, c)),
             }
         }
+        let tx = &mut chunk_tx;
+        let ids_of: Vec<Uuid> = parsed.iter().map(|(_, c)| c.id).collect();
+        let present = store::existing_ids(tx, "contributions", &ids_of).await?;
+        let asked: Vec<&str> = parsed
+            .iter()
+            .filter(|(_, c)| !present.contains(&c.id))
+            .map(|(_, c)| c.receipt.as_str())
+            .collect();
+        let mut taken = sql::receipts_recorded(tx, &asked).await?;
+        let (mut new, mut entries) = (Vec::new(), Vec::new());
+        for (row, c) in parsed {
+            if present.contains(&c.id) {
+                run.count.unchanged += 1;
+                continue;
+            }
+            // A receipt is unique per product, and per payer when there is one.
+            let same = taken.entry(c.receipt.clone()).or_default();
+            let clash = same.iter().any(|(product, payer)| {
+                *product == c.product_id || (payer.is_some() && *payer == c.payer_id)
+            });
+            if clash {
+                run.skip(
+                    row,
+                    format!(
+                        "the receipt {} is already recorded for this product or payer",
+                        c.receipt
+                    ),
+                );
+                continue;
+            }
+            same.push((c.product_id, c.payer_id));
+            entries.push(audit::Entry::new(
+                actor,
+                CONTRIBUTION,
+                c.id,
+                "import",
+                None::<&()>,
+                Some(&c),
+            )?);
+            run.count.imported += 1;
+            new.push(c);
+        }
+        sql::insert_contributions(tx, &new).await?;
+        audit::append_many(tx, &entries).await?;
+        chunk_tx.commit().await?;
+        run.chunk_done(chunk.len());
     }
     run.finish(report).await
 }

@@ -7,7 +7,7 @@
 //! it cannot be read: a bad id, date or code, an unknown location, item or service.
 
 use crate::csvfile::{self, Row};
-use crate::{LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{History, LegacyIds, Progress, Report, TableRun, legacy_map};
 use kernel::{Actor, audit};
 use location::model::{FacilityLevel, FacilitySubLevel};
 use product::model::*;
@@ -244,6 +244,7 @@ async fn import_products(
         return Ok(());
     };
     ids.product.products = legacy_map(&rows, "ProdID", "ProdUUID");
+    let history = History::new("tblProduct", &rows, "ProdID", &ids.product.products);
     let mut run = TableRun::new(db, "tblProduct", rows.len(), progress);
     for row in &rows {
         if !row.is_current() {
@@ -278,6 +279,9 @@ async fn import_products(
                         Some(&p),
                     )
                     .await?;
+                    history
+                        .append(tx, actor, product::service::PRODUCT, p.id)
+                        .await?;
                     run.count.imported += 1;
                 }
                 run.done().await?;

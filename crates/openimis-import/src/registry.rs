@@ -10,14 +10,15 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    LegacyIds, Progress, Report, TableRun, audit_import, legacy_map_with_deleted, mark_deleted,
+    CHUNK, History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map_with_deleted,
+    mark_deleted,
 };
 use ::registry::model::*;
 use ::registry::service::{FAMILY, INSUREE};
 use ::registry::store as sql;
 use kernel::{Actor, audit};
 use location::model::LocationType;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use store::{Db, Tx, on_tx};
 use time::OffsetDateTime;
@@ -30,6 +31,11 @@ pub(crate) struct Ids {
     pub(crate) families: HashMap<i64, Uuid>,
     /// tblInsuree.InsureeID → insuree.
     pub(crate) insurees: HashMap<i64, Uuid>,
+    /// Family → (district, head) of every family present after the run (imported now, found
+    /// from an earlier run, or deleted).
+    pub(crate) placed: HashMap<Uuid, (Uuid, Option<Uuid>)>,
+    /// Every insuree present after the run.
+    pub(crate) present_insurees: HashSet<Uuid>,
 }
 
 pub(crate) async fn import(
@@ -47,74 +53,117 @@ pub(crate) async fn import(
     }
     ids.registry.families = legacy_map_with_deleted(&families, "FamilyID", "FamilyUUID");
     ids.registry.insurees = legacy_map_with_deleted(&insurees, "InsureeID", "InsureeUUID");
-    // Family → (district, head) of every family present after the first pass.
-    let mut placed: HashMap<Uuid, (Uuid, Option<Uuid>)> = HashMap::new();
 
+    let history = History::new("tblFamilies", &families, "FamilyID", &ids.registry.families);
     let mut run = TableRun::new(db, "tblFamilies", families.len(), progress);
-    for row in &families {
-        if !row.is_current() && !row.is_deleted() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
-        }
-        let parsed = family_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?)));
-        match parsed {
-            Err(reason) => run.skip(row, reason),
-            Ok((family, deleted_at)) => {
-                let tx = run.tx().await?;
-                let present = sql::row_exists(tx, "families", family.id).await?;
-                if !present {
-                    sql::save_family(tx, &family, None).await?;
-                    if let Some(at) = deleted_at {
-                        mark_deleted(tx, "families", family.id, at).await?;
-                    }
-                    let f = &family;
-                    audit_import(tx, actor, FAMILY, f.id, "import", f, deleted_at).await?;
-                }
-                run.counted(present, deleted_at.is_some());
-                placed.insert(family.id, (family.district_id, family.head_insuree_id));
-                run.done().await?;
+    for chunk in families.chunks(CHUNK) {
+        let mut chunk_tx = db.begin().await?;
+        let mut parsed = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            if !row.is_current() && !row.is_deleted() {
+                run.count.history += 1;
+                continue;
+            }
+            match family_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?))) {
+                Err(reason) => run.skip(row, reason),
+                Ok(family) => parsed.push(family),
             }
         }
+        let tx = &mut chunk_tx;
+        let ids_of: Vec<Uuid> = parsed.iter().map(|(f, _)| f.id).collect();
+        let present = store::existing_ids(tx, "families", &ids_of).await?;
+        let (mut new, mut entries) = (Vec::new(), Vec::new());
+        for (family, deleted_at) in parsed {
+            let was = present.contains(&family.id);
+            if !was {
+                if let Some(at) = deleted_at {
+                    sql::save_family(tx, &family, None).await?;
+                    mark_deleted(tx, "families", family.id, at).await?;
+                }
+                let f = &family;
+                entries.push(import_entry(actor, FAMILY, f.id, "import", f, deleted_at)?);
+                entries.extend(history.entries(actor, FAMILY, f.id)?);
+            }
+            run.counted(was, deleted_at.is_some());
+            ids.registry
+                .placed
+                .insert(family.id, (family.district_id, family.head_insuree_id));
+            if deleted_at.is_none() && !was {
+                new.push(family);
+            }
+        }
+        sql::insert_families_bulk(tx, &new).await?;
+        audit::append_many(tx, &entries).await?;
+        chunk_tx.commit().await?;
+        run.chunk_done(chunk.len());
     }
     run.finish(report).await?;
 
+    let history = History::new("tblInsuree", &insurees, "InsureeID", &ids.registry.insurees);
     let mut run = TableRun::new(db, "tblInsuree", insurees.len(), progress);
-    for row in &insurees {
-        if !row.is_current() && !row.is_deleted() {
-            run.count.history += 1;
-            run.bar.inc(1);
-            continue;
-        }
-        let parsed = insuree_from_row(row, ids, &placed).and_then(|i| Ok((i, row.deleted_at()?)));
-        match parsed {
-            Err(reason) => run.skip(row, reason),
-            Ok((insuree, deleted_at)) => {
-                let tx = run.tx().await?;
-                let present = sql::row_exists(tx, "insurees", insuree.id).await?;
-                if !present {
-                    if let Some(at) = deleted_at {
-                        // Numbers are unique among current insurees only.
-                        insert_deleted_insuree(tx, &insuree, at).await?;
-                    } else if sql::chfid_taken(tx, &insuree.chfid, Some(insuree.id)).await? {
-                        run.skip(
-                            row,
-                            format!(
-                                "the insurance number {} is already used by another insuree",
-                                insuree.chfid
-                            ),
-                        );
-                        continue;
-                    } else {
-                        sql::save_insuree(tx, &insuree, None).await?;
-                    }
-                    let i = &insuree;
-                    audit_import(tx, actor, INSUREE, i.id, "import", i, deleted_at).await?;
-                }
-                run.counted(present, deleted_at.is_some());
-                run.done().await?;
+    for chunk in insurees.chunks(CHUNK) {
+        let mut chunk_tx = db.begin().await?;
+        let mut parsed = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            if !row.is_current() && !row.is_deleted() {
+                run.count.history += 1;
+                continue;
+            }
+            let insuree = insuree_from_row(row, ids, &ids.registry.placed)
+                .and_then(|i| Ok((i, row.deleted_at()?)));
+            match insuree {
+                Err(reason) => run.skip(row, reason),
+                Ok(insuree) => parsed.push((row, insuree)),
             }
         }
+        let tx = &mut chunk_tx;
+        let ids_of: Vec<Uuid> = parsed.iter().map(|(_, (i, _))| i.id).collect();
+        let present = store::existing_ids(tx, "insurees", &ids_of).await?;
+        // Numbers are unique among current insurees: those of this chunk's new current
+        // insurees that another insuree already holds, and repeats within the chunk.
+        let asked: Vec<&str> = parsed
+            .iter()
+            .filter(|(_, (i, at))| at.is_none() && !present.contains(&i.id))
+            .map(|(_, (i, _))| i.chfid.as_str())
+            .collect();
+        let mut holders = sql::current_chfid_holders(tx, &asked).await?;
+        let (mut new, mut entries) = (Vec::new(), Vec::new());
+        for (row, (insuree, deleted_at)) in parsed {
+            let was = present.contains(&insuree.id);
+            if !was {
+                if let Some(at) = deleted_at {
+                    insert_deleted_insuree(tx, &insuree, at).await?;
+                } else {
+                    match holders.get(&insuree.chfid) {
+                        Some(holder) if *holder != insuree.id => {
+                            run.skip(
+                                row,
+                                format!(
+                                    "the insurance number {} is already used by another insuree",
+                                    insuree.chfid
+                                ),
+                            );
+                            continue;
+                        }
+                        _ => {
+                            holders.insert(insuree.chfid.clone(), insuree.id);
+                        }
+                    }
+                }
+                let i = &insuree;
+                entries.push(import_entry(actor, INSUREE, i.id, "import", i, deleted_at)?);
+                entries.extend(history.entries(actor, INSUREE, i.id)?);
+            }
+            run.counted(was, deleted_at.is_some());
+            ids.registry.present_insurees.insert(insuree.id);
+            if deleted_at.is_none() && !was {
+                new.push(insuree);
+            }
+        }
+        sql::insert_insurees_bulk(tx, &new).await?;
+        audit::append_many(tx, &entries).await?;
+        chunk_tx.commit().await?;
+        run.chunk_done(chunk.len());
     }
     run.finish(report).await
 }

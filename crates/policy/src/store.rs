@@ -763,6 +763,45 @@ pub async fn receipt_taken(
     Ok(found.is_some())
 }
 
+/// The product and payer of every current contribution recorded under any of these receipts,
+/// receipt → (product, payer): one statement for a chunk of an import (see [`receipt_taken`]).
+pub async fn receipts_recorded(
+    tx: &mut Tx,
+    receipts: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<(Uuid, Option<Uuid>)>>> {
+    let mut recorded: std::collections::HashMap<String, Vec<(Uuid, Option<Uuid>)>> =
+        Default::default();
+    if receipts.is_empty() {
+        return Ok(recorded);
+    }
+    let found: Vec<(String, Uuid, Option<Uuid>)> = match tx.postgres() {
+        Some(conn) => {
+            sqlx::query_as(
+                "SELECT receipt, product_id, payer_id FROM contributions \
+                 WHERE deleted_at IS NULL AND receipt = ANY($1)",
+            )
+            .bind(receipts)
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            let mut sql = store::Sql::new(
+                "SELECT receipt, product_id, payer_id FROM contributions WHERE deleted_at IS NULL AND receipt IN ",
+            );
+            sql.list(receipts.iter().map(|r| r.to_string()));
+            on_tx!(tx, conn => {
+                store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_all(&mut **conn)
+                    .await?
+            })
+        }
+    };
+    for (receipt, product, payer) in found {
+        recorded.entry(receipt).or_default().push((product, payer));
+    }
+    Ok(recorded)
+}
+
 // ---------------------------------------------------------------- payers
 
 #[derive(sqlx::FromRow)]

@@ -329,6 +329,39 @@ pub async fn chfid_taken(tx: &mut Tx, chfid: &str, except: Option<Uuid>) -> Resu
     Ok(found.is_some_and(|(id,)| Some(id) != except))
 }
 
+/// The current insurees holding any of these numbers, number → insuree: one statement for a
+/// chunk of an import.
+pub async fn current_chfid_holders(
+    tx: &mut Tx,
+    chfids: &[&str],
+) -> Result<std::collections::HashMap<String, Uuid>> {
+    if chfids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<(String, Uuid)> = match tx.postgres() {
+        Some(conn) => {
+            sqlx::query_as(
+                "SELECT chfid, id FROM insurees WHERE chfid = ANY($1) AND deleted_at IS NULL",
+            )
+            .bind(chfids)
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            let mut sql = store::Sql::new(
+                "SELECT chfid, id FROM insurees WHERE deleted_at IS NULL AND chfid IN ",
+            );
+            sql.list(chfids.iter().map(|c| c.to_string()));
+            on_tx!(tx, conn => {
+                store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_all(&mut **conn)
+                    .await?
+            })
+        }
+    };
+    Ok(found.into_iter().collect())
+}
+
 const INSUREE_WRITE_COLUMNS: &str = "family_id, chfid, last_name, other_names, last_name_key, other_names_key, gender, dob, \
      head, marital, relationship, profession, education, passport, type_of_id, phone, email, current_address, geolocation, \
      current_village_id, health_facility_id, card_issued, status, status_date, status_reason, photo_date, district_id, \
