@@ -237,10 +237,17 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
         Command::Import {
             command: ImportCommand::Openimis { dir, allow_partial },
         } => {
+            let started = std::time::Instant::now();
             let report = openimis_import::run(&db, &dir, openimis_import::Progress::Bar).await?;
             db.optimize().await?;
             print!("{}", report.table());
-            kernel::audit::seal(&db).await?;
+            let sealing = std::time::Instant::now();
+            let sealed = kernel::audit::seal(&db).await?;
+            println!(
+                "{sealed} audit records sealed in {:.1} s; {:.1} s in all",
+                sealing.elapsed().as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
             if report.skipped() > 0 && !allow_partial {
                 eprintln!(
                     "{} rows were skipped (see above); run again with --allow-partial to accept that",

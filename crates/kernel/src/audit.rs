@@ -196,6 +196,110 @@ pub async fn append_many(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
+/// Append these records already sealed, in the caller's transaction: their places in the
+/// chain are taken now, under the sealer's lock (PostgreSQL) or the write lock (SQLite), so
+/// that a bulk writer (the openIMIS import writes millions) does not make the sealer rewrite
+/// every record afterwards. Records other writers left unsealed are sealed after these, as
+/// usual; the chain is ordered by its positions, not by `seq`.
+pub async fn append_sealed(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (mut pos, mut prev) = chain_head(tx).await?;
+    let seqs: Vec<i64> = match tx {
+        Tx::Postgres(conn) => {
+            // Numbers from the column's own sequence, which concurrent inserts never repeat.
+            let taken: Vec<(i64,)> = sqlx::query_as(
+                "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) FROM generate_series(1, $1)",
+            )
+            .bind(entries.len() as i64)
+            .fetch_all(&mut **conn)
+            .await?;
+            let mut seqs: Vec<i64> = taken.into_iter().map(|(s,)| s).collect();
+            seqs.sort_unstable();
+            seqs
+        }
+        _ => {
+            // SQLite has one writer at a time: the numbers after the highest ever given.
+            let (last,): (i64,) = on_tx!(&mut *tx, conn => {
+                sqlx::query_as(
+                    "SELECT MAX(COALESCE((SELECT MAX(seq) FROM audit_log), 0), \
+                        COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0))",
+                )
+                .fetch_one(&mut **conn)
+                .await?
+            });
+            (1..=entries.len() as i64).map(|i| last + i).collect()
+        }
+    };
+    let mut records = Vec::with_capacity(entries.len());
+    for (e, seq) in entries.iter().zip(seqs) {
+        let mut record = AuditRecord {
+            seq,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name.clone(),
+            entity: e.entity.clone(),
+            entity_id: e.entity_id,
+            action: e.action.clone(),
+            before_json: e.before.clone(),
+            after_json: e.after.clone(),
+            chain_pos: None,
+            prev_hash: None,
+            hash: None,
+        };
+        pos += 1;
+        let hash = record.compute_hash(pos, &prev);
+        record.chain_pos = Some(pos);
+        record.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
+        record.hash = Some(hash);
+        records.push(record);
+    }
+    store::bulk_insert!(tx, "audit_log", RECORD_COLUMNS, &records, bind_audit_record)?;
+    Ok(())
+}
+
+/// Bind an [`AuditRecord`]'s columns in the order of `RECORD_COLUMNS`.
+macro_rules! bind_audit_record {
+    ($query:expr, $r:expr) => {{
+        let r: &AuditRecord = $r;
+        $query
+            .bind(r.seq)
+            .bind(r.at)
+            .bind(r.actor_id)
+            .bind(r.actor_name.as_str())
+            .bind(r.entity.as_str())
+            .bind(r.entity_id)
+            .bind(r.action.as_str())
+            .bind(r.before_json.as_deref())
+            .bind(r.after_json.as_deref())
+            .bind(r.chain_pos)
+            .bind(r.prev_hash.as_deref())
+            .bind(r.hash.as_deref())
+    }};
+}
+use bind_audit_record;
+
+/// The last place taken in the chain and its hash (0 and [`GENESIS`] for an empty chain), with
+/// the sealer's lock taken on PostgreSQL until the transaction ends.
+async fn chain_head(tx: &mut Tx) -> Result<(i64, String)> {
+    if let Tx::Postgres(conn) = &mut *tx {
+        // One sealer at a time, even with several servers on one database.
+        sqlx::query("SELECT pg_advisory_xact_lock(72616962)")
+            .execute(&mut **conn)
+            .await?;
+    }
+    let head: Option<(i64, Option<String>)> = on_tx!(&mut *tx, conn => {
+        sqlx::query_as("SELECT chain_pos, hash FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1")
+            .fetch_optional(&mut **conn)
+            .await?
+    });
+    Ok(match head {
+        Some((pos, hash)) => (pos, hash.unwrap_or_default()),
+        None => (0, GENESIS.to_string()),
+    })
+}
+
 /// Now, truncated to microseconds so that it reads back the same from either engine.
 pub fn now_micros() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -210,21 +314,7 @@ pub async fn seal(db: &Db) -> Result<u64> {
     let mut sealed = 0u64;
     loop {
         let mut tx = db.begin().await?;
-        if let Tx::Postgres(conn) = &mut tx {
-            // One sealer at a time, even with several servers on one database.
-            sqlx::query("SELECT pg_advisory_xact_lock(72616962)")
-                .execute(&mut **conn)
-                .await?;
-        }
-        let head: Option<(i64, Option<String>)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT chain_pos, hash FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1")
-                .fetch_optional(&mut **conn)
-                .await?
-        });
-        let (mut pos, mut prev) = match head {
-            Some((pos, hash)) => (pos, hash.unwrap_or_default()),
-            None => (0, GENESIS.to_string()),
-        };
+        let (mut pos, mut prev) = chain_head(&mut tx).await?;
         let batch: Vec<AuditRecord> = on_tx!(&mut tx, conn => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {RECORD_COLUMNS} FROM audit_log WHERE chain_pos IS NULL ORDER BY seq LIMIT {SEAL_BATCH}"

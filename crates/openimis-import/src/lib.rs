@@ -76,6 +76,8 @@ pub struct Skipped {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub tables: Vec<TableCount>,
+    /// How long each table took, in the order of `tables`.
+    pub took: Vec<std::time::Duration>,
     pub problems: Vec<Skipped>,
 }
 
@@ -93,14 +95,15 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<22} {:>8} {:>9} {:>10} {:>8} {:>8}",
-            "table", "read", "imported", "unchanged", "history", "skipped"
+            "{:<22} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8}",
+            "table", "read", "imported", "unchanged", "history", "skipped", "seconds"
         );
-        for t in &self.tables {
+        for (i, t) in self.tables.iter().enumerate() {
+            let took = self.took.get(i).map_or(0.0, |d| d.as_secs_f64());
             let _ = writeln!(
                 out,
-                "{:<22} {:>8} {:>9} {:>10} {:>8} {:>8}",
-                t.table, t.read, t.imported, t.unchanged, t.history, t.skipped
+                "{:<22} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8.1}",
+                t.table, t.read, t.imported, t.unchanged, t.history, t.skipped, took
             );
         }
         let deleted: Vec<String> = self
@@ -133,6 +136,7 @@ pub(crate) struct TableRun<'a> {
     in_chunk: usize,
     /// Rows of the chunks written in bulk so far.
     processed: u64,
+    started: std::time::Instant,
 }
 
 impl<'a> TableRun<'a> {
@@ -159,6 +163,7 @@ impl<'a> TableRun<'a> {
             tx: None,
             in_chunk: 0,
             processed: 0,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -194,19 +199,6 @@ impl<'a> TableRun<'a> {
         Ok(())
     }
 
-    /// Count a row written now (`present` false) or found from an earlier run. A deleted
-    /// record's row is counted with the closed rows (history) either way.
-    pub(crate) fn counted(&mut self, present: bool, deleted: bool) {
-        if deleted {
-            self.count.history += 1;
-            self.count.deleted += 1;
-        } else if present {
-            self.count.unchanged += 1;
-        } else {
-            self.count.imported += 1;
-        }
-    }
-
     pub(crate) fn skip(&mut self, row: &Row, reason: String) {
         self.count.skipped += 1;
         let reason = if row.is_deleted() {
@@ -227,9 +219,122 @@ impl<'a> TableRun<'a> {
         self.bar.finish();
         self.problems.sort_by_key(|p| p.line);
         report.tables.push(self.count);
+        report.took.push(self.started.elapsed());
         report.problems.extend(self.problems);
         Ok(())
     }
+}
+
+/// A row of a chunk written in bulk: where it is in its file, whether it is a record deleted in
+/// openIMIS, and what it became.
+pub(crate) struct Parsed<T> {
+    pub(crate) line: u64,
+    pub(crate) deleted_at: Option<OffsetDateTime>,
+    pub(crate) record: T,
+}
+
+/// What writing one chunk gave: its rows counted, the rows it could not write, and the records
+/// present after it (written now or found from an earlier run).
+#[derive(Default)]
+pub(crate) struct ChunkOutcome {
+    pub(crate) rows: usize,
+    pub(crate) imported: u64,
+    pub(crate) unchanged: u64,
+    pub(crate) deleted: u64,
+    /// (line, deleted in openIMIS, reason)
+    pub(crate) skipped: Vec<(u64, bool, String)>,
+    pub(crate) present: Vec<Uuid>,
+}
+
+impl ChunkOutcome {
+    pub(crate) fn counted(&mut self, present: bool, deleted: bool) {
+        if deleted {
+            self.deleted += 1;
+        } else if present {
+            self.unchanged += 1;
+        } else {
+            self.imported += 1;
+        }
+    }
+}
+
+impl TableRun<'_> {
+    fn absorb(&mut self, outcome: ChunkOutcome) -> Vec<Uuid> {
+        self.count.imported += outcome.imported;
+        self.count.unchanged += outcome.unchanged;
+        self.count.history += outcome.deleted;
+        self.count.deleted += outcome.deleted;
+        self.count.skipped += outcome.skipped.len() as u64;
+        for (line, deleted, reason) in outcome.skipped {
+            let reason = if deleted {
+                format!("{reason} (a record deleted in openIMIS, to be kept as deleted)")
+            } else {
+                reason
+            };
+            let file = format!("{}.csv", self.count.table);
+            self.problems.push(Skipped { file, line, reason });
+        }
+        self.chunk_done(outcome.rows);
+        outcome.present
+    }
+}
+
+/// Is this the database refusing a second row with the same unique key?
+fn is_unique_violation(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<sqlx::Error>()
+            .is_some_and(store::is_unique_violation)
+            || matches!(
+                e.downcast_ref::<kernel::Error>(),
+                Some(kernel::Error::Conflict {
+                    code: "duplicate",
+                    ..
+                })
+            )
+    })
+}
+
+/// Write `chunks`, each in a transaction of its own (`write` opens and commits it): two at a
+/// time on PostgreSQL, whose server works on both while the import prepares the next, one at a
+/// time on SQLite, which has one writer. A chunk that collides with another written at the same
+/// time (a unique key that both hold, which neither could see in the other before it
+/// committed) rolled back whole; it is written again once the others are in, and then sees the
+/// row it collided with. Answers the records present after the chunks.
+pub(crate) async fn write_chunks<'c, C, F, Fut>(
+    run: &mut TableRun<'_>,
+    chunks: &'c [C],
+    write: F,
+) -> anyhow::Result<Vec<Uuid>>
+where
+    F: Fn(&'c C) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ChunkOutcome>>,
+{
+    use futures::StreamExt;
+    let parallel = match run.db.engine() {
+        store::Engine::Postgres => 2,
+        store::Engine::Sqlite => 1,
+    };
+    let mut present = Vec::new();
+    let mut again = Vec::new();
+    let mut written = futures::stream::iter(chunks.iter().enumerate())
+        .map(|(i, chunk)| {
+            let fut = write(chunk);
+            async move { (i, fut.await) }
+        })
+        .buffer_unordered(parallel);
+    while let Some((i, outcome)) = written.next().await {
+        match outcome {
+            Ok(outcome) => present.extend(run.absorb(outcome)),
+            Err(e) if parallel > 1 && is_unique_violation(&e) => again.push(i),
+            Err(e) => return Err(e),
+        }
+    }
+    drop(written);
+    again.sort_unstable();
+    for i in again {
+        present.extend(run.absorb(write(&chunks[i]).await?));
+    }
+    Ok(present)
 }
 
 /// Import everything this version knows from `dir`.

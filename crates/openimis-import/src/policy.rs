@@ -11,8 +11,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    CHUNK, History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map,
-    legacy_map_with_deleted, mark_deleted,
+    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, import_entry,
+    legacy_map, legacy_map_with_deleted, mark_deleted, write_chunks,
 };
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
@@ -319,54 +319,73 @@ async fn import_policies(
     let history = History::new("tblPolicy", &rows, "PolicyID", &ids.policy.policies);
     let mut known = Known::default();
     let mut run = TableRun::new(db, "tblPolicy", rows.len(), progress);
-    for chunk in rows.chunks(CHUNK) {
-        let mut chunk_tx = db.begin().await?;
-        let mut parsed = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            if !row.is_current() && !row.is_deleted() {
-                run.count.history += 1;
-                continue;
-            }
-            let policy = policy_from_row(&mut chunk_tx, &mut known, row, ids, &officers)
-                .await?
-                .and_then(|p| Ok((p, row.deleted_at()?)));
-            match policy {
-                Err(reason) => run.skip(row, reason),
-                Ok(policy) => parsed.push(policy),
+    let mut parsed = Vec::with_capacity(rows.len());
+    let mut read = db.read().await?;
+    for row in &rows {
+        if !row.is_current() && !row.is_deleted() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
+        }
+        let policy = policy_from_row(&mut read, &mut known, row, ids, &officers)
+            .await?
+            .and_then(|p| Ok((p, row.deleted_at()?)));
+        match policy {
+            Err(reason) => run.skip(row, reason),
+            Ok((record, deleted_at)) => {
+                let at = Placed {
+                    product_id: record.product_id,
+                    district_id: record.district_id,
+                };
+                placed.insert(record.id, at);
+                parsed.push(Parsed {
+                    line: row.line,
+                    deleted_at,
+                    record,
+                });
             }
         }
-        let tx = &mut chunk_tx;
-        let ids_of: Vec<Uuid> = parsed.iter().map(|(p, _)| p.id).collect();
-        let present = store::existing_ids(tx, "policies", &ids_of).await?;
-        let (mut new, mut entries) = (Vec::new(), Vec::new());
-        for (policy, deleted_at) in parsed {
-            let was = present.contains(&policy.id);
-            if !was {
-                if let Some(at) = deleted_at {
-                    sql::save_policy(tx, &policy, None).await?;
-                    mark_deleted(tx, "policies", policy.id, at).await?;
-                }
-                let p = &policy;
-                entries.push(import_entry(actor, POLICY, p.id, "import", p, deleted_at)?);
-                entries.extend(history.entries(actor, POLICY, p.id)?);
-            }
-            run.counted(was, deleted_at.is_some());
-            placed.insert(
-                policy.id,
-                Placed {
-                    product_id: policy.product_id,
-                    district_id: policy.district_id,
-                },
-            );
-            if deleted_at.is_none() && !was {
-                new.push(policy);
-            }
-        }
-        sql::insert_policies_bulk(tx, &new).await?;
-        audit::append_many(tx, &entries).await?;
-        chunk_tx.commit().await?;
-        run.chunk_done(chunk.len());
     }
+    drop(read);
+    let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    write_chunks(&mut run, &chunks, |chunk| {
+        let history = &history;
+        async move {
+            let mut tx = db.begin().await?;
+            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
+            let present = store::existing_ids(&mut tx, "policies", &ids_of).await?;
+            let mut out = ChunkOutcome {
+                rows: chunk.len(),
+                ..ChunkOutcome::default()
+            };
+            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            for p in chunk.iter() {
+                let (policy, deleted_at) = (&p.record, p.deleted_at);
+                let was = present.contains(&policy.id);
+                out.counted(was, deleted_at.is_some());
+                if was {
+                    continue;
+                }
+                match deleted_at {
+                    Some(at) => {
+                        sql::save_policy(&mut tx, policy, None).await?;
+                        mark_deleted(&mut tx, "policies", policy.id, at).await?;
+                    }
+                    None => new.push(policy.clone()),
+                }
+                let id = policy.id;
+                entries.push(import_entry(
+                    actor, POLICY, id, "import", policy, deleted_at,
+                )?);
+                entries.extend(history.entries(actor, POLICY, id)?);
+            }
+            sql::insert_policies_bulk(&mut tx, &new).await?;
+            audit::append_sealed(&mut tx, &entries).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+    })
+    .await?;
     run.finish(report).await?;
     Ok(placed)
 }
@@ -445,53 +464,84 @@ async fn import_insuree_policies(
         return Ok(());
     };
     let mut run = TableRun::new(db, "tblInsureePolicy", rows.len(), progress);
-    for chunk in rows.chunks(CHUNK) {
-        let mut chunk_tx = db.begin().await?;
-        let mut parsed = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            if !row.is_current() && !row.is_deleted() {
-                run.count.history += 1;
-                continue;
-            }
-            match insuree_policy_from_row(row, ids, policies)
-                .and_then(|ip| Ok((ip, row.deleted_at()?)))
-            {
-                Err(reason) => run.skip(row, reason),
-                Ok(ip) => parsed.push(ip),
-            }
+    let mut parsed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if !row.is_current() && !row.is_deleted() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
         }
-        let tx = &mut chunk_tx;
-        let ids_of: Vec<Uuid> = parsed.iter().map(|(ip, _)| ip.id).collect();
-        let present = store::existing_ids(tx, "insuree_policies", &ids_of).await?;
+        match insuree_policy_from_row(row, ids, policies).and_then(|ip| Ok((ip, row.deleted_at()?)))
+        {
+            Err(reason) => run.skip(row, reason),
+            Ok((record, deleted_at)) => parsed.push(Parsed {
+                line: row.line,
+                deleted_at,
+                record,
+            }),
+        }
+    }
+    let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    write_chunks(&mut run, &chunks, |chunk| async move {
+        let mut tx = db.begin().await?;
+        let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
+        let present = store::existing_ids(&mut tx, "insuree_policies", &ids_of).await?;
+        let mut out = ChunkOutcome {
+            rows: chunk.len(),
+            ..ChunkOutcome::default()
+        };
         let (mut new, mut deleted, mut entries) = (Vec::new(), Vec::new(), Vec::new());
-        for (ip, deleted_at) in parsed {
+        // Coverage has no audit entity of its own: it is part of its policy's trail, one
+        // record for the members a chunk brings to a policy.
+        let mut members: Vec<(Uuid, Vec<&InsureePolicy>)> = Vec::new();
+        for p in chunk.iter() {
+            let (ip, deleted_at) = (&p.record, p.deleted_at);
             let was = present.contains(&ip.id);
-            run.counted(was, deleted_at.is_some());
+            out.counted(was, deleted_at.is_some());
             if was {
                 continue;
             }
-            // Coverage has no audit entity of its own: it is part of its policy's trail.
-            let (policy, action) = (ip.policy_id, "import_member");
-            entries.push(import_entry(
-                actor, POLICY, policy, action, &ip, deleted_at,
-            )?);
-            if let Some(at) = deleted_at {
-                deleted.push((ip.id, at));
+            match deleted_at {
+                Some(at) => {
+                    let (policy, action) = (ip.policy_id, "import_member");
+                    entries.push(import_entry(actor, POLICY, policy, action, ip, Some(at))?);
+                    deleted.push((ip.id, at));
+                }
+                None => match members.last_mut() {
+                    Some((policy, of)) if *policy == ip.policy_id => of.push(ip),
+                    _ => members.push((ip.policy_id, vec![ip])),
+                },
             }
-            new.push(ip);
+            new.push(ip.clone());
         }
-        sql::insert_insuree_policies(tx, &new).await?;
+        for (policy, of) in &members {
+            let action = "import_members";
+            entries.push(import_entry(actor, POLICY, *policy, action, of, None)?);
+        }
+        sql::insert_insuree_policies(&mut tx, &new).await?;
         for (id, at) in deleted {
-            mark_deleted(tx, "insuree_policies", id, at).await?;
+            mark_deleted(&mut tx, "insuree_policies", id, at).await?;
         }
-        audit::append_many(tx, &entries).await?;
-        chunk_tx.commit().await?;
-        run.chunk_done(chunk.len());
-    }
+        audit::append_sealed(&mut tx, &entries).await?;
+        tx.commit().await?;
+        Ok(out)
+    })
+    .await?;
     run.finish(report).await
 }
 
 // ---------------------------------------------------------------- contributions
+
+/// Does a contribution's receipt clash with these (product, payer) pairs that already hold it?
+fn clashes(same: &[(Uuid, Option<Uuid>)], c: &Contribution) -> bool {
+    same.iter().any(|(product, payer)| {
+        *product == c.product_id || (payer.is_some() && *payer == c.payer_id)
+    })
+}
+
+fn receipt_taken(receipt: &str) -> String {
+    format!("the receipt {receipt} is already recorded for this product or payer")
+}
 
 fn contribution_from_row(
     row: &Row,
@@ -550,65 +600,77 @@ async fn import_contributions(
         return Ok(());
     };
     let mut run = TableRun::new(db, "tblPremium", rows.len(), progress);
-    for chunk in rows.chunks(CHUNK) {
-        let mut chunk_tx = db.begin().await?;
-        let mut parsed = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            if !row.is_current() {
-                run.count.history += 1;
-                continue;
-            }
-            match contribution_from_row(row, ids, policies, payers) {
-                Err(reason) => run.skip(row, reason),
-                Ok(c) => parsed.push((row, c)),
+    let mut parsed = Vec::with_capacity(rows.len());
+    // A receipt is unique per product, and per payer when there is one: of two rows of this
+    // file that share one, the first is imported.
+    let mut receipts: HashMap<&str, Vec<(Uuid, Option<Uuid>)>> = HashMap::new();
+    for row in &rows {
+        if !row.is_current() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
+        }
+        match contribution_from_row(row, ids, policies, payers) {
+            Err(reason) => run.skip(row, reason),
+            Ok(c) => {
+                let same = receipts
+                    .entry(row.get("Receipt").unwrap_or_default())
+                    .or_default();
+                if clashes(same, &c) {
+                    run.skip(row, receipt_taken(&c.receipt));
+                    continue;
+                }
+                same.push((c.product_id, c.payer_id));
+                parsed.push(Parsed {
+                    line: row.line,
+                    deleted_at: None,
+                    record: c,
+                });
             }
         }
-        let tx = &mut chunk_tx;
-        let ids_of: Vec<Uuid> = parsed.iter().map(|(_, c)| c.id).collect();
-        let present = store::existing_ids(tx, "contributions", &ids_of).await?;
-        let asked: Vec<&str> = parsed
+    }
+    let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    write_chunks(&mut run, &chunks, |chunk| async move {
+        let mut tx = db.begin().await?;
+        let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
+        let present = store::existing_ids(&mut tx, "contributions", &ids_of).await?;
+        let asked: Vec<&str> = chunk
             .iter()
-            .filter(|(_, c)| !present.contains(&c.id))
-            .map(|(_, c)| c.receipt.as_str())
+            .filter(|p| !present.contains(&p.record.id))
+            .map(|p| p.record.receipt.as_str())
             .collect();
-        let mut taken = sql::receipts_recorded(tx, &asked).await?;
+        let taken = sql::receipts_recorded(&mut tx, &asked).await?;
+        let mut out = ChunkOutcome {
+            rows: chunk.len(),
+            ..ChunkOutcome::default()
+        };
         let (mut new, mut entries) = (Vec::new(), Vec::new());
-        for (row, c) in parsed {
+        for p in chunk.iter() {
+            let c = &p.record;
             if present.contains(&c.id) {
-                run.count.unchanged += 1;
+                out.unchanged += 1;
                 continue;
             }
-            // A receipt is unique per product, and per payer when there is one.
-            let same = taken.entry(c.receipt.clone()).or_default();
-            let clash = same.iter().any(|(product, payer)| {
-                *product == c.product_id || (payer.is_some() && *payer == c.payer_id)
-            });
-            if clash {
-                run.skip(
-                    row,
-                    format!(
-                        "the receipt {} is already recorded for this product or payer",
-                        c.receipt
-                    ),
-                );
+            if taken.get(&c.receipt).is_some_and(|same| clashes(same, c)) {
+                out.skipped.push((p.line, false, receipt_taken(&c.receipt)));
                 continue;
             }
-            same.push((c.product_id, c.payer_id));
             entries.push(audit::Entry::new(
                 actor,
                 CONTRIBUTION,
                 c.id,
                 "import",
                 None::<&()>,
-                Some(&c),
+                Some(c),
             )?);
-            run.count.imported += 1;
-            new.push(c);
+            out.imported += 1;
+            new.push(c.clone());
         }
-        sql::insert_contributions(tx, &new).await?;
-        audit::append_many(tx, &entries).await?;
-        chunk_tx.commit().await?;
-        run.chunk_done(chunk.len());
-    }
+        sql::insert_contributions(&mut tx, &new).await?;
+        audit::append_sealed(&mut tx, &entries).await?;
+        tx.commit().await?;
+        Ok(out)
+    })
+    .await?;
     run.finish(report).await
 }

@@ -10,8 +10,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    CHUNK, History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map_with_deleted,
-    mark_deleted,
+    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, import_entry,
+    legacy_map_with_deleted, mark_deleted, write_chunks,
 };
 use ::registry::model::*;
 use ::registry::service::{FAMILY, INSUREE};
@@ -56,116 +56,141 @@ pub(crate) async fn import(
 
     let history = History::new("tblFamilies", &families, "FamilyID", &ids.registry.families);
     let mut run = TableRun::new(db, "tblFamilies", families.len(), progress);
-    for chunk in families.chunks(CHUNK) {
-        let mut chunk_tx = db.begin().await?;
-        let mut parsed = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            if !row.is_current() && !row.is_deleted() {
-                run.count.history += 1;
-                continue;
-            }
-            match family_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?))) {
-                Err(reason) => run.skip(row, reason),
-                Ok(family) => parsed.push(family),
+    let mut parsed = Vec::with_capacity(families.len());
+    for row in &families {
+        if !row.is_current() && !row.is_deleted() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
+        }
+        match family_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?))) {
+            Err(reason) => run.skip(row, reason),
+            Ok((record, deleted_at)) => {
+                let placed = (record.district_id, record.head_insuree_id);
+                ids.registry.placed.insert(record.id, placed);
+                parsed.push(Parsed {
+                    line: row.line,
+                    deleted_at,
+                    record,
+                });
             }
         }
-        let tx = &mut chunk_tx;
-        let ids_of: Vec<Uuid> = parsed.iter().map(|(f, _)| f.id).collect();
-        let present = store::existing_ids(tx, "families", &ids_of).await?;
-        let (mut new, mut entries) = (Vec::new(), Vec::new());
-        for (family, deleted_at) in parsed {
-            let was = present.contains(&family.id);
-            if !was {
-                if let Some(at) = deleted_at {
-                    sql::save_family(tx, &family, None).await?;
-                    mark_deleted(tx, "families", family.id, at).await?;
+    }
+    let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    write_chunks(&mut run, &chunks, |chunk| {
+        let history = &history;
+        async move {
+            let mut tx = db.begin().await?;
+            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
+            let present = store::existing_ids(&mut tx, "families", &ids_of).await?;
+            let mut out = ChunkOutcome {
+                rows: chunk.len(),
+                ..ChunkOutcome::default()
+            };
+            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            for p in chunk.iter() {
+                let (f, deleted_at) = (&p.record, p.deleted_at);
+                let was = present.contains(&f.id);
+                out.counted(was, deleted_at.is_some());
+                if was {
+                    continue;
                 }
-                let f = &family;
+                match deleted_at {
+                    Some(at) => {
+                        sql::save_family(&mut tx, f, None).await?;
+                        mark_deleted(&mut tx, "families", f.id, at).await?;
+                    }
+                    None => new.push(f.clone()),
+                }
                 entries.push(import_entry(actor, FAMILY, f.id, "import", f, deleted_at)?);
                 entries.extend(history.entries(actor, FAMILY, f.id)?);
             }
-            run.counted(was, deleted_at.is_some());
-            ids.registry
-                .placed
-                .insert(family.id, (family.district_id, family.head_insuree_id));
-            if deleted_at.is_none() && !was {
-                new.push(family);
-            }
+            sql::insert_families_bulk(&mut tx, &new).await?;
+            audit::append_sealed(&mut tx, &entries).await?;
+            tx.commit().await?;
+            Ok(out)
         }
-        sql::insert_families_bulk(tx, &new).await?;
-        audit::append_many(tx, &entries).await?;
-        chunk_tx.commit().await?;
-        run.chunk_done(chunk.len());
-    }
+    })
+    .await?;
     run.finish(report).await?;
 
     let history = History::new("tblInsuree", &insurees, "InsureeID", &ids.registry.insurees);
     let mut run = TableRun::new(db, "tblInsuree", insurees.len(), progress);
-    for chunk in insurees.chunks(CHUNK) {
-        let mut chunk_tx = db.begin().await?;
-        let mut parsed = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            if !row.is_current() && !row.is_deleted() {
-                run.count.history += 1;
-                continue;
-            }
-            let insuree = insuree_from_row(row, ids, &ids.registry.placed)
-                .and_then(|i| Ok((i, row.deleted_at()?)));
-            match insuree {
-                Err(reason) => run.skip(row, reason),
-                Ok(insuree) => parsed.push((row, insuree)),
-            }
+    let mut parsed = Vec::with_capacity(insurees.len());
+    // Numbers are unique among current insurees: of two current rows with one number, the
+    // first in the file is imported.
+    let mut numbers: HashSet<&str> = HashSet::new();
+    for row in &insurees {
+        if !row.is_current() && !row.is_deleted() {
+            run.count.history += 1;
+            run.bar.inc(1);
+            continue;
         }
-        let tx = &mut chunk_tx;
-        let ids_of: Vec<Uuid> = parsed.iter().map(|(_, (i, _))| i.id).collect();
-        let present = store::existing_ids(tx, "insurees", &ids_of).await?;
-        // Numbers are unique among current insurees: those of this chunk's new current
-        // insurees that another insuree already holds, and repeats within the chunk.
-        let asked: Vec<&str> = parsed
-            .iter()
-            .filter(|(_, (i, at))| at.is_none() && !present.contains(&i.id))
-            .map(|(_, (i, _))| i.chfid.as_str())
-            .collect();
-        let mut holders = sql::current_chfid_holders(tx, &asked).await?;
-        let (mut new, mut entries) = (Vec::new(), Vec::new());
-        for (row, (insuree, deleted_at)) in parsed {
-            let was = present.contains(&insuree.id);
-            if !was {
-                if let Some(at) = deleted_at {
-                    insert_deleted_insuree(tx, &insuree, at).await?;
-                } else {
-                    match holders.get(&insuree.chfid) {
-                        Some(holder) if *holder != insuree.id => {
-                            run.skip(
-                                row,
-                                format!(
-                                    "the insurance number {} is already used by another insuree",
-                                    insuree.chfid
-                                ),
-                            );
+        let insuree = insuree_from_row(row, ids, &ids.registry.placed)
+            .and_then(|i| Ok((i, row.deleted_at()?)));
+        match insuree {
+            Err(reason) => run.skip(row, reason),
+            Ok((record, None)) if !numbers.insert(row.get("CHFID").unwrap_or_default()) => {
+                let reason = taken(&record.chfid);
+                run.skip(row, reason)
+            }
+            Ok((record, deleted_at)) => parsed.push(Parsed {
+                line: row.line,
+                deleted_at,
+                record,
+            }),
+        }
+    }
+    let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    let present = write_chunks(&mut run, &chunks, |chunk| {
+        let history = &history;
+        async move {
+            let mut tx = db.begin().await?;
+            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
+            let present = store::existing_ids(&mut tx, "insurees", &ids_of).await?;
+            // The numbers of this chunk's new current insurees that an insuree already holds.
+            let asked: Vec<&str> = chunk
+                .iter()
+                .filter(|p| p.deleted_at.is_none() && !present.contains(&p.record.id))
+                .map(|p| p.record.chfid.as_str())
+                .collect();
+            let holders = sql::current_chfid_holders(&mut tx, &asked).await?;
+            let mut out = ChunkOutcome {
+                rows: chunk.len(),
+                ..ChunkOutcome::default()
+            };
+            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            for p in chunk.iter() {
+                let (i, deleted_at) = (&p.record, p.deleted_at);
+                let was = present.contains(&i.id);
+                if !was {
+                    match deleted_at {
+                        Some(at) => insert_deleted_insuree(&mut tx, i, at).await?,
+                        None if holders.get(&i.chfid).is_some_and(|h| *h != i.id) => {
+                            out.skipped.push((p.line, false, taken(&i.chfid)));
                             continue;
                         }
-                        _ => {
-                            holders.insert(insuree.chfid.clone(), insuree.id);
-                        }
+                        None => new.push(i.clone()),
                     }
+                    entries.push(import_entry(actor, INSUREE, i.id, "import", i, deleted_at)?);
+                    entries.extend(history.entries(actor, INSUREE, i.id)?);
                 }
-                let i = &insuree;
-                entries.push(import_entry(actor, INSUREE, i.id, "import", i, deleted_at)?);
-                entries.extend(history.entries(actor, INSUREE, i.id)?);
+                out.counted(was, deleted_at.is_some());
+                out.present.push(i.id);
             }
-            run.counted(was, deleted_at.is_some());
-            ids.registry.present_insurees.insert(insuree.id);
-            if deleted_at.is_none() && !was {
-                new.push(insuree);
-            }
+            sql::insert_insurees_bulk(&mut tx, &new).await?;
+            audit::append_sealed(&mut tx, &entries).await?;
+            tx.commit().await?;
+            Ok(out)
         }
-        sql::insert_insurees_bulk(tx, &new).await?;
-        audit::append_many(tx, &entries).await?;
-        chunk_tx.commit().await?;
-        run.chunk_done(chunk.len());
-    }
+    })
+    .await?;
+    ids.registry.present_insurees.extend(present);
     run.finish(report).await
+}
+
+fn taken(chfid: &str) -> String {
+    format!("the insurance number {chfid} is already used by another insuree")
 }
 
 /// Insert an insuree deleted at `at`. Its number may be a current insuree's, which the unique

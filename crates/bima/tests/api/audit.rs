@@ -124,3 +124,63 @@ async fn the_command_line_verifies_the_chain() {
     let out = String::from_utf8_lossy(&broken.stdout);
     assert!(out.contains("broken at record 2"), "{out}");
 }
+
+#[tokio::test]
+async fn records_appended_sealed_chain_with_those_the_sealer_seals() {
+    each_engine(|app| async move {
+        // Unsealed records written the ordinary way, then a bulk writer's records sealed as
+        // they are appended, then more ordinary ones: one chain that verifies.
+        app.small_tree().await;
+        let actor = kernel::Actor::system("test");
+        let entries = |n: usize, what: &str| -> Vec<audit::Entry> {
+            (0..n)
+                .map(|i| {
+                    audit::Entry::new(
+                        &actor,
+                        "location",
+                        uuid::Uuid::now_v7(),
+                        "import",
+                        None::<&()>,
+                        Some(&json!({"what": what, "i": i})),
+                    )
+                    .unwrap()
+                })
+                .collect()
+        };
+        let unsealed_before = app.count("SELECT COUNT(*) FROM audit_log WHERE hash IS NULL").await;
+        assert!(unsealed_before > 0, "the tree's records wait for the sealer");
+        let mut tx = app.db.begin().await.unwrap();
+        audit::append_sealed(&mut tx, &entries(150, "bulk")).await.unwrap();
+        audit::append_many(&mut tx, &entries(3, "ordinary")).await.unwrap();
+        audit::append_sealed(&mut tx, &entries(70, "bulk")).await.unwrap();
+        tx.commit().await.unwrap();
+        // The bulk records carry their seals at once; the others wait for the sealer.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_log WHERE hash IS NULL").await,
+            unsealed_before + 3
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(DISTINCT seq) FROM audit_log WHERE after_json LIKE '%bulk%' AND hash IS NOT NULL").await,
+            220
+        );
+        let total = app.count("SELECT COUNT(*) FROM audit_log").await;
+        match audit::verify(&app.db).await.unwrap() {
+            Verdict::Intact { records } => assert_eq!(records as i64, total),
+            broken => panic!("[{:?}] {broken:?}", app.engine),
+        }
+        // A later ordinary write takes a number after every bulk one.
+        app.location("R9", "R", None).await;
+        let newest: i64 = app.count("SELECT MAX(seq) FROM audit_log WHERE after_json LIKE '%R9 name%'").await;
+        let bulk_max: i64 = app.count("SELECT MAX(seq) FROM audit_log WHERE after_json LIKE '%bulk%'").await;
+        assert!(newest > bulk_max, "{newest} after {bulk_max}");
+        assert!(matches!(audit::verify(&app.db).await.unwrap(), Verdict::Intact { .. }));
+        // Tampering with a record sealed on append is caught like any other.
+        exec(&app.db, "UPDATE audit_log SET after_json = REPLACE(after_json, 'bulk', 'forged') WHERE seq = (SELECT MIN(seq) FROM audit_log WHERE after_json LIKE '%bulk%')").await;
+        match audit::verify(&app.db).await.unwrap() {
+            Verdict::Broken { reason, .. } => assert!(reason.contains("changed after it was written"), "{reason}"),
+            intact => panic!("[{:?}] tampering went unnoticed: {intact:?}", app.engine),
+        }
+        app.finish().await;
+    })
+    .await;
+}
