@@ -11,8 +11,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, import_entry,
-    legacy_map, legacy_map_with_deleted, mark_deleted, write_chunks,
+    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
+    chunk_entry, import_entry, legacy_map, legacy_map_with_deleted, mark_deleted, write_chunks,
 };
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
@@ -347,18 +347,21 @@ async fn import_policies(
         }
     }
     drop(read);
+    // What an earlier run already wrote, asked once for the whole file.
+    let present = {
+        let all: Vec<Uuid> = parsed.iter().map(|p| p.record.id).collect();
+        store::existing_ids(&mut db.read().await?, "policies", &all).await?
+    };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
     write_chunks(&mut run, &chunks, |chunk| {
-        let history = &history;
+        let (history, present) = (&history, &present);
         async move {
-            let mut tx = db.begin().await?;
-            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
-            let present = store::existing_ids(&mut tx, "policies", &ids_of).await?;
+            let mut tx = begin_chunk(db).await?;
             let mut out = ChunkOutcome {
                 rows: chunk.len(),
                 ..ChunkOutcome::default()
             };
-            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            let (mut new, mut entries, mut imported) = (Vec::new(), Vec::new(), Vec::new());
             for p in chunk.iter() {
                 let (policy, deleted_at) = (&p.record, p.deleted_at);
                 let was = present.contains(&policy.id);
@@ -366,19 +369,21 @@ async fn import_policies(
                 if was {
                     continue;
                 }
+                let id = policy.id;
                 match deleted_at {
                     Some(at) => {
                         sql::save_policy(&mut tx, policy, None).await?;
-                        mark_deleted(&mut tx, "policies", policy.id, at).await?;
+                        mark_deleted(&mut tx, "policies", id, at).await?;
+                        entries.push(import_entry(actor, POLICY, id, "import", policy, Some(at))?);
                     }
-                    None => new.push(policy.clone()),
+                    None => {
+                        new.push(policy.clone());
+                        imported.push((id, p.line));
+                    }
                 }
-                let id = policy.id;
-                entries.push(import_entry(
-                    actor, POLICY, id, "import", policy, deleted_at,
-                )?);
                 entries.extend(history.entries(actor, POLICY, id)?);
             }
+            entries.extend(chunk_entry(actor, POLICY, "tblPolicy.csv", &imported)?);
             sql::insert_policies_bulk(&mut tx, &new).await?;
             audit::append_sealed(&mut tx, &entries).await?;
             tx.commit().await?;
@@ -481,19 +486,22 @@ async fn import_insuree_policies(
             }),
         }
     }
+    // What an earlier run already wrote, asked once for the whole file.
+    let present = {
+        let all: Vec<Uuid> = parsed.iter().map(|p| p.record.id).collect();
+        store::existing_ids(&mut db.read().await?, "insuree_policies", &all).await?
+    };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    let present = &present;
     write_chunks(&mut run, &chunks, |chunk| async move {
-        let mut tx = db.begin().await?;
-        let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
-        let present = store::existing_ids(&mut tx, "insuree_policies", &ids_of).await?;
+        let mut tx = begin_chunk(db).await?;
         let mut out = ChunkOutcome {
             rows: chunk.len(),
             ..ChunkOutcome::default()
         };
         let (mut new, mut deleted, mut entries) = (Vec::new(), Vec::new(), Vec::new());
-        // Coverage has no audit entity of its own: it is part of its policy's trail, one
-        // record for the members a chunk brings to a policy.
-        let mut members: Vec<(Uuid, Vec<&InsureePolicy>)> = Vec::new();
+        // Coverage has no audit entity of its own: it is part of its policy's trail.
+        let mut imported = Vec::new();
         for p in chunk.iter() {
             let (ip, deleted_at) = (&p.record, p.deleted_at);
             let was = present.contains(&ip.id);
@@ -507,17 +515,16 @@ async fn import_insuree_policies(
                     entries.push(import_entry(actor, POLICY, policy, action, ip, Some(at))?);
                     deleted.push((ip.id, at));
                 }
-                None => match members.last_mut() {
-                    Some((policy, of)) if *policy == ip.policy_id => of.push(ip),
-                    _ => members.push((ip.policy_id, vec![ip])),
-                },
+                None => imported.push((ip.id, p.line)),
             }
             new.push(ip.clone());
         }
-        for (policy, of) in &members {
-            let action = "import_members";
-            entries.push(import_entry(actor, POLICY, *policy, action, of, None)?);
-        }
+        entries.extend(chunk_entry(
+            actor,
+            POLICY,
+            "tblInsureePolicy.csv",
+            &imported,
+        )?);
         sql::insert_insuree_policies(&mut tx, &new).await?;
         for (id, at) in deleted {
             mark_deleted(&mut tx, "insuree_policies", id, at).await?;
@@ -629,22 +636,35 @@ async fn import_contributions(
             }
         }
     }
+    // What an earlier run already wrote, asked once for the whole file.
+    let present = {
+        let all: Vec<Uuid> = parsed.iter().map(|p| p.record.id).collect();
+        store::existing_ids(&mut db.read().await?, "contributions", &all).await?
+    };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
-    write_chunks(&mut run, &chunks, |chunk| async move {
-        let mut tx = db.begin().await?;
-        let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
-        let present = store::existing_ids(&mut tx, "contributions", &ids_of).await?;
-        let asked: Vec<&str> = chunk
+    // The receipts of the file's new contributions that earlier ones hold.
+    let taken = {
+        let asked: Vec<&str> = parsed
             .iter()
             .filter(|p| !present.contains(&p.record.id))
             .map(|p| p.record.receipt.as_str())
             .collect();
-        let taken = sql::receipts_recorded(&mut tx, &asked).await?;
+        let mut products: Vec<Uuid> = parsed.iter().map(|p| p.record.product_id).collect();
+        let mut payers: Vec<Uuid> = parsed.iter().filter_map(|p| p.record.payer_id).collect();
+        for ids in [&mut products, &mut payers] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        sql::receipts_recorded(&mut db.read().await?, &asked, &products, &payers).await?
+    };
+    let (present, taken) = (&present, &taken);
+    write_chunks(&mut run, &chunks, |chunk| async move {
+        let mut tx = begin_chunk(db).await?;
         let mut out = ChunkOutcome {
             rows: chunk.len(),
             ..ChunkOutcome::default()
         };
-        let (mut new, mut entries) = (Vec::new(), Vec::new());
+        let (mut new, mut entries, mut imported) = (Vec::new(), Vec::new(), Vec::new());
         for p in chunk.iter() {
             let c = &p.record;
             if present.contains(&c.id) {
@@ -655,17 +675,12 @@ async fn import_contributions(
                 out.skipped.push((p.line, false, receipt_taken(&c.receipt)));
                 continue;
             }
-            entries.push(audit::Entry::new(
-                actor,
-                CONTRIBUTION,
-                c.id,
-                "import",
-                None::<&()>,
-                Some(c),
-            )?);
+            imported.push((c.id, p.line));
             out.imported += 1;
             new.push(c.clone());
         }
+        let file = "tblPremium.csv";
+        entries.extend(chunk_entry(actor, CONTRIBUTION, file, &imported)?);
         sql::insert_contributions(&mut tx, &new).await?;
         audit::append_sealed(&mut tx, &entries).await?;
         tx.commit().await?;

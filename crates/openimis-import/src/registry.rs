@@ -10,8 +10,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, import_entry,
-    legacy_map_with_deleted, mark_deleted, write_chunks,
+    CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
+    chunk_entry, import_entry, legacy_map_with_deleted, mark_deleted, write_chunks,
 };
 use ::registry::model::*;
 use ::registry::service::{FAMILY, INSUREE};
@@ -76,18 +76,21 @@ pub(crate) async fn import(
             }
         }
     }
+    // What an earlier run already wrote, asked once for the whole file.
+    let present = {
+        let all: Vec<Uuid> = parsed.iter().map(|p| p.record.id).collect();
+        store::existing_ids(&mut db.read().await?, "families", &all).await?
+    };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
     write_chunks(&mut run, &chunks, |chunk| {
-        let history = &history;
+        let (history, present) = (&history, &present);
         async move {
-            let mut tx = db.begin().await?;
-            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
-            let present = store::existing_ids(&mut tx, "families", &ids_of).await?;
+            let mut tx = begin_chunk(db).await?;
             let mut out = ChunkOutcome {
                 rows: chunk.len(),
                 ..ChunkOutcome::default()
             };
-            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            let (mut new, mut entries, mut imported) = (Vec::new(), Vec::new(), Vec::new());
             for p in chunk.iter() {
                 let (f, deleted_at) = (&p.record, p.deleted_at);
                 let was = present.contains(&f.id);
@@ -99,12 +102,16 @@ pub(crate) async fn import(
                     Some(at) => {
                         sql::save_family(&mut tx, f, None).await?;
                         mark_deleted(&mut tx, "families", f.id, at).await?;
+                        entries.push(import_entry(actor, FAMILY, f.id, "import", f, Some(at))?);
                     }
-                    None => new.push(f.clone()),
+                    None => {
+                        new.push(f.clone());
+                        imported.push((f.id, p.line));
+                    }
                 }
-                entries.push(import_entry(actor, FAMILY, f.id, "import", f, deleted_at)?);
                 entries.extend(history.entries(actor, FAMILY, f.id)?);
             }
+            entries.extend(chunk_entry(actor, FAMILY, "tblFamilies.csv", &imported)?);
             sql::insert_families_bulk(&mut tx, &new).await?;
             audit::append_sealed(&mut tx, &entries).await?;
             tx.commit().await?;
@@ -141,43 +148,55 @@ pub(crate) async fn import(
             }),
         }
     }
+    // What an earlier run already wrote, asked once for the whole file.
+    let present = {
+        let all: Vec<Uuid> = parsed.iter().map(|p| p.record.id).collect();
+        store::existing_ids(&mut db.read().await?, "insurees", &all).await?
+    };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
+    // The numbers of the file's new current insurees that an insuree already holds.
+    let holders = {
+        let asked: Vec<&str> = parsed
+            .iter()
+            .filter(|p| p.deleted_at.is_none() && !present.contains(&p.record.id))
+            .map(|p| p.record.chfid.as_str())
+            .collect();
+        sql::current_chfid_holders(&mut db.read().await?, &asked).await?
+    };
     let present = write_chunks(&mut run, &chunks, |chunk| {
-        let history = &history;
+        let (history, present, holders) = (&history, &present, &holders);
         async move {
-            let mut tx = db.begin().await?;
-            let ids_of: Vec<Uuid> = chunk.iter().map(|p| p.record.id).collect();
-            let present = store::existing_ids(&mut tx, "insurees", &ids_of).await?;
-            // The numbers of this chunk's new current insurees that an insuree already holds.
-            let asked: Vec<&str> = chunk
-                .iter()
-                .filter(|p| p.deleted_at.is_none() && !present.contains(&p.record.id))
-                .map(|p| p.record.chfid.as_str())
-                .collect();
-            let holders = sql::current_chfid_holders(&mut tx, &asked).await?;
+            let mut tx = begin_chunk(db).await?;
             let mut out = ChunkOutcome {
                 rows: chunk.len(),
                 ..ChunkOutcome::default()
             };
-            let (mut new, mut entries) = (Vec::new(), Vec::new());
+            let (mut new, mut entries, mut imported) = (Vec::new(), Vec::new(), Vec::new());
             for p in chunk.iter() {
                 let (i, deleted_at) = (&p.record, p.deleted_at);
                 let was = present.contains(&i.id);
                 if !was {
                     match deleted_at {
-                        Some(at) => insert_deleted_insuree(&mut tx, i, at).await?,
+                        Some(at) => {
+                            insert_deleted_insuree(&mut tx, i, at).await?;
+                            let entry = import_entry(actor, INSUREE, i.id, "import", i, Some(at))?;
+                            entries.push(entry);
+                        }
                         None if holders.get(&i.chfid).is_some_and(|h| *h != i.id) => {
                             out.skipped.push((p.line, false, taken(&i.chfid)));
                             continue;
                         }
-                        None => new.push(i.clone()),
+                        None => {
+                            new.push(i.clone());
+                            imported.push((i.id, p.line));
+                        }
                     }
-                    entries.push(import_entry(actor, INSUREE, i.id, "import", i, deleted_at)?);
                     entries.extend(history.entries(actor, INSUREE, i.id)?);
                 }
                 out.counted(was, deleted_at.is_some());
                 out.present.push(i.id);
             }
+            entries.extend(chunk_entry(actor, INSUREE, "tblInsuree.csv", &imported)?);
             sql::insert_insurees_bulk(&mut tx, &new).await?;
             audit::append_sealed(&mut tx, &entries).await?;
             tx.commit().await?;

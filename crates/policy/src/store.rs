@@ -763,41 +763,55 @@ pub async fn receipt_taken(
     Ok(found.is_some())
 }
 
-/// The product and payer of every current contribution recorded under any of these receipts,
-/// receipt → (product, payer): one statement for a chunk of an import (see [`receipt_taken`]).
+/// The product and payer of every current contribution recorded under any of these receipts
+/// for these products or payers, receipt → (product, payer), asked in a few large statements
+/// (an import asks once for a whole file; see [`receipt_taken`]).
 pub async fn receipts_recorded(
     tx: &mut Tx,
     receipts: &[&str],
+    products: &[Uuid],
+    payers: &[Uuid],
 ) -> Result<std::collections::HashMap<String, Vec<(Uuid, Option<Uuid>)>>> {
     let mut recorded: std::collections::HashMap<String, Vec<(Uuid, Option<Uuid>)>> =
         Default::default();
-    if receipts.is_empty() {
-        return Ok(recorded);
-    }
-    let found: Vec<(String, Uuid, Option<Uuid>)> = match tx.postgres() {
-        Some(conn) => {
-            sqlx::query_as(
-                "SELECT receipt, product_id, payer_id FROM contributions \
-                 WHERE deleted_at IS NULL AND receipt = ANY($1)",
-            )
-            .bind(receipts)
-            .fetch_all(conn)
-            .await?
+    let per_lookup = store::keys_per_lookup(tx.engine()) - products.len() - payers.len();
+    for receipts in receipts.chunks(per_lookup.max(1)) {
+        let found: Vec<(String, Uuid, Option<Uuid>)> = match tx.postgres() {
+            Some(conn) => {
+                // By the product's or the payer's receipts, so that their unique indexes answer.
+                sqlx::query_as(
+                    "SELECT receipt, product_id, payer_id FROM contributions \
+                     WHERE deleted_at IS NULL AND receipt = ANY($1) \
+                     AND (product_id = ANY($2) OR payer_id = ANY($3))",
+                )
+                .persistent(false)
+                .bind(receipts)
+                .bind(products)
+                .bind(payers)
+                .fetch_all(conn)
+                .await?
+            }
+            None => {
+                let mut sql = store::Sql::new(
+                    "SELECT receipt, product_id, payer_id FROM contributions WHERE deleted_at IS NULL AND receipt IN ",
+                );
+                sql.list(receipts.iter().map(|r| r.to_string()));
+                sql.push(" AND (product_id IN ");
+                sql.list(products.iter().copied());
+                sql.push(" OR payer_id IN ");
+                sql.list(payers.iter().copied());
+                sql.push(")");
+                on_tx!(tx, conn => {
+                    store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                        .persistent(false)
+                        .fetch_all(&mut **conn)
+                        .await?
+                })
+            }
+        };
+        for (receipt, product, payer) in found {
+            recorded.entry(receipt).or_default().push((product, payer));
         }
-        None => {
-            let mut sql = store::Sql::new(
-                "SELECT receipt, product_id, payer_id FROM contributions WHERE deleted_at IS NULL AND receipt IN ",
-            );
-            sql.list(receipts.iter().map(|r| r.to_string()));
-            on_tx!(tx, conn => {
-                store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                    .fetch_all(&mut **conn)
-                    .await?
-            })
-        }
-    };
-    for (receipt, product, payer) in found {
-        recorded.entry(receipt).or_default().push((product, payer));
     }
     Ok(recorded)
 }

@@ -329,37 +329,39 @@ pub async fn chfid_taken(tx: &mut Tx, chfid: &str, except: Option<Uuid>) -> Resu
     Ok(found.is_some_and(|(id,)| Some(id) != except))
 }
 
-/// The current insurees holding any of these numbers, number → insuree: one statement for a
-/// chunk of an import.
+/// The current insurees holding any of these numbers, number → insuree, asked in a few large
+/// statements (an import asks once for a whole file).
 pub async fn current_chfid_holders(
     tx: &mut Tx,
     chfids: &[&str],
 ) -> Result<std::collections::HashMap<String, Uuid>> {
-    if chfids.is_empty() {
-        return Ok(Default::default());
+    let mut holders = std::collections::HashMap::new();
+    for chfids in chfids.chunks(store::keys_per_lookup(tx.engine())) {
+        let found: Vec<(String, Uuid)> =
+            match tx.postgres() {
+                Some(conn) => sqlx::query_as(
+                    "SELECT chfid, id FROM insurees WHERE chfid = ANY($1) AND deleted_at IS NULL",
+                )
+                .persistent(false)
+                .bind(chfids)
+                .fetch_all(conn)
+                .await?,
+                None => {
+                    let mut sql = store::Sql::new(
+                        "SELECT chfid, id FROM insurees WHERE deleted_at IS NULL AND chfid IN ",
+                    );
+                    sql.list(chfids.iter().map(|c| c.to_string()));
+                    on_tx!(tx, conn => {
+                        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                            .persistent(false)
+                            .fetch_all(&mut **conn)
+                            .await?
+                    })
+                }
+            };
+        holders.extend(found);
     }
-    let found: Vec<(String, Uuid)> = match tx.postgres() {
-        Some(conn) => {
-            sqlx::query_as(
-                "SELECT chfid, id FROM insurees WHERE chfid = ANY($1) AND deleted_at IS NULL",
-            )
-            .bind(chfids)
-            .fetch_all(conn)
-            .await?
-        }
-        None => {
-            let mut sql = store::Sql::new(
-                "SELECT chfid, id FROM insurees WHERE deleted_at IS NULL AND chfid IN ",
-            );
-            sql.list(chfids.iter().map(|c| c.to_string()));
-            on_tx!(tx, conn => {
-                store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                    .fetch_all(&mut **conn)
-                    .await?
-            })
-        }
-    };
-    Ok(found.into_iter().collect())
+    Ok(holders)
 }
 
 const INSUREE_WRITE_COLUMNS: &str = "family_id, chfid, last_name, other_names, last_name_key, other_names_key, gender, dob, \

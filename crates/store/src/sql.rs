@@ -155,35 +155,46 @@ where
     Ok((rows, total.0))
 }
 
-/// Which of `ids` are rows of `table`, current or deleted: one statement for a whole chunk
-/// (an import asks what an earlier run already wrote).
+/// How many keys one lookup of many sends (within SQLite's limit on placeholders).
+pub fn keys_per_lookup(engine: crate::Engine) -> usize {
+    match engine {
+        crate::Engine::Postgres => 50_000,
+        crate::Engine::Sqlite => 10_000,
+    }
+}
+
+/// Which of `ids` are rows of `table`, current or deleted, asked in a few large statements
+/// (an import asks once per table what an earlier run already wrote).
 pub async fn existing_ids(
     tx: &mut crate::Tx,
     table: &'static str,
     ids: &[Uuid],
 ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let found: Vec<(Uuid,)> = match tx.postgres() {
-        Some(conn) => {
-            let sql = format!("SELECT id FROM {table} WHERE id = ANY($1)");
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(ids)
-                .fetch_all(conn)
-                .await?
-        }
-        None => {
-            let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE id IN "));
-            sql.list(ids.iter().copied());
-            crate::on_tx!(tx, conn => {
-                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                    .fetch_all(&mut **conn)
+    let mut present = std::collections::HashSet::new();
+    for ids in ids.chunks(keys_per_lookup(tx.engine())) {
+        let found: Vec<(Uuid,)> = match tx.postgres() {
+            Some(conn) => {
+                let sql = format!("SELECT id FROM {table} WHERE id = ANY($1)");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .persistent(false)
+                    .bind(ids)
+                    .fetch_all(conn)
                     .await?
-            })
-        }
-    };
-    Ok(found.into_iter().map(|(id,)| id).collect())
+            }
+            None => {
+                let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE id IN "));
+                sql.list(ids.iter().copied());
+                crate::on_tx!(tx, conn => {
+                    bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
+                        .persistent(false)
+                        .fetch_all(&mut **conn)
+                        .await?
+                })
+            }
+        };
+        present.extend(found.into_iter().map(|(id,)| id));
+    }
+    Ok(present)
 }
 
 /// Soft-delete the current row `id` of `table` if it is still at `version`; false otherwise.
