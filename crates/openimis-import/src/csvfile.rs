@@ -115,24 +115,37 @@ impl Row {
 /// `2019-05-10 05:08:23.167+00` as PostgreSQL exports it (SQL Server: without the offset).
 pub fn parse_timestamp(v: &str) -> Option<OffsetDateTime> {
     let v = v.trim();
-    let (body, offset_hours) = match v.rfind(['+', '-']) {
-        Some(i) if i > 10 => (
-            &v[..i],
-            v[i..]
-                .split(':')
-                .next()
-                .and_then(|h| h.parse::<i8>().ok())
-                .unwrap_or(0),
-        ),
-        _ => (v, 0),
+    // An offset after the time: `+00`, `+05:30`, `+0530` or `-03`; none means UTC.
+    let (body, offset) = match v.rfind(['+', '-']) {
+        Some(i) if i > 10 => (&v[..i], parse_offset(&v[i..])?),
+        _ => (v, time::UtcOffset::UTC),
     };
     let format = time::macros::format_description!(
         version = 2,
         "[year]-[month]-[day][first [T] [ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
     );
     let naive = PrimitiveDateTime::parse(body, format).ok()?;
-    let offset = time::UtcOffset::from_hms(offset_hours, 0, 0).ok()?;
     Some(naive.assume_offset(offset).to_offset(time::UtcOffset::UTC))
+}
+
+/// `+05`, `+05:30`, `+0530`, `-03`: a sign, hours, and optional minutes.
+fn parse_offset(v: &str) -> Option<time::UtcOffset> {
+    let (sign, digits) = v.split_at(1);
+    let digits = digits.replace(':', "");
+    if !digits.chars().all(|c| c.is_ascii_digit()) || ![2, 4].contains(&digits.len()) {
+        return None;
+    }
+    let hours: i8 = digits[..2].parse().ok()?;
+    let minutes: i8 = digits
+        .get(2..)
+        .filter(|m| !m.is_empty())
+        .map_or(Some(0), |m| m.parse().ok())?;
+    let (hours, minutes) = if sign == "-" {
+        (-hours, -minutes)
+    } else {
+        (hours, minutes)
+    };
+    time::UtcOffset::from_hms(hours, minutes, 0).ok()
 }
 
 /// Read a table export; a missing file is an empty table.
@@ -175,6 +188,13 @@ mod tests {
             22
         );
         assert!(parse_timestamp("2017-01-01T00:00:00").is_some());
+        // Offsets of half hours, with or without a colon, and west of Greenwich.
+        let india = parse_timestamp("2017-01-01 05:30:00+05:30").unwrap();
+        assert_eq!((india.day(), india.hour(), india.minute()), (1, 0, 0));
+        assert_eq!(parse_timestamp("2017-01-01 05:30:00+0530"), Some(india));
+        let brazil = parse_timestamp("2017-01-01 21:00:00-03").unwrap();
+        assert_eq!((brazil.day(), brazil.hour()), (2, 0));
+        assert!(parse_timestamp("2017-01-01 00:00:00+5x").is_none());
         assert!(parse_timestamp("yesterday").is_none());
     }
 }

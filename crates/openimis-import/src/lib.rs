@@ -505,7 +505,8 @@ pub(crate) struct History<'r> {
 /// An older version of a record, as the audit keeps it: the openIMIS row as exported.
 #[derive(serde::Serialize)]
 struct OlderVersion<'a> {
-    file: &'a str,
+    /// The export file, `tblInsuree.csv`.
+    file: String,
     line: u64,
     valid_from: Option<&'a str>,
     valid_to: Option<&'a str>,
@@ -548,7 +549,7 @@ impl<'r> History<'r> {
             .iter()
             .map(|row| {
                 let version = OlderVersion {
-                    file: self.file,
+                    file: format!("{}.csv", self.file),
                     line: row.line,
                     valid_from: row.get("ValidityFrom"),
                     valid_to: row.get("ValidityTo"),

@@ -792,21 +792,27 @@ pub async fn receipts_recorded(
                 .await?
             }
             None => {
-                let mut sql = store::Sql::new(
-                    "SELECT receipt, product_id, payer_id FROM contributions WHERE deleted_at IS NULL AND receipt IN ",
+                // Anonymous placeholders (numbered ones make binding thousands quadratic); an
+                // empty list matches nothing, as `NULL` does.
+                let list = |n: usize| match n {
+                    0 => "NULL".to_string(),
+                    n => store::anonymous(n),
+                };
+                let sql = format!(
+                    "SELECT receipt, product_id, payer_id FROM contributions WHERE deleted_at IS NULL \
+                     AND receipt IN ({}) AND (product_id IN ({}) OR payer_id IN ({}))",
+                    list(receipts.len()),
+                    list(products.len()),
+                    list(payers.len())
                 );
-                sql.list(receipts.iter().map(|r| r.to_string()));
-                sql.push(" AND (product_id IN ");
-                sql.list(products.iter().copied());
-                sql.push(" OR payer_id IN ");
-                sql.list(payers.iter().copied());
-                sql.push(")");
-                on_tx!(tx, conn => {
-                    store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                        .persistent(false)
-                        .fetch_all(&mut **conn)
-                        .await?
-                })
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
+                for receipt in receipts {
+                    query = query.bind(*receipt);
+                }
+                for id in products.iter().chain(payers) {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(tx.sqlite().expect("SQLite")).await?
             }
         };
         for (receipt, product, payer) in found {

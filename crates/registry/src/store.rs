@@ -347,16 +347,16 @@ pub async fn current_chfid_holders(
                 .fetch_all(conn)
                 .await?,
                 None => {
-                    let mut sql = store::Sql::new(
-                        "SELECT chfid, id FROM insurees WHERE deleted_at IS NULL AND chfid IN ",
+                    // Anonymous placeholders: numbered ones make binding thousands quadratic.
+                    let sql = format!(
+                        "SELECT chfid, id FROM insurees WHERE deleted_at IS NULL AND chfid IN ({})",
+                        store::anonymous(chfids.len())
                     );
-                    sql.list(chfids.iter().map(|c| c.to_string()));
-                    on_tx!(tx, conn => {
-                        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                            .persistent(false)
-                            .fetch_all(&mut **conn)
-                            .await?
-                    })
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
+                    for chfid in chfids {
+                        query = query.bind(*chfid);
+                    }
+                    query.fetch_all(tx.sqlite().expect("SQLite")).await?
                 }
             };
         holders.extend(found);

@@ -10,7 +10,7 @@ mod sql;
 pub mod testing;
 
 pub use migrate::Migration;
-pub use sql::{Arg, Sql, existing_ids, fetch_page, keys_per_lookup, soft_delete};
+pub use sql::{Arg, Sql, anonymous, existing_ids, fetch_page, keys_per_lookup, soft_delete};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -240,6 +240,15 @@ impl Tx {
         match self {
             Tx::Sqlite(..) => Engine::Sqlite,
             Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
+        }
+    }
+
+    /// The SQLite connection of a write or read transaction: for a statement written for
+    /// SQLite alone.
+    pub fn sqlite(&mut self) -> Option<&mut sqlx::SqliteConnection> {
+        match self {
+            Tx::Sqlite(tx, _) => Some(&mut **tx),
+            _ => None,
         }
     }
 

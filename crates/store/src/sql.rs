@@ -163,6 +163,12 @@ pub fn keys_per_lookup(engine: crate::Engine) -> usize {
     }
 }
 
+/// `?, ?, …`: `n` anonymous placeholders for a long `IN` list on SQLite (numbered ones make
+/// binding quadratic there).
+pub fn anonymous(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// Which of `ids` are rows of `table`, current or deleted, asked in a few large statements
 /// (an import asks once per table what an earlier run already wrote).
 pub async fn existing_ids(
@@ -174,6 +180,7 @@ pub async fn existing_ids(
     for ids in ids.chunks(keys_per_lookup(tx.engine())) {
         let found: Vec<(Uuid,)> = match tx.postgres() {
             Some(conn) => {
+                // Planned for each call: a plan cached while the table was empty would scan it.
                 let sql = format!("SELECT id FROM {table} WHERE id = ANY($1)");
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .persistent(false)
@@ -182,14 +189,17 @@ pub async fn existing_ids(
                     .await?
             }
             None => {
-                let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE id IN "));
-                sql.list(ids.iter().copied());
-                crate::on_tx!(tx, conn => {
-                    bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                        .persistent(false)
-                        .fetch_all(&mut **conn)
-                        .await?
-                })
+                // Anonymous placeholders: SQLite finds a numbered one by walking the list of
+                // names, which makes binding thousands of them quadratic.
+                let sql = format!(
+                    "SELECT id FROM {table} WHERE id IN ({})",
+                    anonymous(ids.len())
+                );
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(tx.sqlite().expect("SQLite")).await?
             }
         };
         present.extend(found.into_iter().map(|(id,)| id));

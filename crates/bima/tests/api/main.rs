@@ -11,6 +11,7 @@ mod demo;
 mod health_facilities;
 mod import;
 mod import_claims;
+mod import_export;
 mod import_proof;
 mod locations;
 mod medical;

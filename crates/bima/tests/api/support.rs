@@ -30,6 +30,11 @@ where
 }
 
 impl TestApp {
+    /// The folder of this test's SQLite database (`bima.db`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn spawn(engine: Engine) -> TestApp {
         Self::spawn_with(engine, Settings::default()).await
     }
