@@ -870,8 +870,7 @@ async fn import_claims(
         table: "users",
         what: "claim administrator",
     };
-    let records = legacy_map(&claims.rows, "ClaimID", "ClaimUUID");
-    let history = History::new("tblClaim", &claims.rows, "ClaimID", &records);
+    let history = History::new("tblClaim", &claims.rows, "ClaimID", &refs.ids.claim.claims);
     let mut run = TableRun::new(db, "tblClaim", claims.rows.len(), progress);
     // The lines are written with their claims: only the claims' bar is drawn.
     let mut lines = LineRuns {
