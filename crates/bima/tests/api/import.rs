@@ -163,19 +163,7 @@ async fn the_command_exits_non_zero_when_rows_are_skipped() {
 
 /// Every row of a demo CSV, as column → value.
 fn demo_rows(table: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(demo_dir().join(format!("{table}.csv"))).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.trim().to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&demo_dir().join(format!("{table}.csv")))
 }
 
 fn is_current(row: &HashMap<String, String>) -> bool {

@@ -9,19 +9,7 @@ use std::path::Path;
 
 /// Rows of an export file, as column → value.
 fn rows(dir: &Path, table: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join(format!("{table}.csv"))).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&dir.join(format!("{table}.csv")))
 }
 
 /// (current rows, history rows with a LegacyID, deleted rows) of an export file.

@@ -15,19 +15,7 @@ type Row = HashMap<String, String>;
 
 /// Every row of a demo CSV, as column → trimmed value.
 fn rows(table: &str) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(demo_dir().join(format!("{table}.csv"))).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.trim().to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&demo_dir().join(format!("{table}.csv")))
 }
 
 fn is_current(row: &Row) -> bool {

@@ -243,3 +243,20 @@ pub fn first_field(body: &Value) -> &str {
 pub async fn exec(db: &Db, sql: &'static str) {
     store::on_db!(db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect("statement");
 }
+
+/// Every row of a CSV file with a header row, as column → trimmed value.
+pub fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.trim().to_string()))
+                .collect()
+        })
+        .collect()
+}
