@@ -667,7 +667,7 @@ async fn valuate(tx: &mut Tx, mut claim: Claim) -> Result<Claim> {
         ledger_rows.push((policy_id, used));
     }
     let now = audit::now_micros();
-    sql::replace_ded_rem(tx, &claim, &ledger_rows, now).await?;
+    sql::replace_ded_rem(tx, claim.id, claim.insuree_id, &ledger_rows, now).await?;
     decide::finish_valuation(&mut claim, total, relative, now);
     Ok(claim)
 }

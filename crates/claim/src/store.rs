@@ -1377,16 +1377,17 @@ pub async fn members_on(tx: &mut Tx, policy: Uuid, day: Date) -> Result<i64> {
     Ok(n)
 }
 
-/// Replace this claim's ledger rows: one per policy that paid it.
+/// Replace a claim's ledger rows (the claim of `insuree`): one per policy that paid it.
 pub async fn replace_ded_rem(
     tx: &mut Tx,
-    claim: &Claim,
+    claim: Uuid,
+    insuree: Uuid,
     rows: &[(Uuid, rules::valuation::Used)],
     at: OffsetDateTime,
 ) -> Result<()> {
     on_tx!(tx, conn => {
         sqlx::query("DELETE FROM claim_ded_rem WHERE claim_id = $1")
-            .bind(claim.id)
+            .bind(claim)
             .execute(&mut **conn)
             .await?;
         for (policy, u) in rows {
@@ -1395,9 +1396,9 @@ pub async fn replace_ded_rem(
                  rem_op, rem_surgery, rem_delivery, rem_antenatal, rem_hospitalization, rem_consultation, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
-            .bind(claim.id)
+            .bind(claim)
             .bind(*policy)
-            .bind(claim.insuree_id)
+            .bind(insuree)
             .bind(u.ded)
             .bind(u.ded_ip)
             .bind(u.ded_op)

@@ -6,16 +6,20 @@
 //! what the deductible and the ceilings took. Nothing is adjudicated or valuated again. A claim is
 //! written with its lines in one transaction (the three files are counted apart).
 //!
-//! openIMIS deletes a claim by closing its row (ValidityTo) and leaves its lines and its ledger
-//! rows open: those go with their claim and are counted as history (deleted claims are not kept
-//! as deleted records yet). A current claim of an insuree, or a line or ledger row under a
-//! policy, deleted in openIMIS stands: the registry and policy imports keep those as deleted
+//! openIMIS deletes a claim by closing its row (ValidityTo, no LegacyID) and leaves its lines
+//! and its ledger rows open: the claim comes as a deleted record (not listed, its code free for a
+//! current claim) with its lines and its ledger rows, which count in the running deductibles and
+//! ceilings as they did in openIMIS. A current claim of an insuree, or a line or ledger row under
+//! a policy, deleted in openIMIS stands: the registry and policy imports keep those as deleted
 //! records. tblBatchRun,
 //! tblClaimItems and tblClaimServices have no UUID column: each row gets a name-based UUID made
 //! from its id, so that a second run finds it again.
 
 use crate::csvfile::{self, Row};
-use crate::{History, LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{
+    History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map,
+    legacy_map_with_deleted, mark_deleted_with, placeholder,
+};
 use ::claim::model::*;
 use ::claim::rules::valuation::Used;
 use ::claim::service::{BATCH_RUN, CLAIM};
@@ -40,7 +44,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x81ca4078_23c9_48af_b4d6_7b79b4d40c09);
 pub(crate) struct Ids {
     /// tblBatchRun.RunID → batch run (history rows map to their current run).
     pub(crate) batch_runs: HashMap<i64, Uuid>,
-    /// tblClaim.ClaimID → claim (history rows map to their current claim).
+    /// tblClaim.ClaimID → claim (history rows map to their current or deleted claim).
     pub(crate) claims: HashMap<i64, Uuid>,
 }
 
@@ -54,7 +58,7 @@ pub(crate) async fn import(
 ) -> anyhow::Result<()> {
     let claims = ClaimFile::read(dir)?;
     let runs = import_batch_runs(db, dir, actor, progress, report, ids, &claims.rows).await?;
-    ids.claim.claims = legacy_map(&claims.rows, "ClaimID", "ClaimUUID");
+    ids.claim.claims = legacy_map_with_deleted(&claims.rows, "ClaimID", "ClaimUUID");
     let ids = &*ids;
     // Insurees and policies deleted in openIMIS are there as deleted records: a current claim
     // or ledger row that names one stands.
@@ -398,8 +402,9 @@ async fn import_batch_runs(
 /// tblClaim, read once for the claims and for the ledger.
 struct ClaimFile {
     rows: Vec<Row>,
-    /// ClaimID → the ClaimID of its current row (itself when current).
-    current: HashMap<i64, i64>,
+    /// ClaimID → the ClaimID of its record: itself for a current claim or one deleted in
+    /// openIMIS, the record its LegacyID names for a history row.
+    records: HashMap<i64, i64>,
     /// Every ClaimID of the file.
     in_file: HashSet<i64>,
 }
@@ -407,35 +412,37 @@ struct ClaimFile {
 impl ClaimFile {
     fn read(dir: &Path) -> anyhow::Result<ClaimFile> {
         let rows = csvfile::read(dir, "tblClaim")?.unwrap_or_default();
-        let mut current = HashMap::new();
+        let mut records = HashMap::new();
         let mut in_file = HashSet::new();
+        let is_record = |r: &Row| r.is_current() || r.is_deleted();
         for row in &rows {
             if let Ok(Some(id)) = row.int("ClaimID") {
                 in_file.insert(id);
-                if row.is_current() {
-                    current.insert(id, id);
+                if is_record(row) {
+                    records.insert(id, id);
                 }
             }
         }
-        for row in rows.iter().filter(|r| !r.is_current()) {
+        for row in rows.iter().filter(|r| !is_record(r)) {
             if let (Ok(Some(id)), Ok(Some(legacy))) = (row.int("ClaimID"), row.int("LegacyID"))
-                && current.get(&legacy) == Some(&legacy)
+                && records.get(&legacy) == Some(&legacy)
             {
-                current.insert(id, legacy);
+                records.insert(id, legacy);
             }
         }
         Ok(ClaimFile {
             rows,
-            current,
+            records,
             in_file,
         })
     }
 
-    /// The current claim a `ClaimID` names: `Ok(Some)`; `Ok(None)` when that claim was deleted
-    /// in openIMIS (the row goes with it, as history); `Err` when the export has no such claim.
+    /// The claim (current or deleted in openIMIS) a `ClaimID` names: `Ok(Some)`; `Ok(None)`
+    /// when it names a history row that leads to no claim (the row is history too); `Err` when
+    /// the export has no such claim.
     fn claim_of(&self, row: &Row) -> Result<Option<i64>, String> {
         let legacy = required_int(row, "ClaimID")?;
-        match self.current.get(&legacy) {
+        match self.records.get(&legacy) {
             Some(current) => Ok(Some(*current)),
             None if self.in_file.contains(&legacy) => Ok(None),
             None => Err(format!("ClaimID {legacy} is not a claim of this export")),
@@ -785,7 +792,7 @@ fn read_lines<'r>(
         };
         match parsed {
             Err(reason) => run.skip(row, reason),
-            // The line of a claim deleted in openIMIS.
+            // The line of an older version of a claim.
             Ok(None) => {
                 run.count.history += 1;
                 run.bar.inc(1);
@@ -842,8 +849,15 @@ fn push_line(claim: &mut Claim, kind: LineKind, line: ClaimLine) {
     }
 }
 
-/// Import the current claims with their lines. Answers the claims present after the run
-/// (imported now or earlier), with their insurees.
+/// A claim present after the claims' run (imported now or earlier).
+struct Present {
+    insuree: Uuid,
+    /// Deleted in openIMIS.
+    deleted: bool,
+}
+
+/// Import the current claims and those deleted in openIMIS, with their lines. Answers the
+/// claims present after the run.
 async fn import_claims(
     db: &Db,
     dir: &Path,
@@ -852,7 +866,7 @@ async fn import_claims(
     report: &mut Report,
     refs: &Refs<'_>,
     claims: &ClaimFile,
-) -> anyhow::Result<HashMap<Uuid, Uuid>> {
+) -> anyhow::Result<HashMap<Uuid, Present>> {
     let mut present = HashMap::new();
     let items = csvfile::read(dir, "tblClaimItems")?;
     let services = csvfile::read(dir, "tblClaimServices")?;
@@ -889,7 +903,7 @@ async fn import_claims(
     );
     let mut known = Known::default();
     for row in &claims.rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
@@ -904,15 +918,16 @@ async fn import_claims(
         );
         let parsed = match legacy
             .ok_or_else(|| "ClaimID is empty".to_string())
-            .and_then(|_| claim_from_row(row, refs, &admins))
+            .and_then(|_| Ok((claim_from_row(row, refs, &admins)?, row.deleted_at()?)))
         {
-            Ok(parsed) => parsed,
+            Ok((parsed, deleted_at)) => (parsed, deleted_at),
             Err(reason) => {
                 run.skip(row, reason);
                 lines.skip_all(&mine, &not_imported);
                 continue;
             }
         };
+        let (parsed, deleted_at) = parsed;
         let tx = run.tx().await?;
         let (mut claim, claimed_missing) = match checked_claim(tx, &mut known, parsed).await? {
             Ok(claim) => claim,
@@ -941,6 +956,9 @@ async fn import_claims(
             // Lines the claim did not have when it was imported.
             if !new.is_empty() {
                 match sql::get_claim(tx, claim.id).await? {
+                    None if deleted_at.is_some() => {
+                        lines.skip_all(&new, "its claim was deleted in openIMIS and is complete")
+                    }
                     None => lines.skip_all(&new, "its claim was deleted in Bima"),
                     Some(before) => {
                         let mut after = before.clone();
@@ -965,10 +983,11 @@ async fn import_claims(
                     }
                 }
             }
-            run.count.unchanged += 1;
-        } else if sql::code_taken(tx, claim.health_facility_id, &claim.code, None)
-            .await?
-            .is_some()
+            run.counted(true, deleted_at.is_some());
+        } else if deleted_at.is_none()
+            && sql::code_taken(tx, claim.health_facility_id, &claim.code, None)
+                .await?
+                .is_some()
         {
             run.skip(
                 row,
@@ -991,25 +1010,37 @@ async fn import_claims(
                     .map(|l| l.qty.saturating_mul(l.price_asked))
                     .fold(0i64, i64::saturating_add);
             }
-            sql::insert_claim(tx, &claim).await?;
-            audit::append(
-                tx,
-                actor,
-                CLAIM,
-                claim.id,
-                "import",
-                None::<&()>,
-                Some(&claim),
-            )
-            .await?;
+            match deleted_at {
+                None => {
+                    sql::insert_claim(tx, &claim).await?;
+                }
+                // Its code may be a current claim's: kept under a placeholder until deleted.
+                Some(at) => {
+                    let parked = Claim {
+                        code: placeholder(claim.id),
+                        ..claim.clone()
+                    };
+                    sql::insert_claim(tx, &parked).await?;
+                    mark_deleted_with(tx, "claims", "code", &claim.code, claim.id, at).await?;
+                }
+            }
+            import_entry(actor, CLAIM, claim.id, "import", &claim, deleted_at)?
+                .append(tx)
+                .await?;
             history.append(tx, actor, CLAIM, claim.id).await?;
-            run.count.imported += 1;
+            run.counted(false, deleted_at.is_some());
             for p in &good {
                 lines.of(p.kind).count.imported += 1;
                 lines.of(p.kind).done().await?;
             }
         }
-        present.insert(claim.id, claim.insuree_id);
+        present.insert(
+            claim.id,
+            Present {
+                insuree: claim.insuree_id,
+                deleted: deleted_at.is_some(),
+            },
+        );
         run.done().await?;
     }
     // Nothing is left unless the file repeats a ClaimID: those lines had no claim to go with.
@@ -1105,7 +1136,7 @@ async fn import_ded_rem(
     report: &mut Report,
     refs: &Refs<'_>,
     claims: &ClaimFile,
-    present: &HashMap<Uuid, Uuid>,
+    present: &HashMap<Uuid, Present>,
 ) -> anyhow::Result<()> {
     let Some(rows) = csvfile::read(dir, "tblClaimDedRem")? else {
         return Ok(());
@@ -1131,7 +1162,7 @@ async fn import_ded_rem(
                 .claims
                 .get(&legacy)
                 .ok_or_else(not_imported)?;
-            let insuree_id = *present.get(&claim_id).ok_or_else(not_imported)?;
+            let insuree_id = present.get(&claim_id).ok_or_else(not_imported)?.insuree;
             let (policy_id, policy) = refs.policies.required(row, "PolicyID")?;
             if let Some((insuree, _)) = refs.insurees.resolve(row, "InsureeID")?
                 && insuree != insuree_id
@@ -1154,7 +1185,7 @@ async fn import_ded_rem(
         })();
         match parsed {
             Err(reason) => run.skip(row, reason),
-            // The ledger of a claim deleted in openIMIS.
+            // The ledger of an older version of a claim.
             Ok(None) => {
                 run.count.history += 1;
                 run.bar.inc(1);
@@ -1197,16 +1228,19 @@ async fn import_ded_rem(
         // Rows the claim did not have yet join the ones it has.
         let mut added = 0;
         if let Some(first) = new.first() {
-            match sql::get_claim(tx, claim_id).await? {
-                None => {
+            let claim = &present[&claim_id];
+            // A claim deleted in openIMIS keeps its ledger; one deleted in Bima since takes none.
+            let standing = claim.deleted || sql::get_claim(tx, claim_id).await?.is_some();
+            match standing {
+                false => {
                     for e in &new {
                         run.skip(e.row, "its claim was deleted in Bima".into());
                     }
                 }
-                Some(claim) => {
+                true => {
                     let mut all = have;
                     all.extend(new.iter().map(|e| (e.policy_id, e.used)));
-                    sql::replace_ded_rem(tx, &claim, &all, first.at).await?;
+                    sql::replace_ded_rem(tx, claim_id, claim.insuree, &all, first.at).await?;
                     let rows: Vec<LedgerRow> = new
                         .iter()
                         .map(|e| LedgerRow {

@@ -56,8 +56,8 @@ pub struct TableCount {
     /// Already present from an earlier run.
     pub unchanged: u64,
     /// Closed rows (ValidityTo set): older versions of a record, and records deleted in
-    /// openIMIS. Deleted families, insurees, policies and insuree policies are kept as deleted
-    /// records (not listed, still there for the claims and ledger rows that name them).
+    /// openIMIS. Deleted families, insurees, policies, insuree policies, contributions and
+    /// claims are kept as deleted records (not listed, still there for the rows that name them).
     pub history: u64,
     /// Of the history rows: records deleted in openIMIS, kept as deleted records (written now or
     /// found from an earlier run).
@@ -197,6 +197,19 @@ impl<'a> TableRun<'a> {
         }
         self.in_chunk = 0;
         Ok(())
+    }
+
+    /// Count one record written row by row: a record deleted in openIMIS, one already present,
+    /// or one imported now.
+    pub(crate) fn counted(&mut self, present: bool, deleted: bool) {
+        if deleted {
+            self.count.history += 1;
+            self.count.deleted += 1;
+        } else if present {
+            self.count.unchanged += 1;
+        } else {
+            self.count.imported += 1;
+        }
     }
 
     pub(crate) fn skip(&mut self, row: &Row, reason: String) {
@@ -601,6 +614,36 @@ pub(crate) async fn mark_deleted(
             .await?;
     });
     Ok(())
+}
+
+/// A deleted record's unique value (an insurance number, a claim code, a receipt) may be a
+/// current record's, which the unique index of current values would refuse on insert: such a
+/// record goes in under [`placeholder`], then takes its value and its deletion here, in one
+/// statement of the same transaction.
+pub(crate) async fn mark_deleted_with(
+    tx: &mut Tx,
+    table: &'static str,
+    column: &'static str,
+    value: &str,
+    id: Uuid,
+    at: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let sql = format!("UPDATE {table} SET {column} = $1, deleted_at = $2 WHERE id = $3");
+    store::on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .bind(at)
+            .bind(id)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// The value a deleted record holds until [`mark_deleted_with`] gives it its own: no code or
+/// number can be it (it holds a space and the record's UUID).
+pub(crate) fn placeholder(id: Uuid) -> String {
+    format!("deleted {id}")
 }
 
 async fn import_locations(

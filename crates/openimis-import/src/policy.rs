@@ -7,12 +7,14 @@
 //! `previous_policy_id` stays empty. tblInsureePolicy has no UUID column: each row gets a
 //! name-based UUID made from its id, so that a second run finds it again. Policies and insuree
 //! policies deleted in openIMIS come as deleted records (`deleted_at` = ValidityTo), like the
-//! registry's: not listed, not counted for cover, still there for the claims that name them.
+//! registry's: not listed, not counted for cover, still there for the claims that name them;
+//! so do contributions deleted in openIMIS (not counted in what a policy was paid).
 
 use crate::csvfile::{self, Row};
 use crate::{
     CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
-    chunk_entry, import_entry, legacy_map, legacy_map_with_deleted, mark_deleted, write_chunks,
+    chunk_entry, import_entry, legacy_map, legacy_map_with_deleted, mark_deleted,
+    mark_deleted_with, placeholder, write_chunks,
 };
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
@@ -611,26 +613,37 @@ async fn import_contributions(
     // A receipt is unique per product, and per payer when there is one: of two rows of this
     // file that share one, the first is imported.
     let mut receipts: HashMap<&str, Vec<(Uuid, Option<Uuid>)>> = HashMap::new();
+    let history = History::new(
+        "tblPremium",
+        &rows,
+        "PremiumId",
+        &legacy_map_with_deleted(&rows, "PremiumId", "PremiumUUID"),
+    );
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match contribution_from_row(row, ids, policies, payers) {
+        let contribution = contribution_from_row(row, ids, policies, payers)
+            .and_then(|c| Ok((c, row.deleted_at()?)));
+        match contribution {
             Err(reason) => run.skip(row, reason),
-            Ok(c) => {
-                let same = receipts
-                    .entry(row.get("Receipt").unwrap_or_default())
-                    .or_default();
-                if clashes(same, &c) {
-                    run.skip(row, receipt_taken(&c.receipt));
-                    continue;
+            Ok((c, deleted_at)) => {
+                // Receipts are unique among current contributions only.
+                if deleted_at.is_none() {
+                    let same = receipts
+                        .entry(row.get("Receipt").unwrap_or_default())
+                        .or_default();
+                    if clashes(same, &c) {
+                        run.skip(row, receipt_taken(&c.receipt));
+                        continue;
+                    }
+                    same.push((c.product_id, c.payer_id));
                 }
-                same.push((c.product_id, c.payer_id));
                 parsed.push(Parsed {
                     line: row.line,
-                    deleted_at: None,
+                    deleted_at,
                     record: c,
                 });
             }
@@ -646,7 +659,7 @@ async fn import_contributions(
     let taken = {
         let asked: Vec<&str> = parsed
             .iter()
-            .filter(|p| !present.contains(&p.record.id))
+            .filter(|p| p.deleted_at.is_none() && !present.contains(&p.record.id))
             .map(|p| p.record.receipt.as_str())
             .collect();
         let mut products: Vec<Uuid> = parsed.iter().map(|p| p.record.product_id).collect();
@@ -657,7 +670,7 @@ async fn import_contributions(
         }
         sql::receipts_recorded(&mut db.read().await?, &asked, &products, &payers).await?
     };
-    let (present, taken) = (&present, &taken);
+    let (present, taken, history) = (&present, &taken, &history);
     write_chunks(&mut run, &chunks, |chunk| async move {
         let mut tx = begin_chunk(db).await?;
         let mut out = ChunkOutcome {
@@ -665,23 +678,49 @@ async fn import_contributions(
             ..ChunkOutcome::default()
         };
         let (mut new, mut entries, mut imported) = (Vec::new(), Vec::new(), Vec::new());
+        let mut deleted = Vec::new();
         for p in chunk.iter() {
-            let c = &p.record;
-            if present.contains(&c.id) {
-                out.unchanged += 1;
+            let (c, deleted_at) = (&p.record, p.deleted_at);
+            let was = present.contains(&c.id);
+            if was {
+                out.counted(was, deleted_at.is_some());
                 continue;
             }
-            if taken.get(&c.receipt).is_some_and(|same| clashes(same, c)) {
-                out.skipped.push((p.line, false, receipt_taken(&c.receipt)));
-                continue;
+            match deleted_at {
+                // Kept under a placeholder receipt until it is marked deleted.
+                Some(at) => {
+                    entries.push(import_entry(
+                        actor,
+                        CONTRIBUTION,
+                        c.id,
+                        "import",
+                        c,
+                        Some(at),
+                    )?);
+                    deleted.push((c, at));
+                    new.push(Contribution {
+                        receipt: placeholder(c.id),
+                        ..c.clone()
+                    });
+                }
+                None if taken.get(&c.receipt).is_some_and(|same| clashes(same, c)) => {
+                    out.skipped.push((p.line, false, receipt_taken(&c.receipt)));
+                    continue;
+                }
+                None => {
+                    imported.push((c.id, p.line));
+                    new.push(c.clone());
+                }
             }
-            imported.push((c.id, p.line));
-            out.imported += 1;
-            new.push(c.clone());
+            out.counted(was, deleted_at.is_some());
+            entries.extend(history.entries(actor, CONTRIBUTION, c.id)?);
         }
         let file = "tblPremium.csv";
         entries.extend(chunk_entry(actor, CONTRIBUTION, file, &imported)?);
         sql::insert_contributions(&mut tx, &new).await?;
+        for (c, at) in deleted {
+            mark_deleted_with(&mut tx, "contributions", "receipt", &c.receipt, c.id, at).await?;
+        }
         audit::append_sealed(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(out)

@@ -11,7 +11,8 @@
 use crate::csvfile::{self, Row};
 use crate::{
     CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
-    chunk_entry, import_entry, legacy_map_with_deleted, mark_deleted, write_chunks,
+    chunk_entry, import_entry, legacy_map_with_deleted, mark_deleted, mark_deleted_with,
+    placeholder, write_chunks,
 };
 use ::registry::model::*;
 use ::registry::service::{FAMILY, INSUREE};
@@ -20,7 +21,7 @@ use kernel::{Actor, audit};
 use location::model::LocationType;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use store::{Db, Tx, on_tx};
+use store::{Db, Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -212,29 +213,19 @@ fn taken(chfid: &str) -> String {
     format!("the insurance number {chfid} is already used by another insuree")
 }
 
-/// Insert an insuree deleted at `at`. Its number may be a current insuree's, which the unique
-/// index of current numbers would refuse on insert: the row goes in under a placeholder that no
-/// insurance number can be (it holds a space and its own UUID), then takes its number and its
-/// deletion in one statement, in the same transaction.
+/// Insert an insuree deleted at `at` (its number may be a current insuree's: see
+/// [`mark_deleted_with`]).
 async fn insert_deleted_insuree(
     tx: &mut Tx,
     insuree: &Insuree,
     at: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let placeholder = Insuree {
-        chfid: format!("deleted {}", insuree.id),
+    let parked = Insuree {
+        chfid: placeholder(insuree.id),
         ..insuree.clone()
     };
-    sql::save_insuree(tx, &placeholder, None).await?;
-    on_tx!(tx, conn => {
-        sqlx::query("UPDATE insurees SET chfid = $1, deleted_at = $2 WHERE id = $3")
-            .bind(&insuree.chfid)
-            .bind(at)
-            .bind(insuree.id)
-            .execute(&mut **conn)
-            .await?;
-    });
-    Ok(())
+    sql::save_insuree(tx, &parked, None).await?;
+    mark_deleted_with(tx, "insurees", "chfid", &insuree.chfid, insuree.id, at).await
 }
 
 /// A text column of at most `max` characters (`None` when empty).

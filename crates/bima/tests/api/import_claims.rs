@@ -22,6 +22,11 @@ impl Row {
     fn is_current(&self) -> bool {
         self.get("ValidityTo").is_empty()
     }
+
+    /// Current, or deleted in openIMIS (closed with no LegacyID): a record, not an older version.
+    fn is_record(&self) -> bool {
+        self.is_current() || self.get("LegacyID").is_empty()
+    }
 }
 
 fn rows_of(dir: &Path, table: &str) -> Vec<Row> {
@@ -55,32 +60,15 @@ fn whole(decimal: &str) -> i64 {
     minor_units(decimal) / 100
 }
 
-/// Ids of the current rows, and of the history rows that continue one (LegacyID), each → the
-/// current row's id.
-fn current_ids(rows: &[Row], id: &str) -> HashMap<String, String> {
-    let mut map: HashMap<String, String> = rows
-        .iter()
-        .filter(|r| r.is_current())
-        .map(|r| (r.get(id).to_string(), r.get(id).to_string()))
-        .collect();
-    for r in rows.iter().filter(|r| !r.is_current()) {
-        if let Some(current) = map.get(r.get("LegacyID")).cloned() {
-            map.insert(r.get(id).to_string(), current);
-        }
-    }
-    map
-}
-
-/// [`current_ids`] with the records deleted in openIMIS (closed rows without LegacyID), which the
-/// registry and policy imports keep as deleted records: each → itself, its history rows → it.
+/// Ids of the records (current rows and those deleted in openIMIS: closed rows without
+/// LegacyID), each → itself, and of the history rows that continue one (LegacyID) → it.
 fn kept_ids(rows: &[Row], id: &str) -> HashMap<String, String> {
-    let kept = |r: &Row| r.is_current() || r.get("LegacyID").is_empty();
     let mut map: HashMap<String, String> = rows
         .iter()
-        .filter(|r| kept(r))
+        .filter(|r| r.is_record())
         .map(|r| (r.get(id).to_string(), r.get(id).to_string()))
         .collect();
-    for r in rows.iter().filter(|r| !kept(r)) {
+    for r in rows.iter().filter(|r| !r.is_record()) {
         if let Some(record) = map.get(r.get("LegacyID")).cloned() {
             map.insert(r.get(id).to_string(), record);
         }
@@ -101,7 +89,9 @@ struct Expected {
     /// The current claims that can stand: their patient is an insuree Bima imports (current or
     /// deleted in openIMIS).
     claims: Vec<Row>,
-    /// Current claims whose insuree is not in the export.
+    /// The claims deleted in openIMIS that can stand: kept as deleted records.
+    deleted: Vec<Row>,
+    /// Claims (current or deleted) whose insuree is not in the export.
     orphans: BTreeSet<String>,
     /// Current lines of those claims, by file: (file, line).
     skipped: BTreeSet<(String, u64)>,
@@ -109,25 +99,26 @@ struct Expected {
     counts: HashMap<&'static str, (u64, u64)>,
     items: Vec<Row>,
     services: Vec<Row>,
-    /// ClaimID of a line → the current claim's ClaimID.
+    /// ClaimID of a line → the ClaimID of its claim (current or deleted).
     claim_of: HashMap<String, String>,
 }
 
 fn expected(dir: &Path) -> Expected {
     let claims = rows_of(dir, "tblClaim");
     let insurees = kept_ids(&rows_of(dir, "tblInsuree"), "InsureeID");
-    let claim_of = current_ids(&claims, "ClaimID");
+    let claim_of = kept_ids(&claims, "ClaimID");
     let (standing, orphans): (Vec<Row>, Vec<Row>) = claims
         .into_iter()
-        .filter(|r| r.is_current())
+        .filter(Row::is_record)
         .partition(|r| insurees.contains_key(r.get("InsureeID")));
+    let (standing, deleted): (Vec<Row>, Vec<Row>) = standing.into_iter().partition(Row::is_current);
     let orphans: BTreeSet<String> = orphans
         .iter()
         .map(|r| r.get("ClaimID").to_string())
         .collect();
     let mut skipped: BTreeSet<(String, u64)> = rows_of(dir, "tblClaim")
         .iter()
-        .filter(|r| r.is_current() && orphans.contains(r.get("ClaimID")))
+        .filter(|r| r.is_record() && orphans.contains(r.get("ClaimID")))
         .map(|r| ("tblClaim.csv".to_string(), r.line))
         .collect();
     let mut counts = HashMap::new();
@@ -147,8 +138,7 @@ fn expected(dir: &Path) -> Expected {
             runs.iter().filter(|r| !r.is_current()).count() as u64,
         ),
     );
-    // Lines and ledger rows go with their claim: a deleted claim's are history, an orphan's are
-    // skipped.
+    // Lines and ledger rows go with their claim, current or deleted; an orphan's are skipped.
     let mut lines = |table: &'static str| -> Vec<Row> {
         let rows = rows_of(dir, table);
         let (mut imported, mut history) = (0, 0);
@@ -174,6 +164,7 @@ fn expected(dir: &Path) -> Expected {
     lines("tblClaimDedRem");
     Expected {
         claims: standing,
+        deleted,
         orphans,
         skipped,
         counts,
@@ -226,6 +217,16 @@ async fn the_demo_claims_import_with_their_lines_and_a_second_run_changes_nothin
         expected.orphans
     );
     assert_eq!(expected.skipped.len(), 0, "{:?}", expected.skipped);
+    // Claims 12, 15, 16 and 19 were deleted in openIMIS; 16 and 19 valuated, with a ledger row.
+    let deleted_codes: BTreeSet<&str> = expected
+        .deleted
+        .iter()
+        .map(|r| r.get("ClaimCode"))
+        .collect();
+    assert_eq!(
+        deleted_codes,
+        BTreeSet::from(["1", "789787", "RAH00001", "RAH00002"])
+    );
     let expected = &expected;
 
     each_engine(|app| async move {
@@ -256,6 +257,46 @@ async fn the_demo_claims_import_with_their_lines_and_a_second_run_changes_nothin
             .collect();
         let wanted: HashSet<&str> = expected.claims.iter().map(|c| c.get("ClaimUUID")).collect();
         assert_eq!(listed, wanted);
+
+        // The claims deleted in openIMIS are deleted records: not listed, not found by id,
+        // their codes free for current claims; kept with their lines, their ledger rows and
+        // their older versions as audit history.
+        for row in &expected.deleted {
+            let uuid = row.get("ClaimUUID");
+            assert!(!listed.contains(uuid), "{uuid} is listed");
+            let (status, body) = app.get(&format!("/api/v1/claims/{uuid}")).await;
+            assert_eq!(status, 404, "{body}");
+            // (UUIDs are bound, not spelled: the engines store them differently.)
+            let code = row.get("ClaimCode");
+            let kept = "SELECT COUNT(*) FROM claims WHERE code = $1 AND deleted_at IS NOT NULL";
+            assert_eq!(app.count_with(kept, code).await, 1, "{code}");
+            let lines = expected
+                .items
+                .iter()
+                .chain(&expected.services)
+                .filter(|l| l.get("ClaimID") == row.get("ClaimID"))
+                .count();
+            assert!(lines > 0);
+            let lines_sql = "SELECT COUNT(*) FROM claim_lines l JOIN claims c ON c.id = l.claim_id \
+                 WHERE c.code = $1 AND c.deleted_at IS NOT NULL";
+            assert_eq!(
+                app.count_with(lines_sql, code).await as usize,
+                lines,
+                "{code}"
+            );
+        }
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM claim_ded_rem r JOIN claims c ON c.id = r.claim_id \
+                 WHERE c.deleted_at IS NOT NULL"
+            )
+            .await,
+            2
+        );
+        // Claim 12 (789787) was saved twice before it was deleted: rows 13 and 14.
+        let history = "SELECT COUNT(*) FROM audit_log a JOIN claims c ON c.id = a.entity_id \
+             WHERE c.code = '789787' AND a.action = 'openimis_history'";
+        assert_eq!(app.count(history).await, 2, "{history}");
 
         // Insuree 132 (55555), deleted in openIMIS, is a deleted record: no list, search or
         // lookup by number or id finds it, and claim 17, listed, names it.

@@ -204,6 +204,12 @@ impl TestApp {
         n
     }
 
+    /// [`count`](Self::count) of a query with one text parameter, `$1`.
+    pub async fn count_with(&self, sql: &'static str, value: &str) -> i64 {
+        let (n,): (i64,) = store::on_db!(&self.db, pool => sqlx::query_as(sql).bind(value).fetch_one(pool).await.expect("count"));
+        n
+    }
+
     pub async fn finish(self) {
         self.server.abort();
         store::testing::drop_schema(&self.db).await;
