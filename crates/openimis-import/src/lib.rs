@@ -306,12 +306,47 @@ pub(crate) async fn begin_chunk(db: &Db) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
-/// Write `chunks`, each in a transaction of its own (`write` opens and commits it): two at a
-/// time on PostgreSQL, whose server works on both while the import prepares the next, one at a
-/// time on SQLite, which has one writer. Chunks never collide on a unique key: what the
-/// database already held is looked up for the whole file before, and repeats within the file
-/// are caught while it is parsed. Answers the records present after the chunks.
+/// Write `chunks` into `table`, each in a transaction of its own (`write` opens and commits
+/// it): two at a time on PostgreSQL, whose server works on both while the import prepares the
+/// next, one at a time on SQLite, which has one writer. Chunks never collide on a unique key:
+/// what the database already held is looked up for the whole file before, and repeats within
+/// the file are caught while it is parsed. Answers the records present after the chunks.
+///
+/// Into an empty table (a first import), the table's secondary indexes are parked for the load
+/// and built once, sorted, at its end (`store::bulk::park_indexes`): a million rows inserted in
+/// random key order into seven indexes cost a random descent per row and index. A run killed
+/// meanwhile leaves them listed, and the next start (or run) builds them before anything reads
+/// the table; the run after that finds the table not empty and writes with its indexes.
 pub(crate) async fn write_chunks<'c, C, F, Fut>(
+    run: &mut TableRun<'_>,
+    table: &'static str,
+    chunks: &'c [C],
+    write: F,
+) -> anyhow::Result<Vec<Uuid>>
+where
+    F: Fn(&'c C) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ChunkOutcome>>,
+{
+    let parked = !chunks.is_empty() && is_empty(run.db, table).await?;
+    if parked {
+        store::bulk::park_indexes(run.db, table).await?;
+    }
+    let present = write_all_chunks(run, chunks, write).await?;
+    if parked {
+        store::bulk::restore_parked(run.db, Some(table)).await?;
+    }
+    Ok(present)
+}
+
+async fn is_empty(db: &Db, table: &'static str) -> anyhow::Result<bool> {
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) t");
+    let (n,): (i64,) = store::on_tx!(&mut db.read().await?, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&mut **conn).await?
+    });
+    Ok(n == 0)
+}
+
+async fn write_all_chunks<'c, C, F, Fut>(
     run: &mut TableRun<'_>,
     chunks: &'c [C],
     write: F,

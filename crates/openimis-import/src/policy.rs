@@ -355,7 +355,7 @@ async fn import_policies(
         store::existing_ids(&mut db.read().await?, "policies", &all).await?
     };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
-    write_chunks(&mut run, &chunks, |chunk| {
+    write_chunks(&mut run, "policies", &chunks, |chunk| {
         let (history, present) = (&history, &present);
         async move {
             let mut tx = begin_chunk(db).await?;
@@ -495,7 +495,7 @@ async fn import_insuree_policies(
     };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
     let present = &present;
-    write_chunks(&mut run, &chunks, |chunk| async move {
+    write_chunks(&mut run, "insuree_policies", &chunks, |chunk| async move {
         let mut tx = begin_chunk(db).await?;
         let mut out = ChunkOutcome {
             rows: chunk.len(),
@@ -671,7 +671,7 @@ async fn import_contributions(
         sql::receipts_recorded(&mut db.read().await?, &asked, &products, &payers).await?
     };
     let (present, taken, history) = (&present, &taken, &history);
-    write_chunks(&mut run, &chunks, |chunk| async move {
+    write_chunks(&mut run, "contributions", &chunks, |chunk| async move {
         let mut tx = begin_chunk(db).await?;
         let mut out = ChunkOutcome {
             rows: chunk.len(),

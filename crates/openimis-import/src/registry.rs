@@ -83,7 +83,7 @@ pub(crate) async fn import(
         store::existing_ids(&mut db.read().await?, "families", &all).await?
     };
     let chunks: Vec<_> = parsed.chunks(CHUNK).collect();
-    write_chunks(&mut run, &chunks, |chunk| {
+    write_chunks(&mut run, "families", &chunks, |chunk| {
         let (history, present) = (&history, &present);
         async move {
             let mut tx = begin_chunk(db).await?;
@@ -164,7 +164,7 @@ pub(crate) async fn import(
             .collect();
         sql::current_chfid_holders(&mut db.read().await?, &asked).await?
     };
-    let present = write_chunks(&mut run, &chunks, |chunk| {
+    let present = write_chunks(&mut run, "insurees", &chunks, |chunk| {
         let (history, present, holders) = (&history, &present, &holders);
         async move {
             let mut tx = begin_chunk(db).await?;

@@ -10,7 +10,7 @@
 //! read back from the database's own catalogue, so the migrations stay the only place they are
 //! written down.
 
-use crate::{Engine, Tx, on_tx};
+use crate::{Db, Engine, Tx, on_tx};
 use sqlx::AssertSqlSafe;
 
 /// The secondary indexes (and PostgreSQL foreign keys) of one table, dropped for a bulk load;
@@ -31,29 +31,7 @@ impl DeferredIndexes {
     /// Meant for a table that is empty when the load starts: on PostgreSQL the drop locks the
     /// table against every other session until the transaction ends.
     pub async fn drop_for_load(tx: &mut Tx, table: &str) -> Result<Self, sqlx::Error> {
-        let indexes: Vec<(String, String)> = match tx.engine() {
-            Engine::Sqlite => on_tx!(tx, conn => {
-                sqlx::query_as(
-                    "SELECT name, sql FROM sqlite_master \
-                     WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
-                )
-                .bind(table)
-                .fetch_all(&mut **conn)
-                .await?
-            }),
-            Engine::Postgres => on_tx!(tx, conn => {
-                sqlx::query_as(
-                    "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) \
-                     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-                     WHERE i.indrelid = to_regclass($1) AND NOT i.indisprimary \
-                       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
-                     ORDER BY c.relname",
-                )
-                .bind(table)
-                .fetch_all(&mut **conn)
-                .await?
-            }),
-        };
+        let indexes = secondary_indexes(tx, table).await?;
         let foreign_keys: Vec<(String, String)> = match tx.engine() {
             // SQLite cannot drop a constraint; its key checks are index lookups in-process.
             Engine::Sqlite => Vec::new(),
@@ -119,6 +97,100 @@ impl DeferredIndexes {
         tracing::debug!(table = %self.table, "indexes rebuilt after a bulk load");
         Ok(())
     }
+}
+
+/// The secondary indexes of `table` (made by `CREATE INDEX`, not those behind a primary key or
+/// a constraint): `(name, CREATE INDEX statement)` as the catalogue holds them.
+async fn secondary_indexes(tx: &mut Tx, table: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+    Ok(match tx.engine() {
+        Engine::Sqlite => on_tx!(tx, conn => {
+            sqlx::query_as(
+                "SELECT name, sql FROM sqlite_master \
+                 WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+            )
+            .bind(table)
+            .fetch_all(&mut **conn)
+            .await?
+        }),
+        Engine::Postgres => on_tx!(tx, conn => {
+            sqlx::query_as(
+                "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE i.indrelid = to_regclass($1) AND NOT i.indisprimary \
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
+                 ORDER BY c.relname",
+            )
+            .bind(table)
+            .fetch_all(&mut **conn)
+            .await?
+        }),
+    })
+}
+
+// ---------------------------------------------------------------- parked indexes
+
+/// Where parked indexes wait: written in the transaction that drops them, removed in the one
+/// that builds them again.
+const CREATE_PARKED: &str = "CREATE TABLE IF NOT EXISTS bima_parked_indexes (
+    name TEXT PRIMARY KEY,
+    table_name TEXT NOT NULL,
+    create_sql TEXT NOT NULL
+)";
+
+/// Set aside the secondary indexes of `table` for a load made of many transactions (a resumable
+/// import commits chunk by chunk, so [`DeferredIndexes`] cannot serve it). Their definitions are
+/// written to `bima_parked_indexes` in the transaction that drops them, so that they are never
+/// lost: [`restore_parked`] builds them again when the load ends, and [`Db::migrate`] does at
+/// the next start if the process died first. A unique index is not checked while parked: the
+/// loader must keep its rows unique, and building it again fails if it did not.
+pub async fn park_indexes(db: &Db, table: &str) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => {
+        sqlx::query(CREATE_PARKED).execute(&mut **conn).await?;
+    });
+    let indexes = secondary_indexes(&mut tx, table).await?;
+    for (name, create) in &indexes {
+        let drop = format!("DROP INDEX {}", quote(name));
+        on_tx!(&mut tx, conn => {
+            sqlx::query("INSERT INTO bima_parked_indexes (name, table_name, create_sql) VALUES ($1, $2, $3)")
+                .bind(name)
+                .bind(table)
+                .bind(create)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(AssertSqlSafe(drop)).execute(&mut **conn).await?;
+        });
+    }
+    tx.commit().await?;
+    Ok(indexes.into_iter().map(|(name, _)| name).collect())
+}
+
+/// Build again the indexes parked for `table` (every table's when `None`), each in the
+/// transaction that takes it off the list. Answers how many were built.
+pub async fn restore_parked(db: &Db, table: Option<&str>) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let parked: Vec<(String, String, String)> = on_tx!(&mut tx, conn => {
+        sqlx::query(CREATE_PARKED).execute(&mut **conn).await?;
+        sqlx::query_as(
+            "SELECT name, table_name, create_sql FROM bima_parked_indexes \
+             WHERE $1 IS NULL OR table_name = $1 ORDER BY table_name, name",
+        )
+        .bind(table)
+        .fetch_all(&mut **conn)
+        .await?
+    });
+    for (name, table, create) in &parked {
+        on_tx!(&mut tx, conn => {
+            sqlx::query(AssertSqlSafe(create.clone())).execute(&mut **conn).await?;
+            sqlx::query("DELETE FROM bima_parked_indexes WHERE name = $1")
+                .bind(name)
+                .execute(&mut **conn)
+                .await?;
+        });
+        tracing::info!(%table, index = %name, "parked index built again");
+    }
+    tx.commit().await?;
+    Ok(parked.len())
 }
 
 /// PostgreSQL's `COPY … FROM STDIN`: rows in COPY's text format, built through the same

@@ -82,6 +82,9 @@ impl Db {
             );
             applied += 1;
         }
+        // Indexes a bulk load set aside and could not build again (it was killed) come back
+        // before anything else uses the database.
+        crate::bulk::restore_parked(self, None).await?;
         Ok(applied)
     }
 }

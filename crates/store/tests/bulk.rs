@@ -156,3 +156,64 @@ async fn copy_writes_text_dates_and_nulls_as_given() {
     assert_eq!(nulls.0, 1);
     testing::drop_schema(&db).await;
 }
+
+async fn insert_person(db: &Db, id: i64, code: &str) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query("INSERT INTO people (id, code, name, village_id) VALUES ($1, $2, 'n', 1)")
+            .bind(id)
+            .bind(code)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+}
+
+async fn parked(db: &Db) -> i64 {
+    let n: (i64,) = on_db!(db, pool => sqlx::query_as("SELECT COUNT(*) FROM bima_parked_indexes").fetch_one(pool).await.unwrap());
+    n.0
+}
+
+#[tokio::test]
+async fn parked_indexes_come_back_after_the_load_or_at_the_next_start() {
+    for engine in testing::engines() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = testing::fresh(engine, dir.path()).await.unwrap();
+        table(&db).await;
+        let before = index_names(&db).await;
+
+        // Parked: gone while the load commits chunk after chunk, listed meanwhile.
+        let names = store::bulk::park_indexes(&db, "people").await.unwrap();
+        assert_eq!(names, ["people_code", "people_name"], "{engine:?}");
+        assert!(index_names(&db).await.is_empty(), "{engine:?}");
+        assert_eq!(parked(&db).await, 2);
+        insert_person(&db, 1, "A").await.unwrap();
+        insert_person(&db, 2, "B").await.unwrap();
+        assert_eq!(
+            store::bulk::restore_parked(&db, Some("people"))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(index_names(&db).await, before, "{engine:?}");
+        assert_eq!(parked(&db).await, 0);
+        assert!(
+            insert_person(&db, 3, "A").await.is_err(),
+            "{engine:?}: unique index lost"
+        );
+
+        // A load that dies with its indexes parked: the next start builds them again.
+        store::bulk::park_indexes(&db, "people").await.unwrap();
+        insert_person(&db, 3, "C").await.unwrap();
+        db.migrate(&[]).await.unwrap();
+        assert_eq!(index_names(&db).await, before, "{engine:?}");
+        assert_eq!(parked(&db).await, 0);
+
+        // A load that broke a unique index: building it fails, and it stays on the list (with
+        // the other one) so that nothing is forgotten.
+        store::bulk::park_indexes(&db, "people").await.unwrap();
+        insert_person(&db, 4, "A").await.unwrap();
+        assert!(store::bulk::restore_parked(&db, None).await.is_err());
+        assert_eq!(parked(&db).await, 2, "{engine:?}");
+        testing::drop_schema(&db).await;
+    }
+}

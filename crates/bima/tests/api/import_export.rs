@@ -166,6 +166,20 @@ async fn url_of(app: &TestApp) -> Option<String> {
     Some(format!("{url}{join}options=-c%20search_path%3D{schema}"))
 }
 
+/// How many indexes the schema has (those a migration created).
+async fn index_count(app: &TestApp) -> i64 {
+    match app.engine {
+        store::Engine::Sqlite => {
+            app.count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+                .await
+        }
+        store::Engine::Postgres => {
+            app.count("SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()")
+                .await
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_import_killed_half_way_finishes_the_same_when_run_again() {
     each_engine(|app| async move {
@@ -193,13 +207,16 @@ async fn an_import_killed_half_way_finishes_the_same_when_run_again() {
             }
             c
         };
-        // Killed (SIGKILL, as a power cut) once some insurees are in and before the end.
+        let indexes = index_count(&app).await;
+        // Killed (SIGKILL, as a power cut) once some insurees are in, with the insurees'
+        // indexes parked for the load, and before the end.
         let mut child = command().spawn().unwrap();
         let total_members = expected(dir.path())[4];
         let mut killed_at = None;
+        let parked = "SELECT COUNT(*) FROM bima_parked_indexes WHERE table_name = 'insurees'";
         for _ in 0..2_000 {
             let insurees = app.count("SELECT COUNT(*) FROM insurees").await;
-            if insurees > 0 {
+            if insurees > 0 && app.count(parked).await > 0 {
                 child.kill().unwrap();
                 killed_at = Some(insurees);
                 break;
@@ -221,9 +238,13 @@ async fn an_import_killed_half_way_finishes_the_same_when_run_again() {
             .await;
         assert!(audit_history <= expected(dir.path())[6]);
 
+        // The insurees' indexes were parked for the load (the table was empty): the killed run
+        // left them listed, and the next run built them again before it went on.
         let status = command().status().unwrap();
         assert!(status.success());
         assert_eq!(holdings(&app).await, expected(dir.path()));
+        assert_eq!(index_count(&app).await, indexes, "every index is back");
+        assert_eq!(app.count("SELECT COUNT(*) FROM bima_parked_indexes").await, 0);
         assert!(matches!(
             kernel::audit::verify(&app.db).await.unwrap(),
             kernel::audit::Verdict::Intact { .. }
