@@ -188,6 +188,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
         Router::new()
             .merge(api)
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+            .merge(fhir::router())
             .route(
                 "/metrics",
                 get(move |State(state): State<AppState>| async move {
@@ -218,6 +219,9 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
                 Error::Internal("a request handler panicked".into()).into_response()
             }))
+            // Outside every other layer, so that their errors too reach a FHIR client as
+            // OperationOutcome.
+            .layer(middleware::from_fn(fhir::outcome::as_operation_outcome))
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .with_state(state);
     Ok(router)

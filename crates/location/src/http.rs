@@ -60,6 +60,7 @@ async fn list_locations(
         parent_id: q.parent_id,
         district_id: q.district_id,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

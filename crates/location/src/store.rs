@@ -55,6 +55,8 @@ pub struct LocationFilter {
     pub district_id: Option<Uuid>,
     /// `None` = every location; otherwise the districts held and the regions fully held.
     pub scope: Option<(Vec<Uuid>, Vec<Uuid>)>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 /// `%` and `_` typed by a user match themselves.
@@ -92,6 +94,9 @@ fn location_where(f: &LocationFilter) -> Sql {
     }
     if let Some(district) = f.district_id {
         sql.push(" AND district_id = ").arg(district);
+    }
+    for range in &f.updated {
+        range.push_to(&mut sql, "updated_at");
     }
     if let Some((districts, regions)) = &f.scope {
         sql.push(" AND (district_id IN ")

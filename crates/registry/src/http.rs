@@ -240,6 +240,7 @@ async fn list_insurees(
         gender: q.gender,
         status: q.status,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

@@ -599,6 +599,19 @@ pub async fn list_insurees(
     Ok(Paged::new(items, total, page))
 }
 
+/// The village each of these families lives in, for insurees already read (families outside
+/// the actor's districts are left out).
+pub async fn family_villages(
+    db: &Db,
+    actor: &Actor,
+    families: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Uuid>> {
+    actor.require(INSUREE_SEARCH)?;
+    let mut tx = db.read().await?;
+    let scope = actor.district_filter();
+    sql::family_villages(&mut tx, families, scope.as_deref()).await
+}
+
 /// One insuree, by UUID or insurance number, with their family.
 pub async fn get_insuree(
     db: &Db,

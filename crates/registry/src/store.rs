@@ -106,6 +106,8 @@ pub struct InsureeFilter {
     pub status: Option<InsureeStatus>,
     /// `None` = everyone; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 /// `column >= prefix AND column < upper`: a range a B-tree index answers on both engines.
@@ -161,6 +163,9 @@ fn push_filters(sql: &mut Sql, f: &InsureeFilter, engine: Engine, plus_district:
     }
     if let Some(s) = f.status {
         sql.push(" AND i.status = ").arg(s.code());
+    }
+    for range in &f.updated {
+        range.push_to(sql, "i.updated_at");
     }
     if let Some(districts) = &f.scope {
         sql.push(district)
@@ -294,6 +299,30 @@ async fn fetch_insuree(tx: &mut Tx, condition: &str, arg: store::Arg) -> Result<
             .await?
     });
     Ok(row.map(Insuree::from))
+}
+
+/// The village of each of these families (current ones, within `scope` when one is given).
+pub async fn family_villages(
+    tx: &mut Tx,
+    families: &[Uuid],
+    scope: Option<&[Uuid]>,
+) -> Result<std::collections::HashMap<Uuid, Uuid>> {
+    if families.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut sql =
+        Sql::new("SELECT id, location_id FROM families WHERE deleted_at IS NULL AND id IN ");
+    sql.list(families.iter().copied());
+    if let Some(districts) = scope {
+        sql.push(" AND district_id IN ")
+            .list(districts.iter().copied());
+    }
+    let rows: Vec<(Uuid, Uuid)> = on_tx!(tx, conn => {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_all(&mut **conn)
+            .await?
+    });
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn get_insuree(tx: &mut Tx, id: Uuid) -> Result<Option<Insuree>> {

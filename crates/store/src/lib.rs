@@ -10,7 +10,9 @@ mod sql;
 pub mod testing;
 
 pub use migrate::Migration;
-pub use sql::{Arg, Sql, anonymous, existing_ids, fetch_page, keys_per_lookup, soft_delete};
+pub use sql::{
+    Arg, InstantRange, Sql, anonymous, existing_ids, fetch_page, keys_per_lookup, soft_delete,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

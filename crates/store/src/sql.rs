@@ -97,6 +97,46 @@ impl Sql {
     }
 }
 
+/// A range of instants a search asks for (FHIR's `_lastUpdated`): from (inclusive), to
+/// (exclusive), or everything outside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstantRange {
+    pub from: Option<time::OffsetDateTime>,
+    pub to: Option<time::OffsetDateTime>,
+    pub outside: bool,
+}
+
+impl InstantRange {
+    pub fn contains(&self, at: time::OffsetDateTime) -> bool {
+        let inside = self.from.is_none_or(|f| at >= f) && self.to.is_none_or(|t| at < t);
+        inside != self.outside
+    }
+
+    /// ` AND <column> …` for this range (nothing for an open one). Timestamps are stored in UTC
+    /// on both engines, so SQLite's text compares in time order too.
+    pub fn push_to(&self, sql: &mut Sql, column: &str) {
+        let utc = |at: time::OffsetDateTime| at.to_offset(time::UtcOffset::UTC);
+        let mut parts = Vec::new();
+        if let Some(from) = self.from {
+            parts.push((" >= ", utc(from)));
+        }
+        if let Some(to) = self.to {
+            parts.push((" < ", utc(to)));
+        }
+        if parts.is_empty() {
+            return;
+        }
+        sql.push(if self.outside { " AND NOT (" } else { " AND (" });
+        for (i, (op, at)) in parts.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(" AND ");
+            }
+            sql.push(column).push(op).arg(at);
+        }
+        sql.push(")");
+    }
+}
+
 /// Bind every [`Arg`] of a [`Sql`] to a query (inside [`on_db!`](crate::on_db) or
 /// [`on_tx!`](crate::on_tx), where the engine is concrete).
 #[macro_export]

@@ -244,7 +244,10 @@ async fn an_import_killed_half_way_finishes_the_same_when_run_again() {
         assert!(status.success());
         assert_eq!(holdings(&app).await, expected(dir.path()));
         assert_eq!(index_count(&app).await, indexes, "every index is back");
-        assert_eq!(app.count("SELECT COUNT(*) FROM bima_parked_indexes").await, 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM bima_parked_indexes").await,
+            0
+        );
         assert!(matches!(
             kernel::audit::verify(&app.db).await.unwrap(),
             kernel::audit::Verdict::Intact { .. }

@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod claims;
 mod demo;
+mod fhir;
 mod health_facilities;
 mod import;
 mod import_claims;

@@ -1,0 +1,324 @@
+//! The FHIR R4 API (`/api/api_fhir_r4/`) on the imported openIMIS demo: login, the
+//! CapabilityStatement, Patient and Location read and search with openIMIS's parameters,
+//! errors as OperationOutcome; every emitted resource is written to a folder and checked by
+//! ../shared/tools/fhir-validate and by a lint of what the validator does not check.
+
+use crate::auth::demo_dir;
+use crate::support::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const BASE: &str = "/api/api_fhir_r4";
+
+/// The validator, beside this repository's checkout.
+fn validator() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/fhir-validate/run")
+}
+
+/// Keep an emitted example, named by what it shows.
+fn keep(dir: &Path, name: &str, body: &Value) {
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_vec_pretty(body).unwrap(),
+    )
+    .unwrap();
+}
+
+fn is_outcome(body: &Value, code: &str) -> bool {
+    body["resourceType"] == "OperationOutcome" && body["issue"][0]["code"] == code
+}
+
+/// Every value of `key` anywhere in `value`.
+fn all_of<'v>(value: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == key {
+                    out.push(v);
+                }
+                all_of(v, key, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| all_of(v, key, out)),
+        _ => {}
+    }
+}
+
+/// What the validator does not check: code systems and extension URLs are absolute, currencies
+/// are ISO 4217 codes, and every literal reference resolves here.
+async fn lint(app: &TestApp, name: &str, body: &Value) {
+    for key in ["system", "url"] {
+        let mut found = Vec::new();
+        all_of(body, key, &mut found);
+        for v in found {
+            let text = v.as_str().unwrap_or_default();
+            assert!(
+                text.starts_with("http://") || text.starts_with("https://"),
+                "{name}: {key} {v} is not absolute"
+            );
+            assert!(
+                !text["https://".len()..].contains("//"),
+                "{name}: {key} {v}"
+            );
+        }
+    }
+    let mut currencies = Vec::new();
+    all_of(body, "currency", &mut currencies);
+    for c in currencies {
+        let c = c.as_str().unwrap_or_default();
+        assert!(
+            c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()),
+            "{name}: currency {c}"
+        );
+    }
+    let mut references = Vec::new();
+    all_of(body, "reference", &mut references);
+    let references: BTreeSet<String> = references
+        .iter()
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect();
+    for r in references {
+        let (status, target) = app.get(&format!("{BASE}/{r}")).await;
+        assert_eq!(
+            status, 200,
+            "{name}: the reference {r} does not resolve: {target}"
+        );
+        let (kind, id) = r.split_once('/').unwrap();
+        assert_eq!(target["resourceType"], kind, "{name}: {r}");
+        assert_eq!(target["id"], id, "{name}: {r}");
+    }
+}
+
+#[tokio::test]
+async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4() {
+    let out = tempfile::tempdir().unwrap();
+    let examples = out.path();
+    each_engine(|app| async move {
+        let report = openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        assert_eq!(report.skipped(), 0);
+        let engine = format!("{:?}", app.engine).to_lowercase();
+
+        // Login as openIMIS answers it: {"token", "exp"} in Unix seconds.
+        let (status, login) = app
+            .call(
+                Method::POST,
+                &format!("{BASE}/login/"),
+                None,
+                Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 200, "{login}");
+        let exp = login["exp"].as_i64().unwrap();
+        assert!(exp > time::OffsetDateTime::now_utc().unix_timestamp(), "{login}");
+        let token = login["token"].as_str().unwrap().to_string();
+        let (status, me) = app
+            .call(Method::GET, "/api/v1/auth/me", Some(&token), None)
+            .await;
+        assert_eq!(status, 200, "the FHIR token is the API's: {me}");
+
+        // The statement of what is served; each type it lists answers a search and a read.
+        let (status, capability) = app.call(Method::GET, &format!("{BASE}/metadata"), None, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(capability["resourceType"], "CapabilityStatement");
+        keep(examples, &format!("{engine}-capability"), &capability);
+        let types: Vec<String> = capability["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(types, ["Patient", "Location"]);
+        for kind in &types {
+            for path in [format!("{BASE}/{kind}"), format!("{BASE}/{kind}/")] {
+                let (status, bundle) = app.get(&path).await;
+                assert_eq!(status, 200, "{path}: {bundle}");
+                assert_eq!(bundle["type"], "searchset", "{path}");
+            }
+            let (status, missing) = app
+                .get(&format!("{BASE}/{kind}/0f0e0d0c-0000-4000-8000-00000000dead"))
+                .await;
+            assert_eq!(status, 404, "{missing}");
+            assert!(is_outcome(&missing, "not-found"), "{missing}");
+            keep(examples, &format!("{engine}-outcome-not-found-{kind}"), &missing);
+        }
+
+        // A patient by insurance number, by UUID and by search: the same record.
+        let chfid = "070707070";
+        let (status, by_number) = app.get(&format!("{BASE}/Patient/{chfid}/")).await;
+        assert_eq!(status, 200, "{by_number}");
+        let uuid = by_number["id"].as_str().unwrap().to_string();
+        let (_, by_uuid) = app.get(&format!("{BASE}/Patient/{uuid}")).await;
+        assert_eq!(by_uuid, by_number);
+        let identifiers: Vec<(&str, &str)> = by_number["identifier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["type"]["coding"][0]["code"].as_str().unwrap(), i["value"].as_str().unwrap()))
+            .collect();
+        assert!(identifiers.contains(&("UUID", uuid.as_str())), "{identifiers:?}");
+        assert!(identifiers.contains(&("Code", chfid)), "{identifiers:?}");
+        assert!(by_number["birthDate"].is_string() && by_number["name"][0]["family"].is_string());
+        keep(examples, &format!("{engine}-patient"), &by_number);
+        lint(&app, "Patient", &by_number).await;
+        for identifier in [chfid, uuid.as_str()] {
+            let (status, found) = app.get(&format!("{BASE}/Patient?identifier={identifier}")).await;
+            assert_eq!(status, 200, "{found}");
+            assert_eq!(found["total"], 1, "{identifier}: {found}");
+            assert_eq!(found["entry"][0]["resource"]["id"], uuid.as_str());
+            assert!(found["entry"][0]["fullUrl"].as_str().unwrap().ends_with(&format!("{BASE}/Patient/{uuid}")));
+        }
+
+        // Paging: openIMIS's _count and page-offset (a page number), with links.
+        let current = app
+            .count("SELECT COUNT(*) FROM insurees WHERE deleted_at IS NULL")
+            .await;
+        let (_, first) = app.get(&format!("{BASE}/Patient?_count=4")).await;
+        assert_eq!(first["total"], current);
+        assert_eq!(first["entry"].as_array().unwrap().len(), 4);
+        keep(examples, &format!("{engine}-bundle-patient"), &first);
+        lint(&app, "Patient bundle", &first).await;
+        let next = first["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(next.ends_with("_count=4&page-offset=2"), "{next}");
+        let (_, second) = app.get(next.strip_prefix(&app.base).unwrap()).await;
+        let ids = |b: &Value| -> BTreeSet<String> {
+            b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()).collect()
+        };
+        assert!(ids(&first).is_disjoint(&ids(&second)));
+        let last_page = (current + 3) / 4;
+        let (_, last) = app.get(&format!("{BASE}/Patient?_count=4&page-offset={last_page}")).await;
+        assert!(last["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"), "{last}");
+
+        // _lastUpdated with prefixes, and refDate.
+        for (query, total) in [
+            ("_lastUpdated=gt2999-01-01", 0),
+            ("_lastUpdated=ge2000-01-01", current),
+            ("_lastUpdated=ge2000-01-01&_lastUpdated=lt2999-01-01", current),
+            ("_lastUpdated=lt2000-01-01", 0),
+            ("_lastUpdated=ne2999-01-01", current),
+            ("refDate=2999-01-01", 0),
+        ] {
+            let (status, found) = app.get(&format!("{BASE}/Patient?{query}")).await;
+            assert_eq!(status, 200, "{query}: {found}");
+            assert_eq!(found["total"], total, "{query}");
+        }
+        let (_, empty) = app.get(&format!("{BASE}/Patient?identifier=no-such-number")).await;
+        assert_eq!(empty["total"], 0);
+        keep(examples, &format!("{engine}-bundle-empty"), &empty);
+
+        // Locations: by code, by type, and the hierarchy as partOf.
+        let (status, districts) = app.get(&format!("{BASE}/Location?type=D&_count=100")).await;
+        assert_eq!(status, 200, "{districts}");
+        let expected_districts = app
+            .count("SELECT COUNT(*) FROM locations WHERE type = 'D' AND deleted_at IS NULL")
+            .await;
+        assert_eq!(districts["total"], expected_districts);
+        let district = &districts["entry"][0]["resource"];
+        assert_eq!(district["physicalType"]["coding"][0]["code"], "D");
+        assert!(district["partOf"]["reference"].as_str().unwrap().starts_with("Location/"));
+        keep(examples, &format!("{engine}-location"), district);
+        keep(examples, &format!("{engine}-bundle-location"), &districts);
+        lint(&app, "Location", district).await;
+        let code = district["identifier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["type"]["coding"][0]["code"] == "Code")
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, by_code) = app.get(&format!("{BASE}/Location/{code}")).await;
+        assert_eq!(by_code["id"], district["id"]);
+
+        // Rights and districts: a clerk of one district sees that district's insurees only,
+        // and a user without the right gets a 403 OperationOutcome.
+        let district_id = district["id"].as_str().unwrap();
+        let clerk = app.user_with("fhir-clerk", &[101101, 121901], &[district_id]).await;
+        let (status, seen) = app
+            .call(Method::GET, &format!("{BASE}/Patient?_count=100"), Some(&clerk), None)
+            .await;
+        assert_eq!(status, 200, "{seen}");
+        let in_district = app
+            .count_with(
+                "SELECT COUNT(*) FROM insurees WHERE deleted_at IS NULL AND district_id = (SELECT id FROM locations WHERE code = $1)",
+                &code,
+            )
+            .await;
+        assert_eq!(seen["total"], in_district, "{seen}");
+        assert!(in_district < current);
+        let outsider = app.user_with("fhir-outsider", &[121901], &[district_id]).await;
+        let (status, refused) = app
+            .call(Method::GET, &format!("{BASE}/Patient"), Some(&outsider), None)
+            .await;
+        assert_eq!(status, 403, "{refused}");
+        assert!(is_outcome(&refused, "forbidden"), "{refused}");
+        keep(examples, &format!("{engine}-outcome-forbidden"), &refused);
+
+        // Errors are OperationOutcomes, whoever raised them.
+        let (status, no_token) = app.call(Method::GET, &format!("{BASE}/Patient/"), None, None).await;
+        assert_eq!(status, 401);
+        assert!(is_outcome(&no_token, "login"), "{no_token}");
+        let (status, bad_token) = app
+            .call(Method::GET, &format!("{BASE}/Patient"), Some("not-a-token"), None)
+            .await;
+        assert_eq!(status, 401);
+        assert!(is_outcome(&bad_token, "login"), "{bad_token}");
+        keep(examples, &format!("{engine}-outcome-login"), &bad_token);
+        let (status, wrong) = app
+            .call(
+                Method::POST,
+                &format!("{BASE}/login"),
+                None,
+                Some(json!({"username": "admin", "password": "wrong"})),
+            )
+            .await;
+        assert_eq!(status, 401, "{wrong}");
+        assert!(is_outcome(&wrong, "login"), "{wrong}");
+        let (status, missing) = app
+            .call(Method::POST, &format!("{BASE}/login/"), None, Some(json!({"username": "admin"})))
+            .await;
+        assert_eq!(status, 400, "{missing}");
+        assert!(missing["issue"][0]["details"]["text"].as_str().unwrap().contains("password"), "{missing}");
+        let (status, bad_count) = app.get(&format!("{BASE}/Patient?_count=many")).await;
+        assert_eq!(status, 422, "{bad_count}");
+        assert_eq!(bad_count["issue"][1]["expression"][0], "_count", "{bad_count}");
+        keep(examples, &format!("{engine}-outcome-invalid"), &bad_count);
+        let (status, bad_date) = app.get(&format!("{BASE}/Patient?_lastUpdated=yesterday")).await;
+        assert_eq!(status, 422, "{bad_date}");
+        assert_eq!(bad_date["issue"][1]["expression"][0], "_lastUpdated");
+        let (status, not_allowed) = app.delete(&format!("{BASE}/Patient/{uuid}")).await;
+        assert_eq!(status, 405, "{not_allowed}");
+        assert!(is_outcome(&not_allowed, "not-supported"), "{not_allowed}");
+        let (status, nowhere) = app.get(&format!("{BASE}/Nothing/1")).await;
+        assert_eq!(status, 404);
+        assert!(is_outcome(&nowhere, "not-found"), "{nowhere}");
+        app.finish().await;
+    })
+    .await;
+
+    // Everything emitted is valid R4.
+    let run = std::process::Command::new(validator())
+        .arg(examples)
+        .output()
+        .expect("../shared/tools/fhir-validate/run");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let files = std::fs::read_dir(examples).unwrap().count();
+    assert!(files >= 10, "{files} examples");
+}
