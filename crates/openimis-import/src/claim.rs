@@ -17,8 +17,8 @@
 
 use crate::csvfile::{self, Row};
 use crate::{
-    History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map,
-    legacy_map_with_deleted, mark_deleted_with, placeholder,
+    History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map, mark_deleted_with,
+    placeholder,
 };
 use ::claim::model::*;
 use ::claim::rules::valuation::Used;
@@ -58,7 +58,7 @@ pub(crate) async fn import(
 ) -> anyhow::Result<()> {
     let claims = ClaimFile::read(dir)?;
     let runs = import_batch_runs(db, dir, actor, progress, report, ids, &claims.rows).await?;
-    ids.claim.claims = legacy_map_with_deleted(&claims.rows, "ClaimID", "ClaimUUID");
+    ids.claim.claims = legacy_map(&claims.rows, "ClaimID", "ClaimUUID");
     let ids = &*ids;
     // Insurees and policies deleted in openIMIS are there as deleted records: a current claim
     // or ledger row that names one stands.
@@ -249,14 +249,19 @@ impl Known {
         Ok(Ok(()))
     }
 
-    /// The ICD code of an imported diagnosis.
+    /// The ICD code of an imported diagnosis (one deleted in openIMIS too: a claim keeps the
+    /// code it was made with).
     async fn diagnosis(&mut self, tx: &mut Tx, id: Uuid) -> anyhow::Result<Option<String>> {
         if let Some(code) = self.diagnoses.get(&id) {
             return Ok(code.clone());
         }
-        let code = medical::store::get_diagnosis(tx, id.into())
-            .await?
-            .map(|d| d.code);
+        let code: Option<(String,)> = on_tx!(tx, conn => {
+            sqlx::query_as("SELECT code FROM diagnoses WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **conn)
+                .await?
+        });
+        let code = code.map(|(c,)| c);
         self.diagnoses.insert(id, code.clone());
         Ok(code)
     }

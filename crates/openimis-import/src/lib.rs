@@ -432,18 +432,9 @@ impl LegacyIds {
     }
 }
 
-/// Map each current row's id to its UUID, and each history row's id to its current row's UUID.
+/// Map each record's id (a current row, or a record deleted in openIMIS, which is imported as a
+/// deleted record) to its UUID, and each history row's id to its record's UUID.
 pub(crate) fn legacy_map(rows: &[Row], id_column: &str, uuid_column: &str) -> HashMap<i64, Uuid> {
-    records_map(rows, id_column, uuid_column, Row::is_current)
-}
-
-/// [`legacy_map`] for a table whose deleted records are imported too (as deleted records): each
-/// deleted record's id maps to its own UUID and its history rows' ids to it.
-pub(crate) fn legacy_map_with_deleted(
-    rows: &[Row],
-    id_column: &str,
-    uuid_column: &str,
-) -> HashMap<i64, Uuid> {
     records_map(rows, id_column, uuid_column, |r| {
         r.is_current() || r.is_deleted()
     })
@@ -698,7 +689,7 @@ async fn import_locations(
     // Parents before children: regions, districts, wards, villages.
     let mut current: Vec<&Row> = Vec::new();
     for row in &rows {
-        if row.is_current() {
+        if row.is_current() || row.is_deleted() {
             current.push(row);
         } else {
             run.count.history += 1;
@@ -713,17 +704,28 @@ async fn import_locations(
     };
     current.sort_by_key(|r| level(r));
     for row in current {
-        match location_from_row(row, ids) {
+        match location_from_row(row, ids).and_then(|l| Ok((l, row.deleted_at()?))) {
             Err(reason) => run.skip(row, reason),
-            Ok(location) => {
+            Ok((location, deleted_at)) => {
                 ids.location_types
                     .insert(location.id, (location.kind, location.district_id));
                 let tx = run.tx().await?;
-                if location::store::get_location(tx, location.id)
-                    .await?
-                    .is_some()
-                {
-                    run.count.unchanged += 1;
+                if ::registry::store::row_exists(tx, "locations", location.id).await? {
+                    run.counted(true, deleted_at.is_some());
+                } else if let Some(at) = deleted_at {
+                    let parked = Location {
+                        code: placeholder(location.id),
+                        ..location.clone()
+                    };
+                    location::store::insert_location(tx, &parked).await?;
+                    mark_deleted_with(tx, "locations", "code", &location.code, location.id, at)
+                        .await?;
+                    let entity = location::service::LOCATION;
+                    import_entry(actor, entity, location.id, "import", &location, Some(at))?
+                        .append(tx)
+                        .await?;
+                    history.append(tx, actor, entity, location.id).await?;
+                    run.counted(false, true);
                 } else if location::store::location_code_taken(
                     tx,
                     &location.code,
@@ -849,20 +851,31 @@ async fn import_facilities(
     let history = History::new("tblHF", &rows, "HfID", &ids.facilities);
     let mut run = TableRun::new(db, "tblHF", rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match facility_from_row(row, ids) {
+        match facility_from_row(row, ids).and_then(|f| Ok((f, row.deleted_at()?))) {
             Err(reason) => run.skip(row, reason),
-            Ok(facility) => {
+            Ok((facility, deleted_at)) => {
                 let tx = run.tx().await?;
-                if location::store::get_facility(tx, facility.id)
-                    .await?
-                    .is_some()
-                {
-                    run.count.unchanged += 1;
+                let entity = location::service::HEALTH_FACILITY;
+                if ::registry::store::row_exists(tx, "health_facilities", facility.id).await? {
+                    run.counted(true, deleted_at.is_some());
+                } else if let Some(at) = deleted_at {
+                    let parked = HealthFacility {
+                        code: placeholder(facility.id),
+                        ..facility.clone()
+                    };
+                    location::store::save_facility(tx, &parked, None).await?;
+                    let (code, id) = (&facility.code, facility.id);
+                    mark_deleted_with(tx, "health_facilities", "code", code, id, at).await?;
+                    import_entry(actor, entity, id, "import", &facility, Some(at))?
+                        .append(tx)
+                        .await?;
+                    history.append(tx, actor, entity, id).await?;
+                    run.counted(false, true);
                 } else if location::store::facility_code_taken(
                     tx,
                     &facility.code,
@@ -1069,6 +1082,15 @@ async fn import_catchments(
     for (facility_id, catchments) in by_facility {
         let tx = run.tx().await?;
         let Some(before) = location::store::get_facility(tx, facility_id).await? else {
+            // A facility deleted in openIMIS serves no one: its catchments (only capitation
+            // reads them) are history with it.
+            if ::registry::store::row_exists(tx, "health_facilities", facility_id).await? {
+                run.count.history += catchments.len() as u64;
+                for _ in &catchments {
+                    run.done().await?;
+                }
+                continue;
+            }
             for (row, _) in &catchments {
                 run.skip(row, "its health facility was not imported".into());
             }
@@ -1227,16 +1249,34 @@ async fn import_roles(
 }
 
 /// Insert an imported account unless it is already there.
+/// Write one account: present already (current or deleted) → unchanged; deleted in openIMIS
+/// (`deleted_at`) → a deleted account, which cannot log in, its username free for a current
+/// one; current → the username must be free.
 async fn import_user(
     run: &mut TableRun<'_>,
     row: &Row,
     actor: &Actor,
     user: User,
     history: &History<'_>,
+    deleted_at: Option<OffsetDateTime>,
 ) -> anyhow::Result<()> {
     let tx = run.tx().await?;
-    if identity::store::get_user(tx, user.id).await?.is_some() {
-        run.count.unchanged += 1;
+    let entity = identity::service::USER;
+    if ::registry::store::row_exists(tx, "users", user.id).await? {
+        run.counted(true, deleted_at.is_some());
+    } else if let Some(at) = deleted_at {
+        let parked = User {
+            username: placeholder(user.id),
+            active: false,
+            ..user.clone()
+        };
+        identity::store::save_user(tx, &parked, None, None).await?;
+        mark_deleted_with(tx, "users", "username", &user.username, user.id, at).await?;
+        import_entry(actor, entity, user.id, "import", &user, Some(at))?
+            .append(tx)
+            .await?;
+        history.append(tx, actor, entity, user.id).await?;
+        run.counted(false, true);
     } else if identity::store::username_taken(tx, &user.username, Some(user.id)).await? {
         run.skip(
             row,
@@ -1315,13 +1355,15 @@ async fn import_accounts(
     let history = History::new(table, &rows, id_column, &records);
     let mut run = TableRun::new(db, table, rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match account(row) {
-            Ok(user) => import_user(&mut run, row, actor, user, &history).await?,
+        match account(row).and_then(|u| Ok((u, row.deleted_at()?))) {
+            Ok((user, deleted_at)) => {
+                import_user(&mut run, row, actor, user, &history, deleted_at).await?
+            }
             Err(reason) => run.skip(row, reason),
         }
     }

@@ -6,7 +6,10 @@
 //! converted to minor units exactly (`kernel::money::parse_money`), never through a float.
 
 use crate::csvfile::{self, Row};
-use crate::{History, LegacyIds, Progress, Report, Skipped, TableRun, legacy_map};
+use crate::{
+    History, LegacyIds, Progress, Report, Skipped, TableRun, import_entry, legacy_map,
+    mark_deleted_with, placeholder,
+};
 use kernel::{Actor, Checks, audit};
 use medical::model::*;
 use medical::rules;
@@ -14,7 +17,7 @@ use medical::service as medical_service;
 use medical::store as sql;
 use std::collections::HashMap;
 use std::path::Path;
-use store::{Arg, Db, Tx};
+use store::{Db, Tx};
 use uuid::Uuid;
 
 /// openIMIS integer ids of this module's tables → Bima UUIDs, for the tables imported after it.
@@ -31,6 +34,29 @@ pub(crate) struct Ids {
     pub(crate) item_pricelists: std::collections::HashMap<i64, uuid::Uuid>,
     /// tblPLServices.PLServiceID → service price list.
     pub(crate) service_pricelists: std::collections::HashMap<i64, uuid::Uuid>,
+    /// Price lists deleted in openIMIS: written as current lists, given their lines and their
+    /// facilities, and closed at the end of this module's import ([`close_deleted_lists`]).
+    pub(crate) deleted_lists: HashMap<Uuid, (PriceListKind, time::OffsetDateTime)>,
+}
+
+fn pricelist_table(kind: PriceListKind) -> &'static str {
+    match kind {
+        PriceListKind::Items => "item_pricelists",
+        PriceListKind::Services => "service_pricelists",
+    }
+}
+
+/// Mark the price lists deleted in openIMIS deleted (again on a second run: the same values).
+async fn close_deleted_lists(db: &Db, ids: &LegacyIds) -> anyhow::Result<()> {
+    if ids.medical.deleted_lists.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for (id, (kind, at)) in &ids.medical.deleted_lists {
+        crate::mark_deleted(&mut tx, pricelist_table(*kind), *id, *at).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) async fn import(
@@ -83,12 +109,15 @@ pub(crate) async fn import(
     for layout in [ITEM_LISTS, SERVICE_LISTS] {
         import_pricelists(db, dir, &layout, actor, progress, report, ids).await?;
     }
-    link_facilities(db, dir, actor, progress, report, ids).await
+    link_facilities(db, dir, actor, progress, report, ids).await?;
+    close_deleted_lists(db, ids).await
 }
 
 // ---------------------------------------------------------------- registers
 
 /// One row of a register, ready to store.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
 enum Entry {
     Diagnosis(Diagnosis),
     Item(MedicalItem),
@@ -120,13 +149,34 @@ impl Entry {
         }
     }
 
+    fn table(&self) -> &'static str {
+        match self {
+            Entry::Diagnosis(_) => "diagnoses",
+            Entry::Item(_) => "medical_items",
+            Entry::Service(_) => "medical_services",
+        }
+    }
+
+    fn entity(&self) -> &'static str {
+        match self {
+            Entry::Diagnosis(_) => medical_service::DIAGNOSIS,
+            Entry::Item(_) => medical_service::MEDICAL_ITEM,
+            Entry::Service(_) => medical_service::MEDICAL_SERVICE,
+        }
+    }
+
+    /// The same record under another code.
+    fn with_code(&self, code: String) -> Entry {
+        match self {
+            Entry::Diagnosis(d) => Entry::Diagnosis(Diagnosis { code, ..d.clone() }),
+            Entry::Item(i) => Entry::Item(MedicalItem { code, ..i.clone() }),
+            Entry::Service(s) => Entry::Service(MedicalService { code, ..s.clone() }),
+        }
+    }
+
+    /// Is it there already, current or deleted?
     async fn exists(&self, tx: &mut Tx) -> kernel::Result<bool> {
-        let key = Arg::Uuid(self.id());
-        Ok(match self {
-            Entry::Diagnosis(_) => sql::get_diagnosis(tx, key).await?.is_some(),
-            Entry::Item(_) => sql::get_item(tx, key).await?.is_some(),
-            Entry::Service(_) => sql::get_service(tx, key).await?.is_some(),
-        })
+        ::registry::store::row_exists(tx, self.table(), self.id()).await
     }
 
     async fn code_taken(&self, tx: &mut Tx) -> kernel::Result<bool> {
@@ -138,38 +188,41 @@ impl Entry {
         }
     }
 
-    /// Insert it with its import record and its older versions.
+    async fn save(&self, tx: &mut Tx) -> anyhow::Result<()> {
+        match self {
+            Entry::Diagnosis(d) => sql::save_diagnosis(tx, d, None).await?,
+            Entry::Item(i) => sql::save_item(tx, i, None).await?,
+            Entry::Service(s) => sql::save_service(tx, s, None).await?,
+        };
+        Ok(())
+    }
+
+    /// Insert it with its import record and its older versions; one deleted in openIMIS (at
+    /// `deleted_at`) as a deleted record, its code free for a current one.
     async fn insert(
         &self,
         tx: &mut Tx,
         actor: &Actor,
         history: &History<'_>,
+        deleted_at: Option<time::OffsetDateTime>,
     ) -> anyhow::Result<()> {
-        let (entity, id) = match self {
-            Entry::Diagnosis(d) => {
-                sql::save_diagnosis(tx, d, None).await?;
-                let entity = medical_service::DIAGNOSIS;
-                audit::append(tx, actor, entity, d.id, "import", None::<&()>, Some(d)).await?;
-                (entity, d.id)
+        let (entity, id) = (self.entity(), self.id());
+        match deleted_at {
+            None => self.save(tx).await?,
+            Some(at) => {
+                self.with_code(placeholder(id)).save(tx).await?;
+                mark_deleted_with(tx, self.table(), "code", self.code(), id, at).await?;
             }
-            Entry::Item(i) => {
-                sql::save_item(tx, i, None).await?;
-                let entity = medical_service::MEDICAL_ITEM;
-                audit::append(tx, actor, entity, i.id, "import", None::<&()>, Some(i)).await?;
-                (entity, i.id)
-            }
-            Entry::Service(s) => {
-                sql::save_service(tx, s, None).await?;
-                let entity = medical_service::MEDICAL_SERVICE;
-                audit::append(tx, actor, entity, s.id, "import", None::<&()>, Some(s)).await?;
-                (entity, s.id)
-            }
-        };
+        }
+        import_entry(actor, entity, id, "import", self, deleted_at)?
+            .append(tx)
+            .await?;
         history.append(tx, actor, entity, id).await
     }
 }
 
-/// Import the current rows of one register table; history rows are counted, not stored.
+/// Import the current rows of one register table, and those deleted in openIMIS as deleted
+/// records; older versions become the records' audit history.
 async fn import_register(
     db: &Db,
     (table, id_column, records): (&'static str, &str, &HashMap<i64, Uuid>),
@@ -182,13 +235,13 @@ async fn import_register(
     let history = History::new(table, rows, id_column, records);
     let mut run = TableRun::new(db, table, rows.len(), progress);
     for row in rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        let entry = match parse(row) {
-            Ok(entry) => entry,
+        let (entry, deleted_at) = match parse(row).and_then(|e| Ok((e, row.deleted_at()?))) {
+            Ok(parsed) => parsed,
             Err(reason) => {
                 run.skip(row, reason);
                 continue;
@@ -196,8 +249,8 @@ async fn import_register(
         };
         let tx = run.tx().await?;
         if entry.exists(tx).await? {
-            run.count.unchanged += 1;
-        } else if entry.code_taken(tx).await? {
+            run.counted(true, deleted_at.is_some());
+        } else if deleted_at.is_none() && entry.code_taken(tx).await? {
             let reason = format!(
                 "the {what} code {} is already used by another {what}",
                 entry.code(),
@@ -206,8 +259,8 @@ async fn import_register(
             run.skip(row, reason);
             continue;
         } else {
-            entry.insert(tx, actor, &history).await?;
-            run.count.imported += 1;
+            entry.insert(tx, actor, &history, deleted_at).await?;
+            run.counted(false, deleted_at.is_some());
         }
         run.done().await?;
     }
@@ -241,12 +294,13 @@ fn diagnosis_uuid(row: &Row) -> Result<Uuid, String> {
 
 fn diagnosis_map(rows: &[Row]) -> HashMap<i64, Uuid> {
     let mut map = HashMap::new();
-    for r in rows.iter().filter(|r| r.is_current()) {
+    let is_record = |r: &&Row| r.is_current() || r.is_deleted();
+    for r in rows.iter().filter(is_record) {
         if let (Ok(Some(id)), Ok(uuid)) = (r.int("ICDID"), diagnosis_uuid(r)) {
             map.insert(id, uuid);
         }
     }
-    for r in rows.iter().filter(|r| !r.is_current()) {
+    for r in rows.iter().filter(|r| !is_record(r)) {
         if let (Ok(Some(id)), Ok(Some(legacy))) = (r.int("ICDID"), r.int("LegacyID"))
             && let Some(uuid) = map.get(&legacy).copied()
         {
@@ -469,34 +523,33 @@ async fn import_pricelists(
         }
         let mut run = TableRun::new(db, layout.table, rows.len(), progress);
         for row in &rows {
-            if !row.is_current() {
+            if !row.is_current() && !row.is_deleted() {
                 run.count.history += 1;
                 run.bar.inc(1);
                 continue;
             }
-            let list = match pricelist_from_row(row, layout, ids) {
-                Ok(list) => list,
+            let (list, deleted_at) = match pricelist_from_row(row, layout, ids)
+                .and_then(|l| Ok((l, row.deleted_at()?)))
+            {
+                Ok(parsed) => parsed,
                 Err(reason) => {
                     run.skip(row, reason);
                     continue;
                 }
             };
+            if let Some(at) = deleted_at {
+                ids.medical.deleted_lists.insert(list.id, (kind, at));
+            }
             let tx = run.tx().await?;
-            if sql::get_pricelist(tx, kind, list.id).await?.is_some() {
-                run.count.unchanged += 1;
+            let table = pricelist_table(kind);
+            if ::registry::store::row_exists(tx, table, list.id).await? {
+                run.counted(true, deleted_at.is_some());
             } else {
                 sql::save_pricelist(tx, kind, &list, None).await?;
-                audit::append(
-                    tx,
-                    actor,
-                    entity,
-                    list.id,
-                    "import",
-                    None::<&()>,
-                    Some(&list),
-                )
-                .await?;
-                run.count.imported += 1;
+                import_entry(actor, entity, list.id, "import", &list, deleted_at)?
+                    .append(tx)
+                    .await?;
+                run.counted(false, deleted_at.is_some());
             }
             run.done().await?;
         }
@@ -548,6 +601,16 @@ async fn import_pricelists(
     for (list_id, lines) in by_list {
         let tx = run.tx().await?;
         let Some(before) = sql::get_pricelist(tx, kind, list_id).await? else {
+            // A list deleted in openIMIS that an earlier run closed took its lines first.
+            if ids.medical.deleted_lists.contains_key(&list_id)
+                && ::registry::store::row_exists(tx, pricelist_table(kind), list_id).await?
+            {
+                run.count.unchanged += lines.len() as u64;
+                for _ in &lines {
+                    run.done().await?;
+                }
+                continue;
+            }
             for (row, _, _) in &lines {
                 run.skip(row, "its price list was not imported".into());
             }
@@ -657,7 +720,7 @@ async fn link_facilities(
             (services, PriceListKind::Services, "PLServiceID"),
         ] {
             if let Some(id) = id
-                && sql::get_pricelist(tx, kind, id).await?.is_none()
+                && !::registry::store::row_exists(tx, pricelist_table(kind), id).await?
             {
                 missing = Some(format!("the price list of {column} was not imported"));
             }

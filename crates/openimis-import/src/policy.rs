@@ -13,8 +13,8 @@
 use crate::csvfile::{self, Row};
 use crate::{
     CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
-    chunk_entry, import_entry, legacy_map, legacy_map_with_deleted, mark_deleted,
-    mark_deleted_with, placeholder, write_chunks,
+    chunk_entry, import_entry, legacy_map, mark_deleted, mark_deleted_with, placeholder,
+    write_chunks,
 };
 use ::policy::model::*;
 use ::policy::service::{CONTRIBUTION, PAYER, POLICY};
@@ -181,31 +181,28 @@ async fn import_payers(
     let history = History::new("tblPayer", &rows, "PayerID", &ids.policy.payers);
     let mut run = TableRun::new(db, "tblPayer", rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match payer_from_row(row, ids) {
+        match payer_from_row(row, ids).and_then(|p| Ok((p, row.deleted_at()?))) {
             Err(reason) => run.skip(row, reason),
-            Ok((payer, district)) => {
+            Ok(((payer, district), deleted_at)) => {
                 let tx = run.tx().await?;
                 if row_exists(tx, "payers", payer.id).await? {
-                    run.count.unchanged += 1;
+                    run.counted(true, deleted_at.is_some());
                 } else {
+                    // Payers have no unique code: a deleted one is written and closed.
                     sql::save_payer(tx, &payer, district, None).await?;
-                    audit::append(
-                        tx,
-                        actor,
-                        PAYER,
-                        payer.id,
-                        "import",
-                        None::<&()>,
-                        Some(&payer),
-                    )
-                    .await?;
+                    if let Some(at) = deleted_at {
+                        mark_deleted(tx, "payers", payer.id, at).await?;
+                    }
+                    import_entry(actor, PAYER, payer.id, "import", &payer, deleted_at)?
+                        .append(tx)
+                        .await?;
                     history.append(tx, actor, PAYER, payer.id).await?;
-                    run.count.imported += 1;
+                    run.counted(false, deleted_at.is_some());
                 }
                 present.insert(payer.id);
                 run.done().await?;
@@ -313,7 +310,7 @@ async fn import_policies(
     let Some(rows) = csvfile::read(dir, "tblPolicy")? else {
         return Ok(placed);
     };
-    ids.policy.policies = legacy_map_with_deleted(&rows, "PolicyID", "PolicyUUID");
+    ids.policy.policies = legacy_map(&rows, "PolicyID", "PolicyUUID");
     // Officers are users that keep their openIMIS UUID; a policy may name an older version.
     let officers = csvfile::read(dir, "tblOfficer")?
         .map(|r| legacy_map(&r, "OfficerID", "OfficerUUID"))
@@ -617,7 +614,7 @@ async fn import_contributions(
         "tblPremium",
         &rows,
         "PremiumId",
-        &legacy_map_with_deleted(&rows, "PremiumId", "PremiumUUID"),
+        &legacy_map(&rows, "PremiumId", "PremiumUUID"),
     );
     for row in &rows {
         if !row.is_current() && !row.is_deleted() {

@@ -7,7 +7,10 @@
 //! it cannot be read: a bad id, date or code, an unknown location, item or service.
 
 use crate::csvfile::{self, Row};
-use crate::{History, LegacyIds, Progress, Report, TableRun, legacy_map};
+use crate::{
+    History, LegacyIds, Progress, Report, TableRun, import_entry, legacy_map, mark_deleted_with,
+    placeholder,
+};
 use kernel::{Actor, audit};
 use location::model::{FacilityLevel, FacilitySubLevel};
 use product::model::*;
@@ -19,8 +22,12 @@ use uuid::Uuid;
 /// openIMIS integer ids of this module's tables → Bima UUIDs, for the tables imported after it.
 #[derive(Default)]
 pub(crate) struct Ids {
-    /// tblProduct.ProdID → product (history rows map to their current product).
+    /// tblProduct.ProdID → product (history rows map to their current or deleted product).
     pub(crate) products: HashMap<i64, Uuid>,
+    /// Products deleted in openIMIS: their code and when. Each is written as a current product
+    /// under a placeholder code, takes its lines, and is closed when the lines are in
+    /// ([`close_deleted`]), so that the lines find it as the API's own writes would.
+    pub(crate) deleted: HashMap<Uuid, (String, time::OffsetDateTime)>,
 }
 
 pub(crate) async fn import(
@@ -34,7 +41,41 @@ pub(crate) async fn import(
     import_products(db, dir, actor, progress, report, ids).await?;
     import_items(db, dir, actor, progress, report, ids).await?;
     import_services(db, dir, actor, progress, report, ids).await?;
-    import_distributions(db, dir, actor, progress, report, ids).await
+    import_distributions(db, dir, actor, progress, report, ids).await?;
+    close_deleted(db, ids).await
+}
+
+/// Mark the products deleted in openIMIS deleted, with their own codes (again on a second run:
+/// the same values).
+async fn close_deleted(db: &Db, ids: &LegacyIds) -> anyhow::Result<()> {
+    if ids.product.deleted.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for (id, (code, at)) in &ids.product.deleted {
+        mark_deleted_with(&mut tx, "products", "code", code, *id, *at).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The product a line names: `Ok(Some)` to add lines to; `Ok(None)` for one deleted in
+/// openIMIS and closed by an earlier run, which took its lines before it was closed; `Err` when
+/// it was not imported.
+async fn product_for_lines(
+    tx: &mut store::Tx,
+    ids: &LegacyIds,
+    id: Uuid,
+) -> anyhow::Result<Result<Option<Product>, ()>> {
+    match product::store::get_product(tx, id).await? {
+        Some(p) => Ok(Ok(Some(p))),
+        None if ids.product.deleted.contains_key(&id)
+            && ::registry::store::row_exists(tx, "products", id).await? =>
+        {
+            Ok(Ok(None))
+        }
+        None => Ok(Err(())),
+    }
 }
 
 /// A whole percentage written as a decimal ("100.00").
@@ -247,17 +288,30 @@ async fn import_products(
     let history = History::new("tblProduct", &rows, "ProdID", &ids.product.products);
     let mut run = TableRun::new(db, "tblProduct", rows.len(), progress);
     for row in &rows {
-        if !row.is_current() {
+        if !row.is_current() && !row.is_deleted() {
             run.count.history += 1;
             run.bar.inc(1);
             continue;
         }
-        match product_from_row(row, ids) {
+        match product_from_row(row, ids).and_then(|p| Ok((p, row.deleted_at()?))) {
             Err(reason) => run.skip(row, reason),
-            Ok(p) => {
+            Ok((p, deleted_at)) => {
                 let tx = run.tx().await?;
-                if product::store::get_product(tx, p.id).await?.is_some() {
-                    run.count.unchanged += 1;
+                if let Some(at) = deleted_at {
+                    ids.product.deleted.insert(p.id, (p.terms.code.clone(), at));
+                }
+                let entity = product::service::PRODUCT;
+                if ::registry::store::row_exists(tx, "products", p.id).await? {
+                    run.counted(true, deleted_at.is_some());
+                } else if let Some(at) = deleted_at {
+                    let mut parked = p.clone();
+                    parked.terms.code = placeholder(p.id);
+                    product::store::save_product(tx, &parked, None).await?;
+                    import_entry(actor, entity, p.id, "import", &p, Some(at))?
+                        .append(tx)
+                        .await?;
+                    history.append(tx, actor, entity, p.id).await?;
+                    run.counted(false, true);
                 } else if product::store::product_code_taken(tx, &p.terms.code, Some(p.id)).await? {
                     run.skip(
                         row,
@@ -296,16 +350,27 @@ async fn import_products(
 async fn add_to_products<T>(
     run: &mut TableRun<'_>,
     actor: &Actor,
+    ids: &LegacyIds,
     by_product: HashMap<Uuid, Vec<(&Row, T)>>,
     add: impl Fn(&mut ProductInput, &T) -> bool,
 ) -> anyhow::Result<()> {
     for (product_id, parts) in by_product {
         let tx = run.tx().await?;
-        let Some(before) = product::store::get_product(tx, product_id).await? else {
-            for (row, _) in &parts {
-                run.skip(row, "its product was not imported".into());
+        let before = match product_for_lines(tx, ids, product_id).await? {
+            Ok(Some(before)) => before,
+            Ok(None) => {
+                run.count.unchanged += parts.len() as u64;
+                for _ in &parts {
+                    run.done().await?;
+                }
+                continue;
             }
-            continue;
+            Err(()) => {
+                for (row, _) in &parts {
+                    run.skip(row, "its product was not imported".into());
+                }
+                continue;
+            }
         };
         let mut after = before.clone();
         let mut added = 0u64;
@@ -436,13 +501,19 @@ async fn import_items(
             Err(reason) => run.skip(row, reason),
         }
     }
-    add_to_products(&mut run, actor, by_product, |terms, line: &ProductItem| {
-        if terms.items.iter().any(|l| l.item_id == line.item_id) {
-            return false;
-        }
-        terms.items.push(line.clone());
-        true
-    })
+    add_to_products(
+        &mut run,
+        actor,
+        ids,
+        by_product,
+        |terms, line: &ProductItem| {
+            if terms.items.iter().any(|l| l.item_id == line.item_id) {
+                return false;
+            }
+            terms.items.push(line.clone());
+            true
+        },
+    )
     .await?;
     run.finish(report).await
 }
@@ -489,6 +560,7 @@ async fn import_services(
     add_to_products(
         &mut run,
         actor,
+        ids,
         by_product,
         |terms, line: &ProductService| {
             if terms
@@ -596,7 +668,7 @@ async fn import_distributions(
             entry.push((row, (i == 0).then(|| list.clone())));
         }
     }
-    add_distributions(&mut run, actor, by_product).await?;
+    add_distributions(&mut run, actor, ids, by_product).await?;
     run.finish(report).await
 }
 
@@ -604,15 +676,26 @@ async fn import_distributions(
 async fn add_distributions(
     run: &mut TableRun<'_>,
     actor: &Actor,
+    ids: &LegacyIds,
     by_product: HashMap<Uuid, Vec<(&Row, Option<Distribution>)>>,
 ) -> anyhow::Result<()> {
     for (product_id, parts) in by_product {
         let tx = run.tx().await?;
-        let Some(before) = product::store::get_product(tx, product_id).await? else {
-            for (row, _) in &parts {
-                run.skip(row, "its product was not imported".into());
+        let before = match product_for_lines(tx, ids, product_id).await? {
+            Ok(Some(before)) => before,
+            Ok(None) => {
+                run.count.unchanged += parts.len() as u64;
+                for _ in &parts {
+                    run.done().await?;
+                }
+                continue;
             }
-            continue;
+            Err(()) => {
+                for (row, _) in &parts {
+                    run.skip(row, "its product was not imported".into());
+                }
+                continue;
+            }
         };
         let mut after = before.clone();
         let mut added = 0u64;

@@ -11,8 +11,8 @@
 use crate::csvfile::{self, Row};
 use crate::{
     CHUNK, ChunkOutcome, History, LegacyIds, Parsed, Progress, Report, TableRun, begin_chunk,
-    chunk_entry, import_entry, legacy_map_with_deleted, mark_deleted, mark_deleted_with,
-    placeholder, write_chunks,
+    chunk_entry, import_entry, legacy_map, mark_deleted, mark_deleted_with, placeholder,
+    write_chunks,
 };
 use ::registry::model::*;
 use ::registry::service::{FAMILY, INSUREE};
@@ -52,8 +52,8 @@ pub(crate) async fn import(
     if families.is_empty() && insurees.is_empty() {
         return Ok(());
     }
-    ids.registry.families = legacy_map_with_deleted(&families, "FamilyID", "FamilyUUID");
-    ids.registry.insurees = legacy_map_with_deleted(&insurees, "InsureeID", "InsureeUUID");
+    ids.registry.families = legacy_map(&families, "FamilyID", "FamilyUUID");
+    ids.registry.insurees = legacy_map(&insurees, "InsureeID", "InsureeUUID");
 
     let history = History::new("tblFamilies", &families, "FamilyID", &ids.registry.families);
     let mut run = TableRun::new(db, "tblFamilies", families.len(), progress);

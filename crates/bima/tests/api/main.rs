@@ -12,6 +12,7 @@ mod fhir;
 mod health_facilities;
 mod import;
 mod import_claims;
+mod import_deleted;
 mod import_export;
 mod import_proof;
 mod locations;
