@@ -12,6 +12,8 @@ pub struct Row {
     pub line: u64,
     /// The file's header: column → position, shared by all its rows.
     columns: Arc<HashMap<String, usize>>,
+    /// Where the row's own id is (the first `…ID` column that is not `LegacyID`).
+    own_id: Option<usize>,
     record: csv::StringRecord,
 }
 
@@ -97,9 +99,19 @@ impl Row {
     }
 
     /// A record deleted in openIMIS: its row is closed (`ValidityTo`) and continues no other
-    /// (no `LegacyID`). Its older versions are history rows whose `LegacyID` names it.
+    /// (no `LegacyID`, or its own id: some exports' current rows name themselves). Its older
+    /// versions are history rows whose `LegacyID` names it.
     pub fn is_deleted(&self) -> bool {
-        !self.is_current() && self.get("LegacyID").or(self.get("LegacyId")).is_none()
+        if self.is_current() {
+            return false;
+        }
+        match self.get("LegacyID").or(self.get("LegacyId")) {
+            None => true,
+            Some(legacy) => self
+                .own_id
+                .and_then(|at| self.record.get(at))
+                .is_some_and(|own| own.trim() == legacy),
+        }
     }
 
     /// When a deleted record was deleted (its `ValidityTo`); `None` for any other row.
@@ -156,9 +168,13 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
     }
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
     let mut columns = HashMap::new();
+    let mut own_id = None;
     for (at, name) in reader.headers()?.iter().enumerate() {
         // Exports from Windows may start with a byte-order mark.
         let name = name.trim_start_matches('\u{feff}').trim().to_string();
+        if own_id.is_none() && is_own_id(&name) {
+            own_id = Some(at);
+        }
         columns.insert(name, at);
     }
     let columns = Arc::new(columns);
@@ -169,15 +185,55 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
         rows.push(Row {
             line,
             columns: columns.clone(),
+            own_id,
             record,
         });
     }
     Ok(Some(rows))
 }
 
+/// A table's own id column comes first among its `…ID` / `…Id` columns (`HfID`, `PremiumId`,
+/// `ClaimID`); references to other tables follow it.
+fn is_own_id(name: &str) -> bool {
+    (name.ends_with("ID") || name.ends_with("Id")) && !name.eq_ignore_ascii_case("legacyid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(header: &[&str], values: &[&str]) -> Row {
+        let columns: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.to_string(), i))
+            .collect();
+        Row {
+            line: 2,
+            own_id: header.iter().position(|h| is_own_id(h)),
+            columns: Arc::new(columns),
+            record: csv::StringRecord::from(values.to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_closed_row_is_a_deleted_record_unless_it_continues_another() {
+        let h = [
+            "ValidityFrom",
+            "ValidityTo",
+            "LegacyID",
+            "HfID",
+            "LocationId",
+        ];
+        let closed = "2020-01-01 00:00:00+00";
+        assert!(!row(&h, &["2019-01-01", "", "", "18", "3"]).is_deleted());
+        assert!(!row(&h, &["2019-01-01", "", "18", "18", "3"]).is_deleted());
+        assert!(row(&h, &["2019-01-01", closed, "", "18", "3"]).is_deleted());
+        // Naming itself (as some current rows do) is not continuing another row.
+        assert!(row(&h, &["2019-01-01", closed, "18", "18", "3"]).is_deleted());
+        // An older version of 18, even where another id column holds 18.
+        assert!(!row(&h, &["2019-01-01", closed, "18", "20", "18"]).is_deleted());
+    }
 
     #[test]
     fn timestamps_as_exported() {

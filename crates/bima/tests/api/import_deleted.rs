@@ -16,15 +16,15 @@ fn delete_in(dir: &Path, table: &str, column: &str, value: &str) {
     let mut reader = csv::Reader::from_path(&path).unwrap();
     let headers = reader.headers().unwrap().clone();
     let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (key, closed, legacy) = (at(column), at("ValidityTo"), at("LegacyID"));
+    let (key, closed) = (at(column), at("ValidityTo"));
     let mut rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let mut done = 0;
     for row in rows.iter_mut() {
         if &row[key] == value && row[closed].is_empty() {
-            // (Some demo rows name themselves as their LegacyID; a deleted record names none.)
+            // Some demo rows name themselves as their LegacyID (HF 18 does): closed, such a
+            // row is still a deleted record, not an older version.
             let mut fields: Vec<String> = row.iter().map(str::to_string).collect();
             fields[closed] = "2025-06-30 12:00:00+00".into();
-            fields[legacy] = String::new();
             *row = csv::StringRecord::from(fields);
             done += 1;
         }
