@@ -204,6 +204,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .layer(Extension(Arc::new(settings.registry.clone())))
             .layer(Extension(Arc::new(settings.policy)))
             .layer(Extension(Arc::new(settings.claim)))
+            .layer(Extension(Arc::new(settings.fhir.clone())))
             .layer(Extension(policy::service::ClaimsUsage(
                 claim::service::claims_usage_hook,
             )))

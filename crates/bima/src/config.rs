@@ -30,6 +30,8 @@ pub struct Settings {
     pub policy: policy::service::Config,
     /// The claims module's settings (selection for review).
     pub claim: claim::service::Config,
+    /// The FHIR API's settings (currency, the insurer's name).
+    pub fhir: fhir::Config,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             registry: registry::config::Config::default(),
             policy: policy::service::Config::default(),
             claim: claim::service::Config::default(),
+            fhir: fhir::Config::default(),
         }
     }
 }

@@ -27,7 +27,14 @@ pub const COMMON_SEARCH: &[(&str, &str, &str)] = &[
     ("page-offset", "number", "the page, from 1"),
 ];
 
-pub const SERVED: &[Served] = &[crate::patient::SERVED, crate::location::SERVED];
+pub const SERVED: &[Served] = &[
+    crate::patient::SERVED,
+    crate::location::SERVED,
+    crate::organization::SERVED,
+    crate::practitioner::SERVED,
+    crate::medication::SERVED,
+    crate::activity_definition::SERVED,
+];
 
 pub async fn metadata() -> Fhir<Value> {
     Fhir(statement())

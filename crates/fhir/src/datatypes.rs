@@ -130,6 +130,28 @@ pub enum ExtensionValue {
     String(String),
     #[serde(rename = "valueCodeableConcept")]
     CodeableConcept(CodeableConcept),
+    #[serde(rename = "valueMoney")]
+    Money(Money),
+}
+
+/// An amount: the decimal of minor units (2 decimals) and its ISO 4217 currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct Money {
+    pub value: serde_json::Number,
+    pub currency: String,
+}
+
+impl Money {
+    pub fn of(minor_units: i64, currency: &str) -> Self {
+        // FHIR writes amounts as JSON decimals; minor units / 100 prints exactly for any amount
+        // a scheme handles (below 2^53 minor units).
+        let value = serde_json::Number::from_f64(minor_units as f64 / 100.0)
+            .unwrap_or_else(|| serde_json::Number::from(0));
+        Money {
+            value,
+            currency: currency.to_string(),
+        }
+    }
 }
 
 impl Extension {

@@ -6,13 +6,17 @@
 //! valid R4 with absolute code systems and references to resources this API serves. Every error
 //! under the base path is an `OperationOutcome` ([`outcome::as_operation_outcome`]).
 
+pub mod activity_definition;
 pub mod capability;
 pub mod codes;
 pub mod datatypes;
 pub mod location;
 pub mod login;
+pub mod medication;
+pub mod organization;
 pub mod outcome;
 pub mod patient;
+pub mod practitioner;
 pub mod search;
 
 use axum::Router;
@@ -22,6 +26,26 @@ use kernel::AppState;
 
 /// Where the API is served (openIMIS docker deployments: `SITE_ROOT=api`).
 pub const BASE: &str = "/api/api_fhir_r4";
+
+/// What a country sets for its FHIR API (`[fhir]` in bima.toml).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The ISO 4217 code of the scheme's money (openIMIS emits "$").
+    pub currency: String,
+    /// The insurer's name, on the `Organization` openIMIS clients know as
+    /// `Organization/openIMIS-Implementation`.
+    pub insurer_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            currency: "TZS".into(),
+            insurer_name: "National Health Insurance".into(),
+        }
+    }
+}
 
 /// A resource or Bundle as `application/fhir+json`.
 pub struct Fhir<T>(pub T);
@@ -58,5 +82,29 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Patient/{id}", get(patient::read)),
         ("Location", get(location::search)),
         ("Location/{id}", get(location::read)),
+        ("Organization", get(organization::search)),
+        ("Organization/{id}", get(organization::read)),
+        ("Practitioner", get(practitioner::search)),
+        ("Practitioner/{id}", get(practitioner::read)),
+        ("Medication", get(medication::search)),
+        ("Medication/{id}", get(medication::read)),
+        ("ActivityDefinition", get(activity_definition::search)),
+        ("ActivityDefinition/{id}", get(activity_definition::read)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    /// The CapabilityStatement lists exactly the resource types the router serves.
+    #[test]
+    fn the_statement_lists_what_is_routed() {
+        let mut routed: Vec<&str> = super::routes()
+            .iter()
+            .map(|(path, _)| path.split('/').next().unwrap_or(path))
+            .filter(|p| p.chars().next().is_some_and(char::is_uppercase))
+            .collect();
+        routed.dedup();
+        let stated: Vec<&str> = crate::capability::SERVED.iter().map(|s| s.kind).collect();
+        assert_eq!(routed, stated);
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
-use crate::search::{Params, bundle};
+use crate::search::{Params, bundle, one_or_none};
 use crate::{Fhir, codes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -105,11 +105,10 @@ pub async fn search(
     };
     let url = crate::search::url_of(&headers, "Location");
     let (total, places) = match params.get("identifier") {
-        Some(id) => match location::service::get_location(&state.db, &actor, id).await {
-            Ok(p) if filter_allows(&filter, &p) => (1, vec![p]),
-            Ok(_) | Err(Error::NotFound { .. }) => (0, Vec::new()),
-            Err(e) => return Err(e),
-        },
+        Some(id) => one_or_none(
+            location::service::get_location(&state.db, &actor, id).await,
+            |p| filter_allows(&filter, p),
+        )?,
         None => {
             let found = location::service::list_locations(&state.db, &actor, filter, page).await?;
             (found.total, found.items)

@@ -4,7 +4,7 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
-use crate::search::{Params, bundle};
+use crate::search::{Params, bundle, one_or_none};
 use crate::{Fhir, codes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -173,18 +173,12 @@ pub async fn search(
     let (total, insurees) = match params.get("identifier") {
         // A UUID names one insuree: the search is a read.
         Some(id) if Uuid::parse_str(id).is_ok() => {
-            match registry::service::get_insuree(&state.db, &actor, hooks, id).await {
-                Ok(d)
-                    if filter
-                        .updated
-                        .iter()
-                        .all(|r| r.contains(d.insuree.updated_at)) =>
-                {
-                    (1, vec![d.insuree])
-                }
-                Ok(_) | Err(kernel::Error::NotFound { .. }) => (0, Vec::new()),
-                Err(e) => return Err(e),
-            }
+            let found = registry::service::get_insuree(&state.db, &actor, hooks, id)
+                .await
+                .map(|d| d.insuree);
+            one_or_none(found, |i| {
+                filter.updated.iter().all(|r| r.contains(i.updated_at))
+            })?
         }
         chfid => {
             filter.chfid = chfid.map(str::to_string);

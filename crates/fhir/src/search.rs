@@ -260,6 +260,16 @@ pub fn url_of(headers: &axum::http::HeaderMap, kind: &str) -> String {
     format!("{scheme}://{host}{}/{kind}", crate::BASE)
 }
 
+/// A search by `identifier` is a read: the record it names (when the other filters allow it),
+/// or none. A record the caller may not see is "not found" there, so it is simply absent.
+pub fn one_or_none<T>(found: Result<T>, allowed: impl Fn(&T) -> bool) -> Result<(i64, Vec<T>)> {
+    match found {
+        Ok(t) if allowed(&t) => Ok((1, vec![t])),
+        Ok(_) | Err(Error::NotFound { .. }) => Ok((0, Vec::new())),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,7 @@ async fn list_users(
         district_id: q.district_id,
         health_facility_id: q.health_facility_id,
         scope: None,
+        updated: Vec::new(),
     };
     let page = PageParams::new(q.page, q.per_page);
     Ok(Json(

@@ -126,6 +126,8 @@ pub struct UserFilter {
     pub health_facility_id: Option<Uuid>,
     /// `None` = all users; otherwise users with at least one of these districts.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 pub async fn list_users(
@@ -135,6 +137,9 @@ pub async fn list_users(
     offset: i64,
 ) -> Result<(Vec<User>, i64)> {
     let mut condition = Sql::new(" FROM users WHERE deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut condition, "updated_at");
+    }
     if let Some(u) = &f.username {
         condition
             .push(" AND LOWER(username) LIKE ")

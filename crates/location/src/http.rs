@@ -175,6 +175,7 @@ async fn list_facilities(
         legal_form: q.legal_form,
         status: q.status,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

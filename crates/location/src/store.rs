@@ -372,10 +372,15 @@ pub struct FacilityFilter {
     pub status: Option<FacilityStatus>,
     /// `None` = every facility; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 fn facility_where(f: &FacilityFilter) -> Sql {
     let mut sql = Sql::new(" FROM health_facilities WHERE deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "updated_at");
+    }
     if let Some(code) = &f.code {
         sql.push(" AND LOWER(code) LIKE ")
             .arg(like_pattern(code, true))

@@ -176,6 +176,7 @@ async fn list_items(
         name: q.name,
         kind: q.kind,
         care_type: q.care_type,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(
@@ -289,6 +290,7 @@ async fn list_services(
         category: q.category,
         level: q.level,
         care_type: q.care_type,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

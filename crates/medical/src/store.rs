@@ -232,6 +232,8 @@ pub struct ItemFilter {
     pub name: Option<String>,
     pub kind: Option<ItemType>,
     pub care_type: Option<CareType>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 pub async fn list_items(
@@ -241,6 +243,9 @@ pub async fn list_items(
     offset: i64,
 ) -> Result<(Vec<MedicalItem>, i64)> {
     let mut sql = Sql::new(" FROM medical_items WHERE deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "updated_at");
+    }
     if let Some(code) = &f.code {
         like(&mut sql, "code", code, true);
     }
@@ -371,6 +376,8 @@ pub struct ServiceFilter {
     pub category: Option<ServiceCategory>,
     pub level: Option<ServiceLevel>,
     pub care_type: Option<CareType>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 pub async fn list_services(
@@ -380,6 +387,9 @@ pub async fn list_services(
     offset: i64,
 ) -> Result<(Vec<MedicalService>, i64)> {
     let mut sql = Sql::new(" FROM medical_services WHERE deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "updated_at");
+    }
     if let Some(code) = &f.code {
         like(&mut sql, "code", code, true);
     }

@@ -131,7 +131,10 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             .iter()
             .map(|r| r["type"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(types, ["Patient", "Location"]);
+        assert_eq!(
+            types,
+            ["Patient", "Location", "Organization", "Practitioner", "Medication", "ActivityDefinition"]
+        );
         for kind in &types {
             for path in [format!("{BASE}/{kind}"), format!("{BASE}/{kind}/")] {
                 let (status, bundle) = app.get(&path).await;
@@ -145,6 +148,52 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             assert!(is_outcome(&missing, "not-found"), "{missing}");
             keep(examples, &format!("{engine}-outcome-not-found-{kind}"), &missing);
         }
+
+        // Facilities, accounts, items and services: each found by search, read by UUID and by
+        // code, the same resource.
+        for (kind, query) in [
+            ("Organization", "type=prov"),
+            ("Practitioner", "resourceType=ca"),
+            ("Practitioner", "resourceType=eo"),
+            ("Medication", ""),
+            ("ActivityDefinition", ""),
+        ] {
+            let (status, found) = app.get(&format!("{BASE}/{kind}?{query}&_count=3")).await;
+            assert_eq!(status, 200, "{kind}: {found}");
+            assert!(found["total"].as_i64().unwrap() > 0, "{kind} {query}: {found}");
+            let resource = &found["entry"][0]["resource"];
+            let id = resource["id"].as_str().unwrap();
+            let (status, read) = app.get(&format!("{BASE}/{kind}/{id}")).await;
+            assert_eq!(status, 200, "{read}");
+            assert_eq!(&read, resource, "{kind}");
+            let code = read["identifier"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["type"]["coding"][0]["code"] == "Code")
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let (_, by_code) = app.get(&format!("{BASE}/{kind}/{code}")).await;
+            assert_eq!(by_code["id"], id, "{kind} {code}");
+            let (_, searched) = app.get(&format!("{BASE}/{kind}?identifier={code}")).await;
+            assert_eq!(searched["total"], 1, "{kind} {code}: {searched}");
+            let name = format!("{engine}-{}-{}", kind.to_lowercase(), query.replace('=', "-"));
+            keep(examples, &name, &read);
+            keep(examples, &format!("{name}-bundle"), &found);
+            lint(&app, kind, &read).await;
+        }
+        let (_, insurer) = app.get(&format!("{BASE}/Organization/openIMIS-Implementation")).await;
+        assert_eq!(insurer["type"][0]["coding"][0]["code"], "ins", "{insurer}");
+        let (_, insurers) = app.get(&format!("{BASE}/Organization?type=ins")).await;
+        assert_eq!(insurers["total"], 1);
+        keep(examples, &format!("{engine}-organization-insurer"), &insurer);
+        let facilities = app
+            .count("SELECT COUNT(*) FROM health_facilities WHERE deleted_at IS NULL")
+            .await;
+        let (_, all) = app.get(&format!("{BASE}/Organization")).await;
+        assert_eq!(all["total"], facilities);
 
         // A patient by insurance number, by UUID and by search: the same record.
         let chfid = "070707070";
