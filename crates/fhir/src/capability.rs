@@ -34,6 +34,8 @@ pub const SERVED: &[Served] = &[
     crate::practitioner::SERVED,
     crate::medication::SERVED,
     crate::activity_definition::SERVED,
+    crate::claim::SERVED_CLAIM,
+    crate::claim::SERVED_RESPONSE,
 ];
 
 pub async fn metadata() -> Fhir<Value> {

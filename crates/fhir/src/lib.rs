@@ -8,6 +8,7 @@
 
 pub mod activity_definition;
 pub mod capability;
+pub mod claim;
 pub mod codes;
 pub mod datatypes;
 pub mod location;
@@ -90,6 +91,8 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Medication/{id}", get(medication::read)),
         ("ActivityDefinition", get(activity_definition::search)),
         ("ActivityDefinition/{id}", get(activity_definition::read)),
+        ("Claim", post(claim::create)),
+        ("ClaimResponse/{id}", get(claim::read_response)),
     ]
 }
 

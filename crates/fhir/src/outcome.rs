@@ -138,6 +138,10 @@ pub async fn as_operation_outcome(request: Request, next: Next) -> Response {
     // Error bodies are small; a larger one is not read.
     let bytes = to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let outcome = from_problem(status, &bytes);
+    // openIMIS (and FHIR for an invalid resource) answers 400 where the REST API says 422.
+    if status == StatusCode::UNPROCESSABLE_ENTITY {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
     let json = serde_json::to_vec(&outcome).unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts

@@ -133,9 +133,28 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             .collect();
         assert_eq!(
             types,
-            ["Patient", "Location", "Organization", "Practitioner", "Medication", "ActivityDefinition"]
+            [
+                "Patient",
+                "Location",
+                "Organization",
+                "Practitioner",
+                "Medication",
+                "ActivityDefinition",
+                "Claim",
+                "ClaimResponse"
+            ]
         );
-        for kind in &types {
+        for resource in capability["rest"][0]["resource"].as_array().unwrap() {
+            let kind = resource["type"].as_str().unwrap();
+            let interactions: Vec<&str> = resource["interaction"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["code"].as_str().unwrap())
+                .collect();
+            if !interactions.contains(&"search-type") {
+                continue;
+            }
             for path in [format!("{BASE}/{kind}"), format!("{BASE}/{kind}/")] {
                 let (status, bundle) = app.get(&path).await;
                 assert_eq!(status, 200, "{path}: {bundle}");
@@ -341,11 +360,11 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
         assert_eq!(status, 400, "{missing}");
         assert!(missing["issue"][0]["details"]["text"].as_str().unwrap().contains("password"), "{missing}");
         let (status, bad_count) = app.get(&format!("{BASE}/Patient?_count=many")).await;
-        assert_eq!(status, 422, "{bad_count}");
+        assert_eq!(status, 400, "{bad_count}");
         assert_eq!(bad_count["issue"][1]["expression"][0], "_count", "{bad_count}");
         keep(examples, &format!("{engine}-outcome-invalid"), &bad_count);
         let (status, bad_date) = app.get(&format!("{BASE}/Patient?_lastUpdated=yesterday")).await;
-        assert_eq!(status, 422, "{bad_date}");
+        assert_eq!(status, 400, "{bad_date}");
         assert_eq!(bad_date["issue"][1]["expression"][0], "_lastUpdated");
         let (status, not_allowed) = app.delete(&format!("{BASE}/Patient/{uuid}")).await;
         assert_eq!(status, 405, "{not_allowed}");
@@ -370,4 +389,186 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
     );
     let files = std::fs::read_dir(examples).unwrap().count();
     assert!(files >= 10, "{files} examples");
+}
+
+/// A FHIR Claim for the same visit as a REST claim, under another code.
+fn fhir_claim(code: &str, rest: &Value) -> Value {
+    let line = |l: &Value, category: &str| {
+        json!({
+            "sequence": 1,
+            "category": {"text": category},
+            "productOrService": {"text": l["code"]},
+            "quantity": {"value": l["qty"]},
+            "unitPrice": {"value": l["price_asked"].as_i64().unwrap() as f64 / 100.0, "currency": "TZS"},
+        })
+    };
+    let mut items: Vec<Value> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| line(l, "item"))
+        .collect();
+    items.extend(
+        rest["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| line(l, "service")),
+    );
+    for (i, item) in items.iter_mut().enumerate() {
+        item["sequence"] = json!(i + 1);
+    }
+    json!({
+        "resourceType": "Claim",
+        "status": "active",
+        "use": "claim",
+        // openIMIS's default configuration types the claim code MR.
+        "identifier": [{"type": {"coding": [{"system": "CodeSystem/openimis-identifiers", "code": "MR"}]}, "value": code}],
+        "created": rest["date_claimed"],
+        "billablePeriod": {"start": rest["date_from"], "end": rest["date_to"].as_str().unwrap_or(rest["date_from"].as_str().unwrap())},
+        "type": {"coding": [{"code": rest["visit_type"].as_str().map(|v| &v[..1]).unwrap_or("O")}]},
+        "provider": {"reference": format!("Organization/{}", rest["health_facility_id"].as_str().unwrap())},
+        // A patient by insurance number, as openIMIS's clients send it.
+        "patient": {"reference": format!("Patient/{}", rest["chfid"].as_str().unwrap())},
+        "enterer": {"reference": format!("Practitioner/{}", rest["admin_id"].as_str().unwrap())},
+        "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"code": rest["icd"]}]}}],
+        "total": {"value": rest["claimed"].as_i64().unwrap() as f64 / 100.0, "currency": "TZS"},
+        "item": items,
+    })
+}
+
+#[tokio::test]
+async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
+    let out = tempfile::tempdir().unwrap();
+    let examples = out.path();
+    each_engine(|app| async move {
+        openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        let engine = format!("{:?}", app.engine).to_lowercase();
+        // One of the demo's entered claims, decided through the REST API.
+        let (_, entered) = app.get("/api/v1/claims?status=entered&per_page=1").await;
+        let id = entered["items"][0]["id"].as_str().unwrap().to_string();
+        let (_, rest) = app.get(&format!("/api/v1/claims/{id}")).await;
+        assert!(!rest["admin_id"].is_null(), "{rest}");
+        let (status, decided) = app
+            .post("/api/v1/claims/submit", json!({"claims": [id]}))
+            .await;
+        assert_eq!(status, 200, "{decided}");
+        let (_, rest_decided) = app.get(&format!("/api/v1/claims/{id}")).await;
+        let rest_reasons: Vec<i64> = ["items", "services"]
+            .iter()
+            .flat_map(|k| rest_decided[k].as_array().unwrap().iter())
+            .map(|l| l["rejection_reason"].as_i64().unwrap())
+            .collect();
+
+        // The same visit as a FHIR Claim: 201 and the ClaimResponse, line by line.
+        let claims_before = app.count("SELECT COUNT(*) FROM claims").await;
+        let body = fhir_claim("FHIR-0001", &rest);
+        let (status, response) = app.post(&format!("{BASE}/Claim/"), body.clone()).await;
+        assert_eq!(status, 201, "{response}");
+        assert_eq!(response["resourceType"], "ClaimResponse", "{response}");
+        let items = response["item"].as_array().unwrap();
+        assert_eq!(items.len(), rest_reasons.len());
+        let reasons: Vec<i64> = items
+            .iter()
+            .map(|i| {
+                let last = i["adjudication"]
+                    .as_array()
+                    .unwrap()
+                    .last()
+                    .unwrap()
+                    .clone();
+                assert!(
+                    last["reason"]["text"]
+                        .as_str()
+                        .is_some_and(|t| !t.is_empty()),
+                    "{i}"
+                );
+                last["reason"]["coding"][0]["code"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(reasons, rest_reasons, "the same decision as the REST API's");
+        let claimed = response["total"][0]["amount"]["value"].as_f64().unwrap();
+        assert_eq!(
+            (claimed * 100.0).round() as i64,
+            rest["claimed"].as_i64().unwrap()
+        );
+        assert_eq!(response["total"][0]["amount"]["currency"], "TZS");
+        keep(examples, &format!("{engine}-claimresponse"), &response);
+        lint(&app, "ClaimResponse", &response).await;
+        let (status, again) = app
+            .get(&format!(
+                "{BASE}/ClaimResponse/{}",
+                response["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(again["item"], response["item"]);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM claims").await,
+            claims_before + 1
+        );
+
+        // The same code again: 409, and nothing changes.
+        let (status, twice) = app.post(&format!("{BASE}/Claim"), body.clone()).await;
+        assert_eq!(status, 409, "{twice}");
+        assert!(
+            is_outcome(&twice, "duplicate") || is_outcome(&twice, "conflict"),
+            "{twice}"
+        );
+        keep(examples, &format!("{engine}-outcome-duplicate"), &twice);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM claims").await,
+            claims_before + 1
+        );
+
+        // A bad payload names the element, and nothing is written.
+        let mut no_date = fhir_claim("FHIR-0002", &rest);
+        no_date["billablePeriod"] = json!({});
+        let (status, refused) = app.post(&format!("{BASE}/Claim"), no_date).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(
+            refused["issue"][1]["expression"][0], "Claim.billablePeriod.start",
+            "{refused}"
+        );
+        keep(
+            examples,
+            &format!("{engine}-outcome-claim-invalid"),
+            &refused,
+        );
+        let mut no_category = fhir_claim("FHIR-0003", &rest);
+        no_category["item"][0]["category"] = json!({"text": "drug"});
+        let (status, refused) = app.post(&format!("{BASE}/Claim"), no_category).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(
+            refused["issue"][1]["expression"][0], "Claim.item[0].category",
+            "{refused}"
+        );
+        let (status, not_json) = app
+            .raw(Method::POST, &format!("{BASE}/Claim"), "{not json")
+            .await;
+        assert_eq!(status, 400, "{not_json}");
+        assert_eq!(not_json["resourceType"], "OperationOutcome");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM claims").await,
+            claims_before + 1
+        );
+        app.finish().await;
+    })
+    .await;
+    let run = std::process::Command::new(validator())
+        .arg(examples)
+        .output()
+        .expect("../shared/tools/fhir-validate/run");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
 }

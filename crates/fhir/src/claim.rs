@@ -1,0 +1,497 @@
+//! Claim: `POST Claim` enters and submits a claim in one step (openIMIS's
+//! `enter_and_submit`) and answers `201` with its ClaimResponse: every item's adjudication with
+//! the openIMIS reason code (0 accepted), the sentence that explains it in `reason.text`, and
+//! the claimed and approved totals. `GET ClaimResponse/{id}` reads it again.
+//!
+//! Lenient on input (spec/interop.md §A6, §A9): the claim code in an identifier of type `Code`
+//! or `MR` (else the first one); provider, patient and enterer as `Type/<uuid or code>` or by
+//! `identifier`; a patient by insurance number always means the insuree's current record;
+//! `item.category` as text or coding; codes in `productOrService.text` or its coding; no
+//! `insurance` or `priority` needed. A reused claim code is a 409 and changes nothing.
+
+use crate::capability::Served;
+use crate::datatypes::*;
+use crate::{Config, Fhir, codes};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use claim::model::{
+    Claim, ClaimInput, ClaimLine, ClaimStatus, LineInput, LineStatus, Reason, VisitType,
+};
+use kernel::{Actor, AppState, Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+pub const SERVED_CLAIM: Served = Served {
+    kind: "Claim",
+    interactions: &["create"],
+    search: &[],
+};
+
+pub const SERVED_RESPONSE: Served = Served {
+    kind: "ClaimResponse",
+    interactions: &["read"],
+    search: &[],
+};
+
+// ---------------------------------------------------------------- reading a Claim
+
+/// The element at fault, as FHIRPath, and what is wrong with it: a 400 OperationOutcome.
+fn bad(element: &str, message: impl Into<String>) -> Error {
+    Error::invalid(element, "invalid", message)
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// A date or dateTime's day.
+fn day(v: &Value, pointer: &str, element: &str) -> Result<Option<Date>> {
+    let Some(t) = text(v, pointer) else {
+        return Ok(None);
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(t.get(..10).unwrap_or(t), format)
+        .map(Some)
+        .map_err(|_| bad(element, format!("\"{t}\" is not a date (YYYY-MM-DD)")))
+}
+
+/// What a reference names: the id of `Type/id` (the last segment; `#Type/id` for a contained
+/// one is not read), else its identifier's value.
+fn referenced<'a>(v: &'a Value, element: &str) -> Option<&'a str> {
+    let r = v.get(element)?;
+    if let Some(reference) = text(r, "/reference") {
+        return reference.rsplit('/').next().filter(|s| !s.is_empty());
+    }
+    text(r, "/identifier/value")
+}
+
+/// An amount: a JSON decimal, in minor units, exactly.
+fn money(v: &Value, pointer: &str, element: &str) -> Result<Option<i64>> {
+    match v.pointer(pointer) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => kernel::money::parse_money(&n.to_string())
+            .map(Some)
+            .map_err(|e| bad(element, e.to_string())),
+        Some(other) => Err(bad(element, format!("{other} is not a number"))),
+    }
+}
+
+/// The claim a FHIR Claim asks for, in the claims module's words. `resolve_facility` turns a
+/// provider's UUID or code into the facility's id.
+pub fn claim_input(body: &Value, facility: Uuid, admin: Option<Uuid>) -> Result<ClaimInput> {
+    if body.get("resourceType").and_then(Value::as_str) != Some("Claim") {
+        return Err(bad("Claim.resourceType", "resourceType must be \"Claim\""));
+    }
+    let identifiers = body
+        .get("identifier")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let code = identifiers
+        .iter()
+        .find(|i| text(i, "/type/coding/0/code").is_some_and(codes::is_code_type))
+        .or(identifiers.first())
+        .and_then(|i| text(i, "/value"))
+        .ok_or_else(|| {
+            bad(
+                "Claim.identifier",
+                "the claim code is required (an identifier of type Code)",
+            )
+        })?
+        .to_string();
+    let date_from = day(body, "/billablePeriod/start", "Claim.billablePeriod.start")?
+        .ok_or_else(|| bad("Claim.billablePeriod.start", "the visit date is required"))?;
+    let date_to = day(body, "/billablePeriod/end", "Claim.billablePeriod.end")?;
+    let date_claimed = day(body, "/created", "Claim.created")?;
+    let insuree = referenced(body, "patient")
+        .ok_or_else(|| {
+            bad(
+                "Claim.patient",
+                "the patient (Patient/<insurance number or UUID>) is required",
+            )
+        })?
+        .to_string();
+    let visit_type = match text(body, "/type/coding/0/code") {
+        None => None,
+        Some(c) => Some(VisitType::from_code(c).ok_or_else(|| {
+            bad(
+                "Claim.type",
+                format!("\"{c}\" is not a visit type: E, R or O"),
+            )
+        })?),
+    };
+    let mut diagnoses: Vec<(i64, String)> = Vec::new();
+    for (i, d) in body
+        .get("diagnosis")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let element = format!("Claim.diagnosis[{i}].diagnosisCodeableConcept");
+        let code = text(d, "/diagnosisCodeableConcept/coding/0/code")
+            .or(text(d, "/diagnosisCodeableConcept/text"))
+            .ok_or_else(|| bad(&element, "an ICD code is required"))?;
+        let sequence = d
+            .get("sequence")
+            .and_then(Value::as_i64)
+            .unwrap_or(i as i64 + 1);
+        diagnoses.push((sequence, code.to_string()));
+    }
+    diagnoses.sort_by_key(|(s, _)| *s);
+    let mut diagnoses = diagnoses.into_iter().map(|(_, c)| c);
+    let icd = diagnoses
+        .next()
+        .ok_or_else(|| bad("Claim.diagnosis", "the main diagnosis is required"))?;
+    let secondary_icd: Vec<String> = diagnoses.collect();
+    let (mut explanation, mut guarantee_no) = (None, None);
+    for info in body
+        .get("supportingInfo")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let category = text(info, "/category/coding/0/code").or(text(info, "/category/text"));
+        let value = text(info, "/valueString").map(str::to_string);
+        match category.map(str::to_lowercase).as_deref() {
+            Some("guarantee") => guarantee_no = value,
+            Some("explanation") => explanation = value,
+            _ => {}
+        }
+    }
+    let (mut items, mut services) = (Vec::new(), Vec::new());
+    for (i, line) in body
+        .get("item")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let element = |e: &str| format!("Claim.item[{i}].{e}");
+        let category = text(line, "/category/text")
+            .or(text(line, "/category/coding/0/code"))
+            .map(str::to_lowercase);
+        let code = text(line, "/productOrService/text")
+            .or(text(line, "/productOrService/coding/0/code"))
+            .ok_or_else(|| {
+                bad(
+                    &element("productOrService"),
+                    "the item's or service's code is required",
+                )
+            })?
+            .to_string();
+        let qty = match line.pointer("/quantity/value") {
+            None => 1,
+            Some(q) => q
+                .as_f64()
+                .filter(|q| q.fract() == 0.0 && *q >= 1.0)
+                .map(|q| q as i64)
+                .ok_or_else(|| {
+                    bad(
+                        &element("quantity"),
+                        "the quantity must be a whole number of at least 1",
+                    )
+                })?,
+        };
+        let input = LineInput {
+            code,
+            qty,
+            price_asked: money(line, "/unitPrice/value", &element("unitPrice"))?,
+            explanation: None,
+        };
+        match category.as_deref() {
+            Some("item") => items.push(input),
+            Some("service") => services.push(input),
+            _ => {
+                return Err(bad(
+                    &element("category"),
+                    "the category must be item or service",
+                ));
+            }
+        }
+    }
+    Ok(ClaimInput {
+        code,
+        health_facility_id: facility,
+        insuree,
+        admin_id: admin,
+        date_claimed,
+        date_from,
+        date_to,
+        visit_type,
+        icd,
+        secondary_icd,
+        explanation,
+        guarantee_no,
+        refer_from_id: None,
+        refer_to_id: None,
+        referral_code: None,
+        items,
+        services,
+        version: None,
+    })
+}
+
+// ---------------------------------------------------------------- the handlers
+
+/// The facility a provider names, by UUID or code.
+async fn facility_of(state: &AppState, actor: &Actor, body: &Value) -> Result<Uuid> {
+    let named = referenced(body, "provider").ok_or_else(|| {
+        bad(
+            "Claim.provider",
+            "the health facility (Organization/<UUID or code>) is required",
+        )
+    })?;
+    match location::service::get_facility(&state.db, actor, named).await {
+        Ok(f) => Ok(f.id),
+        Err(Error::NotFound { .. }) => Err(bad(
+            "Claim.provider",
+            format!("{named} is not a health facility"),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The claim administrator an enterer names: a UUID, or the caller's own code.
+fn admin_of(actor: &Actor, body: &Value) -> Result<Option<Uuid>> {
+    let Some(named) = referenced(body, "enterer") else {
+        return Ok(None);
+    };
+    if let Ok(id) = Uuid::parse_str(named) {
+        return Ok(Some(id));
+    }
+    if actor.username.eq_ignore_ascii_case(named) {
+        return Ok(actor.user_id);
+    }
+    Err(bad(
+        "Claim.enterer",
+        format!("name the claim administrator {named} by UUID (Practitioner/<UUID>)"),
+    ))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    axum::Extension(claims): axum::Extension<Arc<claim::service::Config>>,
+    actor: Actor,
+    body: Bytes,
+) -> Result<Response> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| Error::BadRequest(format!("the Claim is not JSON: {e}")))?;
+    let facility = facility_of(&state, &actor, &body).await?;
+    let admin = admin_of(&actor, &body)?;
+    let input = claim_input(&body, facility, admin)?;
+    let today = OffsetDateTime::now_utc().date();
+    let entered = claim::service::create_claim(&state.db, &actor, input, today).await?;
+    claim::service::run_step(
+        &state.db,
+        &actor,
+        &claims,
+        claim::service::Step::Submit,
+        &[entered.id],
+    )
+    .await?;
+    let decided = claim::service::get_claim(&state.db, &actor, &entered.id.to_string()).await?;
+    Ok((StatusCode::CREATED, Fhir(response(&decided, &config))).into_response())
+}
+
+pub async fn read_response(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Fhir<ClaimResponse>> {
+    let c = claim::service::get_claim(&state.db, &actor, id.trim()).await?;
+    Ok(Fhir(response(&c, &config)))
+}
+
+// ---------------------------------------------------------------- the ClaimResponse
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "resourceType", rename = "ClaimResponse")]
+pub struct ClaimResponse {
+    pub id: Uuid,
+    pub meta: Meta,
+    pub identifier: Vec<Identifier>,
+    pub status: &'static str,
+    #[serde(rename = "type")]
+    pub kind: CodeableConcept,
+    #[serde(rename = "use")]
+    pub usage: &'static str,
+    pub patient: Reference,
+    pub created: String,
+    pub insurer: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requestor: Option<Reference>,
+    /// The claim, by its identifier (Claim read is not served yet).
+    pub request: Value,
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<ResponseItem>,
+    pub total: Vec<Total>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponseItem {
+    pub extension: Vec<Extension>,
+    #[serde(rename = "itemSequence")]
+    pub item_sequence: usize,
+    pub adjudication: Vec<Adjudication>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Adjudication {
+    pub category: CodeableConcept,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CodeableConcept>,
+    pub amount: Money,
+    pub value: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Total {
+    pub category: CodeableConcept,
+    pub amount: Money,
+}
+
+fn status_code(status: ClaimStatus) -> (&'static str, &'static str) {
+    match status {
+        ClaimStatus::Rejected => ("1", "rejected"),
+        ClaimStatus::Entered => ("2", "entered"),
+        ClaimStatus::Checked => ("4", "checked"),
+        ClaimStatus::Processed => ("8", "processed"),
+        ClaimStatus::Valuated => ("16", "valuated"),
+    }
+}
+
+fn stage(status: ClaimStatus) -> CodeableConcept {
+    let (code, display) = status_code(status);
+    CodeableConcept::of(Coding::new(codes::code_system("claim-status"), code).display(display))
+}
+
+fn reason(r: Reason, sentence: Option<&str>) -> CodeableConcept {
+    CodeableConcept {
+        coding: vec![
+            Coding::new(
+                codes::code_system("claim-rejection-reasons"),
+                r.code().to_string(),
+            )
+            .display(r.rule()),
+        ],
+        text: sentence.map(str::to_string),
+    }
+}
+
+fn adjudications(c: &Claim, l: &ClaimLine, currency: &str) -> Vec<Adjudication> {
+    let asked = Money::of(l.price_asked, currency);
+    match (l.status, l.rejection_reason) {
+        (LineStatus::Rejected, r) => vec![Adjudication {
+            category: stage(ClaimStatus::Rejected),
+            reason: Some(reason(
+                r.unwrap_or(Reason::NotInRegisters),
+                l.decision.as_deref(),
+            )),
+            amount: asked,
+            value: l.qty,
+        }],
+        (LineStatus::Passed, _) => {
+            let accepted = || Some(reason(Reason::Accepted, l.decision.as_deref()));
+            let mut out = vec![Adjudication {
+                category: stage(ClaimStatus::Entered),
+                reason: accepted(),
+                amount: asked,
+                value: l.qty,
+            }];
+            if c.status != ClaimStatus::Entered && c.rejection_reason.is_some() {
+                out.push(Adjudication {
+                    category: stage(ClaimStatus::Checked),
+                    reason: accepted(),
+                    amount: Money::of(l.price_adjusted.unwrap_or(l.price_asked), currency),
+                    value: l.qty_approved.filter(|q| *q > 0).unwrap_or(l.qty),
+                });
+            }
+            if let Some(v) = l.valuated {
+                out.push(Adjudication {
+                    category: stage(ClaimStatus::Valuated),
+                    reason: accepted(),
+                    amount: Money::of(v, currency),
+                    value: l.qty_approved.filter(|q| *q > 0).unwrap_or(l.qty),
+                });
+            }
+            out
+        }
+    }
+}
+
+pub fn response(c: &Claim, config: &Config) -> ClaimResponse {
+    let currency = config.currency.as_str();
+    let lines = c
+        .items
+        .iter()
+        .map(|l| (l, "Medication"))
+        .chain(c.services.iter().map(|l| (l, "ActivityDefinition")));
+    let item = lines
+        .enumerate()
+        .map(|(i, (l, kind))| ResponseItem {
+            extension: vec![Extension::openimis(
+                "claim-item-reference",
+                ExtensionValue::Reference(Reference::to(kind, l.register_id, Some(l.code.clone()))),
+            )],
+            item_sequence: i + 1,
+            adjudication: adjudications(c, l, currency),
+        })
+        .collect();
+    let mut total = vec![Total {
+        category: stage(ClaimStatus::Entered),
+        amount: Money::of(c.claimed, currency),
+    }];
+    if let Some(approved) = c.approved.filter(|_| c.status != ClaimStatus::Entered) {
+        total.push(Total {
+            category: stage(ClaimStatus::Checked),
+            amount: Money::of(approved, currency),
+        });
+    }
+    if let Some(valuated) = c.valuated {
+        total.push(Total {
+            category: stage(ClaimStatus::Valuated),
+            amount: Money::of(valuated, currency),
+        });
+    }
+    ClaimResponse {
+        id: c.id,
+        meta: Meta::updated(c.updated_at),
+        identifier: vec![Identifier::uuid(c.id), Identifier::code(&c.code)],
+        status: "active",
+        kind: CodeableConcept::of(Coding::new(
+            codes::code_system("claim-visit-type"),
+            c.visit_type.code(),
+        )),
+        usage: "claim",
+        patient: Reference::to("Patient", c.insuree_id, Some(c.chfid.clone())),
+        created: c.updated_at.date().to_string(),
+        insurer: serde_json::json!({
+            "reference": format!("Organization/{}", crate::organization::INSURER),
+            "type": "Organization",
+        }),
+        requestor: c.admin_id.map(|a| Reference::to("Practitioner", a, None)),
+        request: serde_json::json!({"type": "Claim", "identifier": Identifier::uuid(c.id)}),
+        outcome: match c.status {
+            ClaimStatus::Entered => "queued",
+            ClaimStatus::Checked | ClaimStatus::Processed => "partial",
+            ClaimStatus::Rejected | ClaimStatus::Valuated => "complete",
+        },
+        disposition: c.decision.clone(),
+        item,
+        total,
+    }
+}
