@@ -85,6 +85,7 @@ async fn list_claims(
         date_from: q.date_from,
         date_to: q.date_to,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

@@ -967,10 +967,15 @@ pub struct ClaimFilter {
     pub date_to: Option<Date>,
     /// `None` = everyone; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 fn claim_where(f: &ClaimFilter) -> Sql {
     let mut sql = Sql::new(" FROM claims c WHERE c.deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "c.updated_at");
+    }
     if let Some(s) = f.status {
         sql.push(" AND c.status = ").arg(s.code());
     }

@@ -34,6 +34,9 @@ pub const SERVED: &[Served] = &[
     crate::practitioner::SERVED,
     crate::medication::SERVED,
     crate::activity_definition::SERVED,
+    crate::group::SERVED,
+    crate::insurance_plan::SERVED,
+    crate::coverage::SERVED,
     crate::claim::SERVED_CLAIM,
     crate::claim::SERVED_RESPONSE,
 ];

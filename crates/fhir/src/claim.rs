@@ -26,16 +26,34 @@ use std::sync::Arc;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+const CLAIM_SEARCH: &[(&str, &str, &str)] = &[
+    (
+        "identifier",
+        "token",
+        "the claim's UUID or claim code, as a raw value",
+    ),
+    (
+        "patient",
+        "reference",
+        "the insuree's UUID or insurance number",
+    ),
+    (
+        "refDate",
+        "date",
+        "visits on or after this day (YYYY-MM-DD)",
+    ),
+];
+
 pub const SERVED_CLAIM: Served = Served {
     kind: "Claim",
-    interactions: &["create"],
-    search: &[],
+    interactions: &["read", "search-type", "create"],
+    search: CLAIM_SEARCH,
 };
 
 pub const SERVED_RESPONSE: Served = Served {
     kind: "ClaimResponse",
-    interactions: &["read"],
-    search: &[],
+    interactions: &["read", "search-type"],
+    search: CLAIM_SEARCH,
 };
 
 // ---------------------------------------------------------------- reading a Claim
@@ -331,8 +349,7 @@ pub struct ClaimResponse {
     pub insurer: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requestor: Option<Reference>,
-    /// The claim, by its identifier (Claim read is not served yet).
-    pub request: Value,
+    pub request: Reference,
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disposition: Option<String>,
@@ -484,7 +501,7 @@ pub fn response(c: &Claim, config: &Config) -> ClaimResponse {
             "type": "Organization",
         }),
         requestor: c.admin_id.map(|a| Reference::to("Practitioner", a, None)),
-        request: serde_json::json!({"type": "Claim", "identifier": Identifier::uuid(c.id)}),
+        request: Reference::to("Claim", c.id, Some(c.code.clone())),
         outcome: match c.status {
             ClaimStatus::Entered => "queued",
             ClaimStatus::Checked | ClaimStatus::Processed => "partial",
@@ -494,4 +511,252 @@ pub fn response(c: &Claim, config: &Config) -> ClaimResponse {
         item,
         total,
     }
+}
+
+// ---------------------------------------------------------------- the Claim as stored
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "resourceType", rename = "Claim")]
+pub struct ClaimResource {
+    pub id: Uuid,
+    pub meta: Meta,
+    pub identifier: Vec<Identifier>,
+    pub status: &'static str,
+    #[serde(rename = "type")]
+    pub kind: CodeableConcept,
+    #[serde(rename = "use")]
+    pub usage: &'static str,
+    pub patient: Reference,
+    #[serde(rename = "billablePeriod")]
+    pub billable_period: Value,
+    pub created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterer: Option<Reference>,
+    pub insurer: Value,
+    pub provider: Reference,
+    pub priority: CodeableConcept,
+    #[serde(rename = "supportingInfo", skip_serializing_if = "Vec::is_empty")]
+    pub supporting_info: Vec<Value>,
+    pub diagnosis: Vec<Value>,
+    pub insurance: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<Value>,
+    pub total: Money,
+}
+
+/// The Claim resource of a stored claim; `coverage` is the policy it is made under.
+pub fn claim_resource(c: &Claim, coverage: Option<Uuid>, config: &Config) -> ClaimResource {
+    let currency = config.currency.as_str();
+    let diagnosis = std::iter::once(&c.icd)
+        .chain(&c.secondary_icd)
+        .enumerate()
+        .map(|(i, code)| {
+            serde_json::json!({
+                "sequence": i + 1,
+                "diagnosisCodeableConcept": {"coding": [{"system": codes::code_system("diagnosis-ICD10-level1"), "code": code}]},
+            })
+        })
+        .collect();
+    let mut supporting_info = Vec::new();
+    for (code, value) in [
+        ("guarantee", &c.guarantee_no),
+        ("explanation", &c.explanation),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            supporting_info.push(serde_json::json!({
+                "sequence": supporting_info.len() + 1,
+                "category": {"coding": [{"system": codes::code_system("claim-supporting-info-category"), "code": code}], "text": code},
+                "valueString": v,
+            }));
+        }
+    }
+    let lines = c
+        .items
+        .iter()
+        .map(|l| (l, "item", "Medication", "medical-item"))
+        .chain(
+            c.services
+                .iter()
+                .map(|l| (l, "service", "ActivityDefinition", "medical-service")),
+        );
+    let item = lines
+        .enumerate()
+        .map(|(i, (l, category, kind, system))| {
+            serde_json::json!({
+                "extension": [Extension::openimis(
+                    "claim-item-reference",
+                    ExtensionValue::Reference(Reference::to(kind, l.register_id, Some(l.code.clone()))),
+                )],
+                "sequence": i + 1,
+                "category": {"coding": [{"system": codes::code_system("claim-item-category"), "code": category}], "text": category},
+                "productOrService": {"coding": [{"system": codes::code_system(system), "code": l.code}], "text": l.code},
+                "quantity": {"value": l.qty},
+                "unitPrice": Money::of(l.price_asked, currency),
+            })
+        })
+        .collect();
+    let insurance = serde_json::json!({
+        "sequence": 1,
+        "focal": true,
+        "coverage": match coverage {
+            Some(p) => serde_json::to_value(Reference::to("Coverage", p, None)).unwrap_or_default(),
+            None => serde_json::json!({"display": "no policy of the insuree was found"}),
+        },
+    });
+    ClaimResource {
+        id: c.id,
+        meta: Meta::updated(c.updated_at),
+        identifier: vec![Identifier::uuid(c.id), Identifier::code(&c.code)],
+        status: "active",
+        kind: CodeableConcept::of(Coding::new(
+            codes::code_system("claim-visit-type"),
+            c.visit_type.code(),
+        )),
+        usage: "claim",
+        patient: Reference::to("Patient", c.insuree_id, Some(c.chfid.clone())),
+        billable_period: serde_json::json!({
+            "start": c.date_from.to_string(),
+            "end": c.date_to.unwrap_or(c.date_from).to_string(),
+        }),
+        created: c.date_claimed.to_string(),
+        enterer: c.admin_id.map(|a| Reference::to("Practitioner", a, None)),
+        insurer: serde_json::json!({
+            "reference": format!("Organization/{}", crate::organization::INSURER),
+            "type": "Organization",
+        }),
+        provider: Reference::to("Organization", c.health_facility_id, None),
+        priority: CodeableConcept::of(Coding::new(
+            "http://terminology.hl7.org/CodeSystem/processpriority",
+            "normal",
+        )),
+        supporting_info,
+        diagnosis,
+        insurance: vec![insurance],
+        item,
+        total: Money::of(c.claimed, currency),
+    }
+}
+
+/// The policy a claim is made under: the one that paid a line, else the insuree's latest.
+async fn coverage_of(state: &AppState, actor: &Actor, c: &Claim) -> Result<Option<Uuid>> {
+    if let Some(p) = c.items.iter().chain(&c.services).find_map(|l| l.policy_id) {
+        return Ok(Some(p));
+    }
+    let filter = policy::store::PolicyFilter {
+        insuree_id: Some(c.insuree_id),
+        ..Default::default()
+    };
+    let page = kernel::PageParams::new(Some(1), Some(100));
+    match policy::service::list_policies(&state.db, actor, filter, page).await {
+        Ok(found) => Ok(found
+            .items
+            .iter()
+            .max_by_key(|p| (p.start_date, p.updated_at))
+            .map(|p| p.id)),
+        // Without the right to read policies, the claim says no more than that.
+        Err(Error::Forbidden { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn read_claim(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Fhir<ClaimResource>> {
+    let c = claim::service::get_claim(&state.db, &actor, id.trim()).await?;
+    let coverage = coverage_of(&state, &actor, &c).await?;
+    Ok(Fhir(claim_resource(&c, coverage, &config)))
+}
+
+/// The claims a search asks for (`identifier`, `patient`, `refDate`, `_lastUpdated`), read whole.
+async fn found_claims(
+    state: &AppState,
+    actor: &Actor,
+    hooks: registry::service::PolicyHooks,
+    params: &crate::search::Params,
+    page: kernel::PageParams,
+    now: OffsetDateTime,
+) -> Result<(i64, Vec<Claim>)> {
+    let mut filter = claim::store::ClaimFilter {
+        updated: params.last_updated(now)?,
+        date_from: match params.get("refDate") {
+            Some(d) => day(&Value::String(d.to_string()), "", "refDate")?,
+            None => None,
+        },
+        ..Default::default()
+    };
+    if let Some(patient) = params.get("patient") {
+        let patient = patient.rsplit('/').next().unwrap_or(patient);
+        match registry::service::get_insuree(&state.db, actor, hooks, patient).await {
+            Ok(d) => filter.insuree_id = Some(d.insuree.id),
+            Err(Error::NotFound { .. }) => return Ok((0, Vec::new())),
+            Err(e) => return Err(e),
+        }
+    }
+    // A claim code is unique per facility only: a code searches, a UUID reads.
+    if let Some(id) = params
+        .get("identifier")
+        .filter(|i| Uuid::parse_str(i).is_ok())
+    {
+        let found = claim::service::get_claim(&state.db, actor, id).await;
+        return crate::search::one_or_none(found, |c| {
+            filter.updated.iter().all(|r| r.contains(c.updated_at))
+                && filter.insuree_id.is_none_or(|i| i == c.insuree_id)
+                && filter.date_from.is_none_or(|d| c.date_from >= d)
+        });
+    }
+    filter.code = params.get("identifier").map(str::to_string);
+    let listed = claim::service::list_claims(&state.db, actor, filter, page).await?;
+    let mut claims = Vec::with_capacity(listed.items.len());
+    for summary in &listed.items {
+        claims.push(claim::service::get_claim(&state.db, actor, &summary.id.to_string()).await?);
+    }
+    Ok((listed.total, claims))
+}
+
+pub async fn search_claims(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    axum::Extension(hooks): axum::Extension<registry::service::PolicyHooks>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
+) -> Result<Fhir<crate::search::Bundle<ClaimResource>>> {
+    let params = crate::search::Params(pairs);
+    let now = OffsetDateTime::now_utc();
+    let page = params.page()?;
+    let (total, claims) = found_claims(&state, &actor, hooks, &params, page, now).await?;
+    let mut items = Vec::with_capacity(claims.len());
+    for c in &claims {
+        let coverage = coverage_of(&state, &actor, c).await?;
+        items.push((c.id.to_string(), claim_resource(c, coverage, &config)));
+    }
+    let url = crate::search::url_of(&headers, "Claim");
+    Ok(Fhir(crate::search::bundle(
+        &url, &params, page, total, items, now,
+    )))
+}
+
+pub async fn search_responses(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    axum::Extension(hooks): axum::Extension<registry::service::PolicyHooks>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
+) -> Result<Fhir<crate::search::Bundle<ClaimResponse>>> {
+    let params = crate::search::Params(pairs);
+    let now = OffsetDateTime::now_utc();
+    let page = params.page()?;
+    let (total, claims) = found_claims(&state, &actor, hooks, &params, page, now).await?;
+    let items = claims
+        .iter()
+        .map(|c| (c.id.to_string(), response(c, &config)))
+        .collect();
+    let url = crate::search::url_of(&headers, "ClaimResponse");
+    Ok(Fhir(crate::search::bundle(
+        &url, &params, page, total, items, now,
+    )))
 }

@@ -10,7 +10,10 @@ pub mod activity_definition;
 pub mod capability;
 pub mod claim;
 pub mod codes;
+pub mod coverage;
 pub mod datatypes;
+pub mod group;
+pub mod insurance_plan;
 pub mod location;
 pub mod login;
 pub mod medication;
@@ -91,7 +94,15 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Medication/{id}", get(medication::read)),
         ("ActivityDefinition", get(activity_definition::search)),
         ("ActivityDefinition/{id}", get(activity_definition::read)),
-        ("Claim", post(claim::create)),
+        ("Group", get(group::search)),
+        ("Group/{id}", get(group::read)),
+        ("InsurancePlan", get(insurance_plan::search)),
+        ("InsurancePlan/{id}", get(insurance_plan::read)),
+        ("Coverage", get(coverage::search)),
+        ("Coverage/{id}", get(coverage::read)),
+        ("Claim", post(claim::create).get(claim::search_claims)),
+        ("Claim/{id}", get(claim::read_claim)),
+        ("ClaimResponse", get(claim::search_responses)),
         ("ClaimResponse/{id}", get(claim::read_response)),
     ]
 }

@@ -188,7 +188,11 @@ pub async fn search(
     };
     let families: Vec<Uuid> = insurees.iter().filter_map(|i| i.family_id).collect();
     let villages: HashMap<Uuid, Uuid> =
-        registry::service::family_villages(&state.db, &actor, &families).await?;
+        registry::service::family_summaries(&state.db, &actor, &families)
+            .await?
+            .into_iter()
+            .map(|(family, s)| (family, s.village))
+            .collect();
     let items = insurees
         .iter()
         .map(|i| {

@@ -74,6 +74,7 @@ async fn list_policies(
         status: q.status,
         district_id: q.district_id,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

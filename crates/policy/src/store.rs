@@ -99,10 +99,15 @@ pub struct PolicyFilter {
     pub district_id: Option<Uuid>,
     /// `None` = everyone; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 fn policy_where(f: &PolicyFilter) -> Sql {
     let mut sql = Sql::new(" FROM policies p WHERE p.deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "p.updated_at");
+    }
     if let Some(id) = f.family_id {
         sql.push(" AND p.family_id = ").arg(id);
     }

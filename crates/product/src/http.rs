@@ -59,6 +59,7 @@ async fn list_products(
         name: q.name,
         location_id: q.location_id,
         scope: None,
+        updated: Vec::new(),
     };
     let with_lines = q.format != Some(ListFormat::Csv);
     let db = state.db.clone();

@@ -197,10 +197,15 @@ pub struct ProductFilter {
     pub location_id: Option<Uuid>,
     /// `None` = every product; otherwise national products and those of these locations.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 fn product_where(f: &ProductFilter) -> Sql {
     let mut sql = Sql::new(" FROM products WHERE deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "updated_at");
+    }
     if let Some(code) = &f.code {
         sql.push(" AND LOWER(code) LIKE ")
             .arg(location::store::like_pattern(code, true))

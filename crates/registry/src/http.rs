@@ -70,6 +70,7 @@ async fn list_families(
         poverty: q.poverty,
         family_type: q.family_type,
         scope: None,
+        updated: Vec::new(),
     };
     let db = state.db.clone();
     export::respond(

@@ -599,17 +599,17 @@ pub async fn list_insurees(
     Ok(Paged::new(items, total, page))
 }
 
-/// The village each of these families lives in, for insurees already read (families outside
-/// the actor's districts are left out).
-pub async fn family_villages(
+/// The village and head of each of these families, for records already read that name them
+/// (families outside the actor's districts are left out).
+pub async fn family_summaries(
     db: &Db,
     actor: &Actor,
     families: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, Uuid>> {
+) -> Result<std::collections::HashMap<Uuid, sql::FamilySummary>> {
     actor.require(INSUREE_SEARCH)?;
     let mut tx = db.read().await?;
     let scope = actor.district_filter();
-    sql::family_villages(&mut tx, families, scope.as_deref()).await
+    sql::family_summaries(&mut tx, families, scope.as_deref()).await
 }
 
 /// One insuree, by UUID or insurance number, with their family.

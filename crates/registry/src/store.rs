@@ -301,28 +301,40 @@ async fn fetch_insuree(tx: &mut Tx, condition: &str, arg: store::Arg) -> Result<
     Ok(row.map(Insuree::from))
 }
 
-/// The village of each of these families (current ones, within `scope` when one is given).
-pub async fn family_villages(
+/// Where a family lives and who heads it.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilySummary {
+    pub village: Uuid,
+    pub head: Option<Uuid>,
+}
+
+/// The village and head of each of these families (current ones, within `scope` when one is
+/// given).
+pub async fn family_summaries(
     tx: &mut Tx,
     families: &[Uuid],
     scope: Option<&[Uuid]>,
-) -> Result<std::collections::HashMap<Uuid, Uuid>> {
+) -> Result<std::collections::HashMap<Uuid, FamilySummary>> {
     if families.is_empty() {
         return Ok(Default::default());
     }
-    let mut sql =
-        Sql::new("SELECT id, location_id FROM families WHERE deleted_at IS NULL AND id IN ");
+    let mut sql = Sql::new(
+        "SELECT id, location_id, head_insuree_id FROM families WHERE deleted_at IS NULL AND id IN ",
+    );
     sql.list(families.iter().copied());
     if let Some(districts) = scope {
         sql.push(" AND district_id IN ")
             .list(districts.iter().copied());
     }
-    let rows: Vec<(Uuid, Uuid)> = on_tx!(tx, conn => {
+    let rows: Vec<(Uuid, Uuid, Option<Uuid>)> = on_tx!(tx, conn => {
         bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
             .fetch_all(&mut **conn)
             .await?
     });
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, village, head)| (id, FamilySummary { village, head }))
+        .collect())
 }
 
 pub async fn get_insuree(tx: &mut Tx, id: Uuid) -> Result<Option<Insuree>> {
@@ -563,11 +575,16 @@ pub struct FamilyFilter {
     pub family_type: Option<FamilyType>,
     /// `None` = every family; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
+    /// Last changed within each of these (FHIR's `_lastUpdated`).
+    pub updated: Vec<store::InstantRange>,
 }
 
 fn family_where(f: &FamilyFilter) -> Sql {
     let mut sql = Sql::new(FAMILY_FROM);
     sql.push(" WHERE f.deleted_at IS NULL");
+    for range in &f.updated {
+        range.push_to(&mut sql, "f.updated_at");
+    }
     if let Some(l) = f.location_id {
         sql.push(" AND f.location_id = ").arg(l);
     }

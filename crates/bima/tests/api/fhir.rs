@@ -140,6 +140,9 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
                 "Practitioner",
                 "Medication",
                 "ActivityDefinition",
+                "Group",
+                "InsurancePlan",
+                "Coverage",
                 "Claim",
                 "ClaimResponse"
             ]
@@ -176,6 +179,8 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             ("Practitioner", "resourceType=eo"),
             ("Medication", ""),
             ("ActivityDefinition", ""),
+            ("Group", ""),
+            ("InsurancePlan", ""),
         ] {
             let (status, found) = app.get(&format!("{BASE}/{kind}?{query}&_count=3")).await;
             assert_eq!(status, 200, "{kind}: {found}");
@@ -203,6 +208,38 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             keep(examples, &format!("{name}-bundle"), &found);
             lint(&app, kind, &read).await;
         }
+        // The policies covering a patient, as Coverage.
+        let (status, covers) = app
+            .get(&format!("{BASE}/Coverage?patient=Patient/070707070"))
+            .await;
+        assert_eq!(status, 200, "{covers}");
+        let policies = app
+            .count_with(
+                "SELECT COUNT(DISTINCT p.id) FROM policies p JOIN insuree_policies ip ON ip.policy_id = p.id \
+                 JOIN insurees i ON i.id = ip.insuree_id WHERE i.chfid = $1 AND i.deleted_at IS NULL \
+                 AND p.deleted_at IS NULL AND ip.deleted_at IS NULL",
+                "070707070",
+            )
+            .await;
+        assert_eq!(covers["total"], policies, "{covers}");
+        assert!(policies > 0);
+        let cover = &covers["entry"][0]["resource"];
+        let (_, read) = app
+            .get(&format!("{BASE}/Coverage/{}", cover["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(&read, cover);
+        keep(examples, &format!("{engine}-coverage"), &read);
+        keep(examples, &format!("{engine}-coverage-bundle"), &covers);
+        lint(&app, "Coverage", &read).await;
+        let (_, group) = app.get(&format!("{BASE}/Group/070707070")).await;
+        assert!(
+            group["member"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["entity"]["display"] == "070707070"),
+            "{group}"
+        );
         let (_, insurer) = app.get(&format!("{BASE}/Organization/openIMIS-Implementation")).await;
         assert_eq!(insurer["type"][0]["coding"][0]["code"], "ins", "{insurer}");
         let (_, insurers) = app.get(&format!("{BASE}/Organization?type=ins")).await;
@@ -513,6 +550,37 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
             app.count("SELECT COUNT(*) FROM claims").await,
             claims_before + 1
         );
+        // The claim itself, as stored: with its insurance, its items and their codes.
+        let claim_id = response["id"].as_str().unwrap();
+        let (status, stored) = app.get(&format!("{BASE}/Claim/{claim_id}")).await;
+        assert_eq!(status, 200, "{stored}");
+        assert_eq!(stored["insurance"][0]["focal"], true, "{stored}");
+        assert_eq!(stored["item"].as_array().unwrap().len(), items.len());
+        keep(examples, &format!("{engine}-claim"), &stored);
+        lint(&app, "Claim", &stored).await;
+        for kind in ["Claim", "ClaimResponse"] {
+            let (status, found) = app
+                .get(&format!("{BASE}/{kind}?identifier=FHIR-0001"))
+                .await;
+            assert_eq!(status, 200, "{found}");
+            assert_eq!(found["total"], 1, "{kind}: {found}");
+            assert_eq!(found["entry"][0]["resource"]["id"], claim_id);
+            keep(
+                examples,
+                &format!("{engine}-{}-bundle", kind.to_lowercase()),
+                &found,
+            );
+            let chfid = rest["chfid"].as_str().unwrap();
+            let (_, of_patient) = app.get(&format!("{BASE}/{kind}?patient={chfid}")).await;
+            let of_insuree = app
+                .count_with(
+                    "SELECT COUNT(*) FROM claims c JOIN insurees i ON i.id = c.insuree_id \
+                     WHERE i.chfid = $1 AND c.deleted_at IS NULL",
+                    chfid,
+                )
+                .await;
+            assert_eq!(of_patient["total"], of_insuree, "{kind}: {of_patient}");
+        }
 
         // The same code again: 409, and nothing changes.
         let (status, twice) = app.post(&format!("{BASE}/Claim"), body.clone()).await;
