@@ -186,6 +186,23 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
     let client = fresh_connections();
     let mut rng = StdRng::seed_from_u64(7);
 
+    // The floor: a request that reads nothing, on a new connection.
+    let mut times = Vec::with_capacity(READS);
+    for i in 0..READS + WARM_UP {
+        let t = Instant::now();
+        let response = client.get(format!("{base}/health")).send().await.unwrap();
+        response.bytes().await.unwrap();
+        if i >= WARM_UP {
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "| `GET /health` (the floor: a new connection, one trivial query) | 1 | {READS} | {} | {} | | |",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99)),
+    );
+
     // Patient read by insurance number.
     let mut times = Vec::with_capacity(READS);
     for i in 0..READS + WARM_UP {

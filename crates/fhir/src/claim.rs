@@ -268,6 +268,10 @@ async fn facility_of(state: &AppState, actor: &Actor, body: &Value) -> Result<Uu
             "the health facility (Organization/<UUID or code>) is required",
         )
     })?;
+    // A UUID is checked when the claim is entered.
+    if let Ok(id) = Uuid::parse_str(named) {
+        return Ok(id);
+    }
     match location::service::get_facility(&state.db, actor, named).await {
         Ok(f) => Ok(f.id),
         Err(Error::NotFound { .. }) => Err(bad(
@@ -309,7 +313,7 @@ pub async fn create(
     let input = claim_input(&body, facility, admin)?;
     let today = OffsetDateTime::now_utc().date();
     let entered = claim::service::create_claim(&state.db, &actor, input, today).await?;
-    claim::service::run_step(
+    let submitted = claim::service::run_step(
         &state.db,
         &actor,
         &claims,
@@ -317,7 +321,12 @@ pub async fn create(
         &[entered.id],
     )
     .await?;
-    let decided = claim::service::get_claim(&state.db, &actor, &entered.id.to_string()).await?;
+    let decided = submitted
+        .results
+        .into_iter()
+        .next()
+        .map(|r| r.claim)
+        .ok_or_else(|| Error::Internal("the submission answered no claim".into()))?;
     Ok((StatusCode::CREATED, Fhir(response(&decided, &config))).into_response())
 }
 

@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use kernel::{Actor, AppState, Result};
 use registry::model::{Gender, Insuree, InsureeStatus, Marital};
-use registry::service::PolicyHooks;
 use registry::store::InsureeFilter;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -141,18 +140,16 @@ pub fn patient(i: &Insuree, family_village: Option<Uuid>) -> Patient {
 
 pub async fn read(
     State(state): State<AppState>,
-    axum::Extension(hooks): axum::Extension<PolicyHooks>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Fhir<Patient>> {
-    let detail = registry::service::get_insuree(&state.db, &actor, hooks, id.trim()).await?;
-    let village = detail.family.as_ref().map(|f| f.family.location_id);
-    Ok(Fhir(patient(&detail.insuree, village)))
+    let (insuree, village) =
+        registry::service::get_insuree_and_village(&state.db, &actor, id.trim()).await?;
+    Ok(Fhir(patient(&insuree, village)))
 }
 
 pub async fn search(
     State(state): State<AppState>,
-    axum::Extension(hooks): axum::Extension<PolicyHooks>,
     actor: Actor,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
@@ -173,9 +170,9 @@ pub async fn search(
     let (total, insurees) = match params.get("identifier") {
         // A UUID names one insuree: the search is a read.
         Some(id) if Uuid::parse_str(id).is_ok() => {
-            let found = registry::service::get_insuree(&state.db, &actor, hooks, id)
+            let found = registry::service::get_insuree_and_village(&state.db, &actor, id)
                 .await
-                .map(|d| d.insuree);
+                .map(|(i, _)| i);
             one_or_none(found, |i| {
                 filter.updated.iter().all(|r| r.contains(i.updated_at))
             })?

@@ -612,6 +612,27 @@ pub async fn family_summaries(
     sql::family_summaries(&mut tx, families, scope.as_deref()).await
 }
 
+/// One insuree, by UUID or insurance number, and the village their family lives in (what a FHIR
+/// Patient shows), in one read.
+pub async fn get_insuree_and_village(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Insuree, Option<Uuid>)> {
+    if !actor.has(INSUREE_ENQUIRE) {
+        actor.require(INSUREE_SEARCH)?;
+    }
+    let key = match kernel::parse_uuid(id) {
+        Some(uuid) => store::Arg::Uuid(uuid),
+        None => store::Arg::Text(id.trim().to_string()),
+    };
+    let mut tx = db.read().await?;
+    match sql::get_insuree_with_village(&mut tx, key).await? {
+        Some((i, village)) if actor.sees_district(i.district_id) => Ok((i, village)),
+        _ => Err(Error::not_found("insuree", id)),
+    }
+}
+
 /// One insuree, by UUID or insurance number, with their family.
 pub async fn get_insuree(
     db: &Db,

@@ -345,6 +345,36 @@ pub async fn get_insuree_by_chfid(tx: &mut Tx, chfid: &str) -> Result<Option<Ins
     fetch_insuree(tx, "i.chfid = $1", store::Arg::Text(chfid.to_string())).await
 }
 
+#[derive(sqlx::FromRow)]
+struct InsureeWithVillage {
+    #[sqlx(flatten)]
+    insuree: InsureeRow,
+    village: Option<Uuid>,
+}
+
+/// A current insuree by UUID or insurance number with the village of their family, in one read.
+pub async fn get_insuree_with_village(
+    tx: &mut Tx,
+    key: store::Arg,
+) -> Result<Option<(Insuree, Option<Uuid>)>> {
+    let column = match key {
+        store::Arg::Uuid(_) => "i.id",
+        _ => "i.chfid",
+    };
+    let sql = format!(
+        "SELECT {INSUREE_COLUMNS}, f.location_id AS village FROM insurees i \
+         LEFT JOIN families f ON f.id = i.family_id AND f.deleted_at IS NULL \
+         WHERE {column} = $1 AND i.deleted_at IS NULL"
+    );
+    let args = [key];
+    let row: Option<InsureeWithVillage> = on_tx!(tx, conn => {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), args)
+            .fetch_optional(&mut **conn)
+            .await?
+    });
+    Ok(row.map(|r| (Insuree::from(r.insuree), r.village)))
+}
+
 /// The current members of a family, head first.
 pub async fn members(tx: &mut Tx, family: Uuid) -> Result<Vec<Insuree>> {
     let rows: Vec<InsureeRow> = on_tx!(tx, conn => {
