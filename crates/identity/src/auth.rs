@@ -190,7 +190,8 @@ impl Auth {
         let user = data.claims.sub;
         // Every request checks that the account is still active and whether anyone's grants
         // changed since they were read (one primary-key read); only then are they read again.
-        let mut tx = self.db.read().await?;
+        // The two reads need no common snapshot (see below).
+        let mut tx = self.db.read_one().await?;
         let epoch = sql::grants_epoch_if_active(&mut tx, user)
             .await?
             .ok_or_else(disabled)?;

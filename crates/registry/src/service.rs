@@ -626,7 +626,7 @@ pub async fn get_insuree_and_village(
         Some(uuid) => store::Arg::Uuid(uuid),
         None => store::Arg::Text(id.trim().to_string()),
     };
-    let mut tx = db.read().await?;
+    let mut tx = db.read_one().await?;
     match sql::get_insuree_with_village(&mut tx, key).await? {
         Some((i, village)) if actor.sees_district(i.district_id) => Ok((i, village)),
         _ => Err(Error::not_found("insuree", id)),

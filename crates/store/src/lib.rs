@@ -66,6 +66,9 @@ pub enum Tx {
     /// Reads on PostgreSQL need no transaction: under READ COMMITTED each statement takes its
     /// own snapshot anyway, and BEGIN/COMMIT would cost two round trips per request.
     PostgresRead(sqlx::pool::PoolConnection<Postgres>),
+    /// One read statement on SQLite ([`Db::read_one`]): a statement is its own snapshot, and
+    /// BEGIN and COMMIT would cost two more trips to the connection's thread.
+    SqliteRead(sqlx::pool::PoolConnection<Sqlite>),
 }
 
 /// Run `$body` with `$pool` bound to the concrete pool of `$db`.
@@ -87,6 +90,7 @@ macro_rules! on_tx {
             $crate::Tx::Sqlite($conn, _) => $body,
             $crate::Tx::Postgres($conn) => $body,
             $crate::Tx::PostgresRead($conn) => $body,
+            $crate::Tx::SqliteRead($conn) => $body,
         }
     };
 }
@@ -199,6 +203,16 @@ impl Db {
         }
     }
 
+    /// A read whose statements need no common snapshot (each is consistent on its own): no
+    /// BEGIN/COMMIT on either engine. For the hot reads of one row (a token's account, a
+    /// record by id).
+    pub async fn read_one(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { pool, .. } => Ok(Tx::SqliteRead(pool.acquire().await?)),
+            Db::Postgres { pool } => Ok(Tx::PostgresRead(pool.acquire().await?)),
+        }
+    }
+
     /// Pool figures for `/metrics`: (open connections, idle connections).
     pub fn pool_stats(&self) -> (u32, usize) {
         on_db!(self, pool => (pool.size(), pool.num_idle()))
@@ -234,13 +248,13 @@ impl Tx {
                 result
             }
             Tx::Postgres(tx) => tx.commit().await,
-            Tx::PostgresRead(_) => Ok(()),
+            Tx::PostgresRead(_) | Tx::SqliteRead(_) => Ok(()),
         }
     }
 
     pub fn engine(&self) -> Engine {
         match self {
-            Tx::Sqlite(..) => Engine::Sqlite,
+            Tx::Sqlite(..) | Tx::SqliteRead(_) => Engine::Sqlite,
             Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
         }
     }
@@ -250,6 +264,7 @@ impl Tx {
     pub fn sqlite(&mut self) -> Option<&mut sqlx::SqliteConnection> {
         match self {
             Tx::Sqlite(tx, _) => Some(&mut **tx),
+            Tx::SqliteRead(conn) => Some(&mut **conn),
             _ => None,
         }
     }
@@ -260,7 +275,7 @@ impl Tx {
         match self {
             Tx::Postgres(tx) => Some(&mut **tx),
             Tx::PostgresRead(conn) => Some(&mut **conn),
-            Tx::Sqlite(..) => None,
+            Tx::Sqlite(..) | Tx::SqliteRead(_) => None,
         }
     }
 }
