@@ -37,6 +37,7 @@ pub const SERVED: &[Served] = &[
     crate::group::SERVED,
     crate::insurance_plan::SERVED,
     crate::coverage::SERVED,
+    crate::eligibility::SERVED,
     crate::claim::SERVED_CLAIM,
     crate::claim::SERVED_RESPONSE,
 ];

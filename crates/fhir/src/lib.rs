@@ -12,6 +12,7 @@ pub mod claim;
 pub mod codes;
 pub mod coverage;
 pub mod datatypes;
+pub mod eligibility;
 pub mod group;
 pub mod insurance_plan;
 pub mod location;
@@ -100,6 +101,7 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("InsurancePlan/{id}", get(insurance_plan::read)),
         ("Coverage", get(coverage::search)),
         ("Coverage/{id}", get(coverage::read)),
+        ("CoverageEligibilityRequest", post(eligibility::create)),
         ("Claim", post(claim::create).get(claim::search_claims)),
         ("Claim/{id}", get(claim::read_claim)),
         ("ClaimResponse", get(claim::search_responses)),

@@ -143,6 +143,7 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
                 "Group",
                 "InsurancePlan",
                 "Coverage",
+                "CoverageEligibilityRequest",
                 "Claim",
                 "ClaimResponse"
             ]
@@ -231,6 +232,66 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
         keep(examples, &format!("{engine}-coverage"), &read);
         keep(examples, &format!("{engine}-coverage-bundle"), &covers);
         lint(&app, "Coverage", &read).await;
+        // Eligibility: the same answer as the REST enquiry, in FHIR words.
+        let (_, items) = app.get("/api/v1/medical-items?per_page=1").await;
+        let (_, services) = app.get("/api/v1/medical-services?per_page=1").await;
+        let (item, service) = (
+            items["items"][0]["code"].as_str().unwrap().to_string(),
+            services["items"][0]["code"].as_str().unwrap().to_string(),
+        );
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        let (_, enquiry) = app
+            .get(&format!(
+                "/api/v1/insurees/070707070/eligibility?item={item}&service={service}&date={today}"
+            ))
+            .await;
+        let request = json!({
+            "resourceType": "CoverageEligibilityRequest",
+            "status": "active",
+            "purpose": ["benefits"],
+            "created": today,
+            "patient": {"reference": "Patient/070707070"},
+            "insurer": {"reference": "Organization/openIMIS-Implementation"},
+            "item": [
+                {"category": {"coding": [{"code": "item"}]}, "productOrService": {"text": item}},
+                {"category": {"text": "service"}, "productOrService": {"text": service}},
+            ],
+        });
+        let (status, eligible) = app
+            .post(&format!("{BASE}/CoverageEligibilityRequest/"), request.clone())
+            .await;
+        assert_eq!(status, 201, "{eligible}");
+        assert_eq!(eligible["resourceType"], "CoverageEligibilityResponse");
+        let products = enquiry["products"].as_array().unwrap();
+        let insurance = eligible["insurance"].as_array().map_or(0, Vec::len);
+        assert!(insurance > 0, "070707070 has policies: {eligible}");
+        assert_eq!(insurance, products.len(), "{eligible}\n{enquiry}");
+        for (fhir, rest) in eligible["insurance"].as_array().into_iter().flatten().zip(products) {
+            assert_eq!(fhir["coverage"]["reference"], format!("Coverage/{}", rest["policy_id"].as_str().unwrap()));
+            let line = |category: &str| {
+                fhir["item"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|i| i["category"]["coding"][0]["code"] == category)
+                    .cloned()
+            };
+            if let Some(asked) = line("item") {
+                assert_eq!(asked["excluded"], rest["item"]["covered_now"] == false, "{asked}");
+            }
+            if let Some(asked) = line("service") {
+                assert_eq!(asked["excluded"], rest["service"]["covered_now"] == false, "{asked}");
+            }
+        }
+        keep(examples, &format!("{engine}-coverageeligibilityresponse"), &eligible);
+        lint(&app, "CoverageEligibilityResponse", &eligible).await;
+        let mut nobody = request.clone();
+        nobody["patient"] = json!({"reference": "Patient/no-such-number"});
+        let (status, unknown) = app
+            .post(&format!("{BASE}/CoverageEligibilityRequest"), nobody)
+            .await;
+        assert_eq!(status, 404, "{unknown}");
+        assert!(is_outcome(&unknown, "not-found"), "{unknown}");
         let (_, group) = app.get(&format!("{BASE}/Group/070707070")).await;
         assert!(
             group["member"]
