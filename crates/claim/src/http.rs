@@ -86,6 +86,7 @@ async fn list_claims(
         date_to: q.date_to,
         scope: None,
         updated: Vec::new(),
+        feedback_requested: false,
     };
     let db = state.db.clone();
     export::respond(

@@ -965,6 +965,8 @@ pub struct ClaimFilter {
     pub code: Option<String>,
     pub date_from: Option<Date>,
     pub date_to: Option<Date>,
+    /// Only claims whose feedback was asked for (selected, delivered or bypassed).
+    pub feedback_requested: bool,
     /// `None` = everyone; otherwise the districts the actor holds.
     pub scope: Option<Vec<Uuid>>,
     /// Last changed within each of these (FHIR's `_lastUpdated`).
@@ -975,6 +977,9 @@ fn claim_where(f: &ClaimFilter) -> Sql {
     let mut sql = Sql::new(" FROM claims c WHERE c.deleted_at IS NULL");
     for range in &f.updated {
         range.push_to(&mut sql, "c.updated_at");
+    }
+    if f.feedback_requested {
+        sql.push(" AND c.feedback_status IN ('selected', 'delivered', 'bypassed')");
     }
     if let Some(s) = f.status {
         sql.push(" AND c.status = ").arg(s.code());

@@ -40,6 +40,8 @@ pub const SERVED: &[Served] = &[
     crate::eligibility::SERVED,
     crate::claim::SERVED_CLAIM,
     crate::claim::SERVED_RESPONSE,
+    crate::communication::SERVED_REQUEST,
+    crate::communication::SERVED_COMMUNICATION,
 ];
 
 pub async fn metadata() -> Fhir<Value> {

@@ -10,6 +10,7 @@ pub mod activity_definition;
 pub mod capability;
 pub mod claim;
 pub mod codes;
+pub mod communication;
 pub mod coverage;
 pub mod datatypes;
 pub mod eligibility;
@@ -106,6 +107,13 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Claim/{id}", get(claim::read_claim)),
         ("ClaimResponse", get(claim::search_responses)),
         ("ClaimResponse/{id}", get(claim::read_response)),
+        ("CommunicationRequest", get(communication::search_requests)),
+        (
+            "CommunicationRequest/{id}",
+            get(communication::read_request),
+        ),
+        ("Communication", post(communication::create)),
+        ("Communication/{id}", get(communication::read)),
     ]
 }
 

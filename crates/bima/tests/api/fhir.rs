@@ -145,7 +145,9 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
                 "Coverage",
                 "CoverageEligibilityRequest",
                 "Claim",
-                "ClaimResponse"
+                "ClaimResponse",
+                "CommunicationRequest",
+                "Communication"
             ]
         );
         for resource in capability["rest"][0]["resource"].as_array().unwrap() {
@@ -655,6 +657,76 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
             app.count("SELECT COUNT(*) FROM claims").await,
             claims_before + 1
         );
+
+        // Feedback: asked on a checked claim, it is a CommunicationRequest; the answers posted as
+        // a Communication deliver it.
+        // (One whose insuree is current: claim 17's was deleted in openIMIS, and a reference to
+        // a deleted patient does not resolve.)
+        let (_, valuated) = app.get("/api/v1/claims?status=valuated&per_page=100").await;
+        let mut asked = None;
+        for c in valuated["items"].as_array().unwrap() {
+            let (status, _) = app
+                .get(&format!("{BASE}/Patient/{}", c["insuree_id"].as_str().unwrap()))
+                .await;
+            if status == 200 {
+                asked = Some(c["id"].as_str().unwrap().to_string());
+                break;
+            }
+        }
+        let asked = asked.expect("a valuated claim of a current insuree");
+        let (_, before) = app.get(&format!("{BASE}/CommunicationRequest")).await;
+        let (status, body) = app
+            .post(&format!("/api/v1/claims/{asked}/feedback/request"), json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, requests) = app.get(&format!("{BASE}/CommunicationRequest")).await;
+        assert_eq!(
+            requests["total"].as_i64().unwrap(),
+            before["total"].as_i64().unwrap() + 1,
+            "{requests}"
+        );
+        let (status, request) = app.get(&format!("{BASE}/CommunicationRequest/{asked}")).await;
+        assert_eq!(status, 200, "{request}");
+        assert_eq!(request["status"], "active");
+        assert_eq!(request["payload"].as_array().unwrap().len(), 5);
+        keep(examples, &format!("{engine}-communicationrequest"), &request);
+        keep(examples, &format!("{engine}-communicationrequest-bundle"), &requests);
+        lint(&app, "CommunicationRequest", &request).await;
+        let answer = |code: &str, value: &str| {
+            json!({
+                "extension": [{
+                    "url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/communication-payload-type",
+                    "valueCodeableConcept": {"coding": [{"system": "CodeSystem/feedback-payload", "code": code}]},
+                }],
+                "contentString": value,
+            })
+        };
+        let mut feedback = json!({
+            "resourceType": "Communication",
+            "status": "completed",
+            "about": [{"reference": format!("Claim/{asked}")}],
+            "payload": [
+                answer("CareRendered", "yes"),
+                answer("PaymentAsked", "no"),
+                answer("DrugPrescribed", "yes"),
+                answer("DrugReceived", "maybe"),
+                answer("Asessment", "4"),
+            ],
+        });
+        let (status, refused) = app.post(&format!("{BASE}/Communication"), feedback.clone()).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["issue"][1]["expression"][0], "Communication.payload[3].contentString");
+        feedback["payload"][3] = answer("DrugReceived", "yes");
+        let (status, delivered) = app.post(&format!("{BASE}/Communication/"), feedback).await;
+        assert_eq!(status, 201, "{delivered}");
+        assert_eq!(delivered["payload"][4]["contentString"], "4");
+        keep(examples, &format!("{engine}-communication"), &delivered);
+        lint(&app, "Communication", &delivered).await;
+        let (_, stored) = app.get(&format!("/api/v1/claims/{asked}")).await;
+        assert_eq!(stored["feedback_status"], "delivered", "{stored}");
+        assert_eq!(stored["feedback"]["assessment"], 4);
+        let (_, request) = app.get(&format!("{BASE}/CommunicationRequest/{asked}")).await;
+        assert_eq!(request["status"], "completed");
 
         // A bad payload names the element, and nothing is written.
         let mut no_date = fhir_claim("FHIR-0002", &rest);
