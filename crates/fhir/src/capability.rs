@@ -32,6 +32,7 @@ pub const SERVED: &[Served] = &[
     crate::location::SERVED,
     crate::organization::SERVED,
     crate::practitioner::SERVED,
+    crate::practitioner_role::SERVED,
     crate::medication::SERVED,
     crate::activity_definition::SERVED,
     crate::group::SERVED,

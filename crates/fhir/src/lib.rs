@@ -23,6 +23,7 @@ pub mod organization;
 pub mod outcome;
 pub mod patient;
 pub mod practitioner;
+pub mod practitioner_role;
 pub mod search;
 
 use axum::Router;
@@ -92,6 +93,8 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Organization/{id}", get(organization::read)),
         ("Practitioner", get(practitioner::search)),
         ("Practitioner/{id}", get(practitioner::read)),
+        ("PractitionerRole", get(practitioner_role::search)),
+        ("PractitionerRole/{id}", get(practitioner_role::read)),
         ("Medication", get(medication::search)),
         ("Medication/{id}", get(medication::read)),
         ("ActivityDefinition", get(activity_definition::search)),

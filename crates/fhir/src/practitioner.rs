@@ -115,15 +115,14 @@ pub async fn read(
     Ok(Fhir(practitioner(&u)))
 }
 
-pub async fn search(
-    State(state): State<AppState>,
-    actor: Actor,
-    headers: HeaderMap,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Fhir<crate::search::Bundle<Practitioner>>> {
-    let params = Params(pairs);
-    let now = OffsetDateTime::now_utc();
-    let page = params.page()?;
+/// The accounts a search asks for: `identifier`, `resourceType=ca|eo`, `_lastUpdated`.
+pub(crate) async fn found_users(
+    state: &AppState,
+    actor: &Actor,
+    params: &Params,
+    page: kernel::PageParams,
+    now: OffsetDateTime,
+) -> Result<(i64, Vec<User>)> {
     let kind = match params.get("resourceType").map(str::to_lowercase).as_deref() {
         Some("ca") => Some(UserKind::ClaimAdministrator),
         Some("eo") => Some(UserKind::EnrolmentOfficer),
@@ -141,19 +140,31 @@ pub async fn search(
         updated: params.last_updated(now)?,
         ..UserFilter::default()
     };
-    let (total, users) = match params.get("identifier") {
+    match params.get("identifier") {
         Some(id) => one_or_none(
-            identity::service::get_user(&state.db, &actor, id).await,
+            identity::service::get_user(&state.db, actor, id).await,
             |u| {
                 kind.is_none_or(|k| k == u.kind)
                     && filter.updated.iter().all(|r| r.contains(u.updated_at))
             },
-        )?,
+        ),
         None => {
-            let p = identity::service::list_users(&state.db, &actor, filter, page).await?;
-            (p.total, p.items)
+            let p = identity::service::list_users(&state.db, actor, filter, page).await?;
+            Ok((p.total, p.items))
         }
-    };
+    }
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Fhir<crate::search::Bundle<Practitioner>>> {
+    let params = Params(pairs);
+    let now = OffsetDateTime::now_utc();
+    let page = params.page()?;
+    let (total, users) = found_users(&state, &actor, &params, page, now).await?;
     let url = crate::search::url_of(&headers, "Practitioner");
     let items = users
         .iter()
