@@ -133,9 +133,11 @@ pub async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Fhir<Coverage>> {
-    let p = policy::service::get_policy(&state.db, &actor, id.trim())
-        .await?
-        .policy;
+    let id = id.trim();
+    let p = match policy::service::get_policy(&state.db, &actor, id).await {
+        Ok(d) => d.policy,
+        Err(e) => return Err(crate::gone_if_deleted(&state, &actor, "policies", id, e).await),
+    };
     let around = around(&state, &actor, std::slice::from_ref(&p)).await?;
     Ok(Fhir(coverage(&p, &around[0])))
 }

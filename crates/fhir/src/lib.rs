@@ -54,6 +54,29 @@ impl Default for Config {
     }
 }
 
+/// A read that found nothing current: when the record is there but deleted (in Bima or, imported,
+/// in openIMIS) and within the caller's districts, FHIR's answer is 410 Gone, not 404, so that a
+/// reference to it (a claim of a deleted insuree names its Patient) is seen to have been true.
+pub(crate) async fn gone_if_deleted(
+    state: &AppState,
+    actor: &kernel::Actor,
+    table: &'static str,
+    id: &str,
+    error: kernel::Error,
+) -> kernel::Error {
+    let (kernel::Error::NotFound { entity, .. }, Some(uuid)) = (&error, kernel::parse_uuid(id))
+    else {
+        return error;
+    };
+    let Ok(mut tx) = state.db.read_one().await else {
+        return error;
+    };
+    match store::deleted_district(&mut tx, table, uuid).await {
+        Ok(Some(district)) if actor.sees_district(district) => kernel::Error::gone(entity, id),
+        _ => error,
+    }
+}
+
 /// A resource or Bundle as `application/fhir+json`.
 pub struct Fhir<T>(pub T);
 

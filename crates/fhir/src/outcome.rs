@@ -63,6 +63,7 @@ pub fn issue_code(status: StatusCode, problem_code: &str) -> &'static str {
         401 => "login",
         403 => "forbidden",
         404 => "not-found",
+        410 => "deleted",
         405 => "not-supported",
         409 if problem_code.starts_with("duplicate") => "duplicate",
         409 => "conflict",

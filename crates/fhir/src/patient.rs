@@ -143,8 +143,12 @@ pub async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Fhir<Patient>> {
+    let id = id.trim();
     let (insuree, village) =
-        registry::service::get_insuree_and_village(&state.db, &actor, id.trim()).await?;
+        match registry::service::get_insuree_and_village(&state.db, &actor, id).await {
+            Ok(found) => found,
+            Err(e) => return Err(crate::gone_if_deleted(&state, &actor, "insurees", id, e).await),
+        };
     Ok(Fhir(patient(&insuree, village)))
 }
 

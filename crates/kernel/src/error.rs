@@ -27,6 +27,9 @@ impl FieldError {
 pub enum Error {
     #[error("{entity} {id} was not found")]
     NotFound { entity: &'static str, id: String },
+    /// It was there and was deleted.
+    #[error("{entity} {id} was deleted")]
+    Gone { entity: &'static str, id: String },
     #[error("the request body could not be read: {0}")]
     BadRequest(String),
     #[error("some fields are invalid")]
@@ -50,6 +53,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
         Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn gone(entity: &'static str, id: impl ToString) -> Self {
+        Error::Gone {
             entity,
             id: id.to_string(),
         }
@@ -86,6 +96,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::Gone { .. } => StatusCode::GONE,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict { .. } => StatusCode::CONFLICT,
@@ -100,6 +111,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "not_found",
+            Error::Gone { .. } => "deleted",
             Error::BadRequest(_) => "malformed_json",
             Error::Invalid(_) => "validation_failed",
             Error::Conflict { code, .. }

@@ -97,6 +97,23 @@ impl Sql {
     }
 }
 
+/// The district of a deleted row of `table` (`Some(None)` for a row without one; `None` when no
+/// deleted row has that id).
+pub async fn deleted_district(
+    tx: &mut crate::Tx,
+    table: &'static str,
+    id: Uuid,
+) -> Result<Option<Option<Uuid>>, sqlx::Error> {
+    let sql = format!("SELECT district_id FROM {table} WHERE id = $1 AND deleted_at IS NOT NULL");
+    let row: Option<(Option<Uuid>,)> = crate::on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **conn)
+            .await?
+    });
+    Ok(row.map(|(d,)| d))
+}
+
 /// A range of instants a search asks for (FHIR's `_lastUpdated`): from (inclusive), to
 /// (exclusive), or everything outside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -81,6 +81,11 @@ async fn lint(app: &TestApp, name: &str, body: &Value) {
         .collect();
     for r in references {
         let (status, target) = app.get(&format!("{BASE}/{r}")).await;
+        // A record deleted since (or in openIMIS) was real: 410 Gone says so.
+        if status == 410 {
+            assert!(is_outcome(&target, "deleted"), "{name}: {r}: {target}");
+            continue;
+        }
         assert_eq!(
             status, 200,
             "{name}: the reference {r} does not resolve: {target}"
@@ -663,17 +668,26 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
 
         // Feedback: asked on a checked claim, it is a CommunicationRequest; the answers posted as
         // a Communication deliver it.
-        // (One whose insuree is current: claim 17's was deleted in openIMIS, and a reference to
-        // a deleted patient does not resolve.)
+        // (One whose insuree is current; claim 17's was deleted in openIMIS: its Patient is 410
+        // Gone, as FHIR says of a deleted resource, and a reference to it passes the lint.)
+        let deleted = "6591b749-90ec-4d6f-bfe3-e770f0ce10d8";
+        let (status, gone) = app.get(&format!("{BASE}/Patient/{deleted}")).await;
+        assert_eq!(status, 410, "{gone}");
+        assert!(is_outcome(&gone, "deleted"), "{gone}");
+        keep(examples, &format!("{engine}-outcome-deleted"), &gone);
+        let (status, _) = app.get(&format!("/api/v1/insurees/{deleted}")).await;
+        assert_eq!(status, 404, "the REST API still says not found");
         let (_, valuated) = app.get("/api/v1/claims?status=valuated&per_page=100").await;
         let mut asked = None;
         for c in valuated["items"].as_array().unwrap() {
-            let (status, _) = app
-                .get(&format!("{BASE}/Patient/{}", c["insuree_id"].as_str().unwrap()))
-                .await;
-            if status == 200 {
+            if c["insuree_id"] == deleted {
+                let (status, claim_17) = app
+                    .get(&format!("{BASE}/Claim/{}", c["id"].as_str().unwrap()))
+                    .await;
+                assert_eq!(status, 200, "{claim_17}");
+                lint(&app, "Claim of a deleted insuree", &claim_17).await;
+            } else if asked.is_none() {
                 asked = Some(c["id"].as_str().unwrap().to_string());
-                break;
             }
         }
         let asked = asked.expect("a valuated claim of a current insuree");
