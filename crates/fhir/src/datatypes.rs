@@ -100,6 +100,9 @@ impl Reference {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Meta {
+    /// The record's version, for a record a client may change (sent back on update).
+    #[serde(rename = "versionId", skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
     #[serde(rename = "lastUpdated", with = "time::serde::rfc3339")]
     pub last_updated: OffsetDateTime,
 }
@@ -108,7 +111,17 @@ impl Meta {
     pub fn updated(at: OffsetDateTime) -> Self {
         // FHIR instants carry at most milliseconds in most clients' parsers.
         let at = at.replace_millisecond(at.millisecond()).unwrap_or(at);
-        Meta { last_updated: at }
+        Meta {
+            version_id: None,
+            last_updated: at,
+        }
+    }
+
+    pub fn versioned(version: i64, at: OffsetDateTime) -> Self {
+        Meta {
+            version_id: Some(version.to_string()),
+            ..Meta::updated(at)
+        }
     }
 }
 

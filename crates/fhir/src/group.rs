@@ -102,7 +102,7 @@ pub async fn read(
 }
 
 /// A family by UUID or by its head's insurance number.
-async fn family(state: &AppState, actor: &Actor, id: &str) -> Result<FamilyDetail> {
+pub(crate) async fn family(state: &AppState, actor: &Actor, id: &str) -> Result<FamilyDetail> {
     if Uuid::parse_str(id).is_ok() {
         return registry::service::get_family(&state.db, actor, id).await;
     }

@@ -22,6 +22,7 @@ pub mod medication;
 pub mod organization;
 pub mod outcome;
 pub mod patient;
+pub mod patient_write;
 pub mod practitioner;
 pub mod practitioner_role;
 pub mod search;
@@ -108,8 +109,11 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
     vec![
         ("login", post(login::login)),
         ("metadata", get(capability::metadata)),
-        ("Patient", get(patient::search)),
-        ("Patient/{id}", get(patient::read)),
+        ("Patient", get(patient::search).post(patient_write::create)),
+        (
+            "Patient/{id}",
+            get(patient::read).put(patient_write::update),
+        ),
         ("Location", get(location::search)),
         ("Location/{id}", get(location::read)),
         ("Organization", get(organization::search)),

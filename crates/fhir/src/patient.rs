@@ -107,7 +107,7 @@ pub fn patient(i: &Insuree, family_village: Option<Uuid>) -> Patient {
     });
     Patient {
         id: i.id,
-        meta: Meta::updated(i.updated_at),
+        meta: Meta::versioned(i.version, i.updated_at),
         extension: vec![
             Extension::openimis("patient-is-head", ExtensionValue::Boolean(i.head)),
             Extension::openimis(

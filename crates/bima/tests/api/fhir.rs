@@ -311,6 +311,69 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
                 .any(|m| m["entity"]["display"] == "070707070"),
             "{group}"
         );
+        // A new family: its head posted as a Patient in a village, then a member of it, then a
+        // change of the member at the version read.
+        let (_, villages) = app.get("/api/v1/locations?type=V&per_page=1").await;
+        let village = villages["items"][0]["code"].as_str().unwrap().to_string();
+        let ig = "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition";
+        let new_patient = |chfid: &str, head: bool, extra: Value| {
+            let mut p = json!({
+                "resourceType": "Patient",
+                "identifier": [{"type": {"coding": [{"system": "CodeSystem/openimis-identifiers", "code": "Code"}]}, "value": chfid}],
+                "name": [{"use": "usual", "family": "Mwangi", "given": ["Amani", "Grace"]}],
+                "gender": "female",
+                "birthDate": "1990-04-12",
+                "extension": [{"url": format!("{ig}/patient-is-head"), "valueBoolean": head}],
+                "address": [{"extension": [{"url": format!("{ig}/address-location-reference"), "valueReference": {"reference": format!("Location/{village}")}}]}],
+            });
+            if let Value::Object(extra) = extra {
+                for (k, v) in extra {
+                    if k == "extension" {
+                        p["extension"].as_array_mut().unwrap().extend(v.as_array().unwrap().clone());
+                    } else {
+                        p[k] = v;
+                    }
+                }
+            }
+            p
+        };
+        let (status, head) = app
+            .post(&format!("{BASE}/Patient"), new_patient("900000001", true, json!({})))
+            .await;
+        assert_eq!(status, 201, "{head}");
+        assert_eq!(head["name"][0]["given"][0], "Amani Grace");
+        let (_, by_number) = app.get(&format!("{BASE}/Patient/900000001")).await;
+        assert_eq!(by_number["id"], head["id"]);
+        keep(examples, &format!("{engine}-patient-created"), &head);
+        lint(&app, "created Patient", &head).await;
+        let member = new_patient(
+            "900000002",
+            false,
+            json!({"extension": [{"url": format!("{ig}/patient-group-reference"), "valueReference": {"reference": "Group/900000001"}}]}),
+        );
+        let (status, added) = app.post(&format!("{BASE}/Patient/"), member.clone()).await;
+        assert_eq!(status, 201, "{added}");
+        let (_, family) = app.get(&format!("{BASE}/Group/900000001")).await;
+        assert_eq!(family["quantity"], 2, "{family}");
+        let (status, again) = app.post(&format!("{BASE}/Patient"), member.clone()).await;
+        assert!(status == 409 || status == 400, "a number already used: {status} {again}");
+        let version = added["meta"]["versionId"].as_str().unwrap().to_string();
+        let mut changed = member.clone();
+        changed["telecom"] = json!([{"system": "phone", "value": "+255700000002", "use": "home"}]);
+        changed["meta"] = json!({"versionId": version});
+        let id = added["id"].as_str().unwrap();
+        let (status, updated) = app.put(&format!("{BASE}/Patient/{id}"), changed.clone()).await;
+        assert_eq!(status, 200, "{updated}");
+        assert_eq!(updated["telecom"][0]["value"], "+255700000002");
+        assert_ne!(updated["meta"]["versionId"], version.as_str());
+        let (status, stale) = app.put(&format!("{BASE}/Patient/{id}"), changed).await;
+        assert_eq!(status, 409, "the version read is gone: {stale}");
+        assert!(is_outcome(&stale, "conflict"), "{stale}");
+        let mut no_birth = new_patient("900000003", true, json!({}));
+        no_birth.as_object_mut().unwrap().remove("birthDate");
+        let (status, refused) = app.post(&format!("{BASE}/Patient"), no_birth).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["issue"][1]["expression"][0], "Patient.birthDate", "{refused}");
         let (_, insurer) = app.get(&format!("{BASE}/Organization/openIMIS-Implementation")).await;
         assert_eq!(insurer["type"][0]["coding"][0]["code"], "ins", "{insurer}");
         let (_, insurers) = app.get(&format!("{BASE}/Organization?type=ins")).await;
