@@ -258,6 +258,70 @@ pub fn claim_input(body: &Value, facility: Uuid, admin: Option<Uuid>) -> Result<
     })
 }
 
+/// A document sent with a claim (`supportingInfo` of category attachment).
+pub struct Document {
+    pub title: String,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The claim's documents, decoded and checked before anything is written: a PDF, JPEG or PNG
+/// file whose bytes are what its `contentType` says (openIMIS's short forms `pdf`, `png`, `jpg`
+/// are read as their MIME types).
+pub fn documents(body: &Value) -> Result<Vec<Document>> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for (i, info) in body
+        .get("supportingInfo")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let category = text(info, "/category/coding/0/code").or(text(info, "/category/text"));
+        if !category.is_some_and(|c| c.eq_ignore_ascii_case("attachment")) {
+            continue;
+        }
+        let element = format!("Claim.supportingInfo[{i}].valueAttachment");
+        let a = info
+            .get("valueAttachment")
+            .ok_or_else(|| bad(&element, "an attachment is required"))?;
+        let data = text(a, "/data")
+            .ok_or_else(|| bad(&element, "the document's data (base64) is required"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.as_bytes())
+            .map_err(|e| bad(&element, format!("the data is not base64: {e}")))?;
+        let declared = match text(a, "/contentType").map(str::to_lowercase).as_deref() {
+            Some("pdf") | Some("application/pdf") => "application/pdf",
+            Some("png") | Some("image/png") => "image/png",
+            Some("jpg") | Some("jpeg") | Some("image/jpg") | Some("image/jpeg") => "image/jpeg",
+            other => {
+                return Err(bad(
+                    &element,
+                    format!(
+                        "{} is not a PDF, JPEG or PNG type",
+                        other.unwrap_or("no contentType")
+                    ),
+                ));
+            }
+        };
+        match claim::service::sniff(&bytes) {
+            Some(kind) if kind == declared => {}
+            Some(kind) => return Err(bad(&element, format!("the file is {kind}, not {declared}"))),
+            None => return Err(bad(&element, "the file is not a PDF, JPEG or PNG")),
+        }
+        let title = text(a, "/title").unwrap_or("document").to_string();
+        out.push(Document {
+            filename: Some(title.clone()),
+            title,
+            content_type: declared.to_string(),
+            bytes,
+        });
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------- the handlers
 
 /// The facility a provider names, by UUID or code.
@@ -311,8 +375,22 @@ pub async fn create(
     let facility = facility_of(&state, &actor, &body).await?;
     let admin = admin_of(&actor, &body)?;
     let input = claim_input(&body, facility, admin)?;
+    let docs = documents(&body)?;
     let today = OffsetDateTime::now_utc().date();
     let entered = claim::service::create_claim(&state.db, &actor, input, today).await?;
+    let id = entered.id.to_string();
+    for d in &docs {
+        claim::service::add_attachment(
+            &state.db,
+            &actor,
+            &id,
+            &d.title,
+            d.filename.as_deref(),
+            &d.content_type,
+            &d.bytes,
+        )
+        .await?;
+    }
     let submitted = claim::service::run_step(
         &state.db,
         &actor,

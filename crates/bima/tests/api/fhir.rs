@@ -808,6 +808,35 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
         let (_, request) = app.get(&format!("{BASE}/CommunicationRequest/{asked}")).await;
         assert_eq!(request["status"], "completed");
 
+        // A document travels with the claim; one that is not what it says is refused first.
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+        let mut with_document = fhir_claim("FHIR-0004", &rest);
+        with_document["supportingInfo"] = json!([{
+            "sequence": 1,
+            "category": {"coding": [{"code": "attachment"}]},
+            "valueAttachment": {"contentType": "png", "data": png, "title": "receipt.png"},
+        }]);
+        let mut wrong = with_document.clone();
+        wrong["identifier"][0]["value"] = json!("FHIR-0005");
+        wrong["supportingInfo"][0]["valueAttachment"]["contentType"] = json!("application/pdf");
+        let (status, refused) = app.post(&format!("{BASE}/Claim"), wrong).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(
+            refused["issue"][1]["expression"][0],
+            "Claim.supportingInfo[0].valueAttachment",
+            "{refused}"
+        );
+        let (status, answered) = app.post(&format!("{BASE}/Claim"), with_document).await;
+        assert_eq!(status, 201, "{answered}");
+        let (_, documents) = app
+            .get(&format!(
+                "/api/v1/claims/{}/attachments",
+                answered["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(documents.as_array().map_or(0, Vec::len), 1, "{documents}");
+        let claims_before = claims_before + 1;
+
         // A bad payload names the element, and nothing is written.
         let mut no_date = fhir_claim("FHIR-0002", &rest);
         no_date["billablePeriod"] = json!({});
