@@ -847,3 +847,90 @@ pub async fn search_responses(
         &url, &params, page, total, items, now,
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON at all.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            "[a-zA-Z0-9/ .:-]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("resourceType".to_string()),
+                        Just("identifier".to_string()),
+                        Just("billablePeriod".to_string()),
+                        Just("start".to_string()),
+                        Just("item".to_string()),
+                        Just("category".to_string()),
+                        Just("text".to_string()),
+                        Just("quantity".to_string()),
+                        Just("value".to_string()),
+                        Just("unitPrice".to_string()),
+                        Just("diagnosis".to_string()),
+                        Just("patient".to_string()),
+                        Just("supportingInfo".to_string()),
+                        Just("valueAttachment".to_string()),
+                        Just("data".to_string()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever a client sends, reading it answers a claim or a 4xx naming what is wrong:
+        /// never a panic (a 500).
+        #[test]
+        fn any_payload_is_a_claim_or_a_client_error(mut body in any_json()) {
+            if let Value::Object(map) = &mut body {
+                map.insert("resourceType".into(), serde_json::json!("Claim"));
+            }
+            let _ = documents(&body);
+            match claim_input(&body, Uuid::nil(), None) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(e.status().is_client_error(), "{e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_minimal_claim_reads_with_its_lines() {
+        let body = serde_json::json!({
+            "resourceType": "Claim",
+            "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "C1"}],
+            "billablePeriod": {"start": "2026-12-01"},
+            "patient": {"reference": "Patient/070707070"},
+            "diagnosis": [{"sequence": 2, "diagnosisCodeableConcept": {"coding": [{"code": "B50"}]}},
+                          {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"code": "A00"}]}}],
+            "item": [
+                {"category": {"text": "item"}, "productOrService": {"text": "0001"}, "quantity": {"value": 2}, "unitPrice": {"value": 12.5}},
+                {"category": {"coding": [{"code": "service"}]}, "productOrService": {"coding": [{"code": "A1"}]}},
+            ],
+        });
+        let c = claim_input(&body, Uuid::nil(), None).unwrap();
+        assert_eq!((c.code.as_str(), c.insuree.as_str()), ("C1", "070707070"));
+        assert_eq!(
+            (c.icd.as_str(), c.secondary_icd.as_slice()),
+            ("A00", &["B50".to_string()][..])
+        );
+        assert_eq!(c.items[0].qty, 2);
+        assert_eq!(c.items[0].price_asked, Some(1250));
+        assert_eq!(c.services[0].code, "A1");
+        assert_eq!(c.services[0].qty, 1);
+    }
+}
