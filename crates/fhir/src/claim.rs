@@ -52,7 +52,7 @@ pub const SERVED_CLAIM: Served = Served {
 
 pub const SERVED_RESPONSE: Served = Served {
     kind: "ClaimResponse",
-    interactions: &["read", "search-type"],
+    interactions: &["read", "search-type", "update"],
     search: CLAIM_SEARCH,
 };
 
@@ -573,7 +573,7 @@ pub fn response(c: &Claim, config: &Config) -> ClaimResponse {
     }
     ClaimResponse {
         id: c.id,
-        meta: Meta::updated(c.updated_at),
+        meta: Meta::versioned(c.version, c.updated_at),
         identifier: vec![Identifier::uuid(c.id), Identifier::code(&c.code)],
         status: "active",
         kind: CodeableConcept::of(Coding::new(
@@ -598,6 +598,129 @@ pub fn response(c: &Claim, config: &Config) -> ClaimResponse {
         item,
         total,
     }
+}
+
+// ---------------------------------------------------------------- review
+
+/// `PUT ClaimResponse/{id}`: a medical officer's review of a checked claim, as openIMIS's
+/// ClaimResponse update carries it. Each `item` (by `itemSequence`, items first then services,
+/// as the response numbers them) may hold an adjudication of category 1 (reject the line) or 4
+/// (checked: `value` the approved quantity, `amount` the approved unit price); the change's
+/// justification is the adjudication's `reason.text`. At `meta.versionId` (another version is a
+/// 409), else the current one.
+pub async fn review(
+    State(state): State<AppState>,
+    axum::Extension(config): axum::Extension<Arc<Config>>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Fhir<ClaimResponse>> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| Error::BadRequest(format!("the ClaimResponse is not JSON: {e}")))?;
+    if body.get("resourceType").and_then(Value::as_str) != Some("ClaimResponse") {
+        return Err(bad(
+            "ClaimResponse.resourceType",
+            "resourceType must be \"ClaimResponse\"",
+        ));
+    }
+    let current = claim::service::get_claim(&state.db, &actor, id.trim()).await?;
+    let lines: Vec<(bool, &ClaimLine)> = current
+        .items
+        .iter()
+        .map(|l| (true, l))
+        .chain(current.services.iter().map(|l| (false, l)))
+        .collect();
+    let version = match text(&body, "/meta/versionId") {
+        Some(v) => v.parse().map_err(|_| {
+            bad(
+                "ClaimResponse.meta.versionId",
+                format!("\"{v}\" is not a version"),
+            )
+        })?,
+        None => current.version,
+    };
+    let mut input = claim::model::ReviewInput {
+        items: Vec::new(),
+        services: Vec::new(),
+        adjustment: text(&body, "/processNote/0/text").map(str::to_string),
+        version: Some(version),
+    };
+    for (i, item) in body
+        .get("item")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let element = |e: &str| format!("ClaimResponse.item[{i}].{e}");
+        let sequence = item
+            .get("itemSequence")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad(&element("itemSequence"), "the item's sequence is required"))?;
+        let (is_item, line) = *lines
+            .get((sequence as usize).wrapping_sub(1))
+            .ok_or_else(|| {
+                bad(
+                    &element("itemSequence"),
+                    format!("the claim has no item {sequence}"),
+                )
+            })?;
+        let mut review = claim::model::LineReviewInput {
+            id: line.id,
+            reject: false,
+            qty_approved: None,
+            price_approved: None,
+            justification: None,
+        };
+        let mut changed = false;
+        for (j, a) in item
+            .get("adjudication")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = |e: &str| element(&format!("adjudication[{j}].{e}"));
+            match text(a, "/category/coding/0/code") {
+                Some("1") => {
+                    review.reject = true;
+                    changed = true;
+                }
+                Some("4") => {
+                    if let Some(q) = a.get("value") {
+                        let q = q
+                            .as_f64()
+                            .filter(|q| q.fract() == 0.0 && *q >= 0.0)
+                            .ok_or_else(|| {
+                                bad(&at("value"), "the approved quantity is a whole number")
+                            })?;
+                        review.qty_approved = Some(q as i64);
+                        changed = true;
+                    }
+                    if let Some(price) = money(a, "/amount/value", &at("amount"))? {
+                        review.price_approved = Some(price);
+                        changed = true;
+                    }
+                }
+                // The stages the claim went through are not the reviewer's to change.
+                _ => continue,
+            }
+            if let Some(why) = text(a, "/reason/text") {
+                review.justification = Some(why.to_string());
+            }
+        }
+        if !changed {
+            continue;
+        }
+        if is_item {
+            input.items.push(review);
+        } else {
+            input.services.push(review);
+        }
+    }
+    let id = current.id.to_string();
+    let reviewed = claim::service::review_claim(&state.db, &actor, &id, input).await?;
+    Ok(Fhir(response(&reviewed, &config)))
 }
 
 // ---------------------------------------------------------------- the Claim as stored

@@ -136,7 +136,10 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Claim", post(claim::create).get(claim::search_claims)),
         ("Claim/{id}", get(claim::read_claim)),
         ("ClaimResponse", get(claim::search_responses)),
-        ("ClaimResponse/{id}", get(claim::read_response)),
+        (
+            "ClaimResponse/{id}",
+            get(claim::read_response).put(claim::review),
+        ),
         ("CommunicationRequest", get(communication::search_requests)),
         (
             "CommunicationRequest/{id}",

@@ -837,6 +837,43 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
         assert_eq!(documents.as_array().map_or(0, Vec::len), 1, "{documents}");
         let claims_before = claims_before + 1;
 
+        // A medical officer's review, as openIMIS's ClaimResponse update carries it.
+        let (_, checked) = app.get("/api/v1/claims?status=checked&per_page=1").await;
+        let checked_id = checked["items"][0]["id"].as_str().unwrap().to_string();
+        let (_, before_review) = app.get(&format!("{BASE}/ClaimResponse/{checked_id}")).await;
+        let version = before_review["meta"]["versionId"].as_str().unwrap().to_string();
+        let review = json!({
+            "resourceType": "ClaimResponse",
+            "meta": {"versionId": version},
+            "item": [{
+                "itemSequence": 1,
+                "adjudication": [{
+                    "category": {"coding": [{"code": "4"}]},
+                    "value": 1,
+                    "reason": {"text": "one unit was given"},
+                }],
+            }],
+        });
+        let (status, reviewed) = app
+            .put(&format!("{BASE}/ClaimResponse/{checked_id}"), review.clone())
+            .await;
+        assert_eq!(status, 200, "{reviewed}");
+        let (_, rest_reviewed) = app.get(&format!("/api/v1/claims/{checked_id}")).await;
+        let first = rest_reviewed["items"]
+            .as_array()
+            .unwrap()
+            .first()
+            .or(rest_reviewed["services"].as_array().unwrap().first())
+            .unwrap()
+            .clone();
+        assert_eq!(first["qty_approved"], 1, "{rest_reviewed}");
+        assert_eq!(first["justification"], "one unit was given");
+        keep(examples, &format!("{engine}-claimresponse-reviewed"), &reviewed);
+        let (status, stale) = app
+            .put(&format!("{BASE}/ClaimResponse/{checked_id}"), review)
+            .await;
+        assert_eq!(status, 409, "{stale}");
+
         // A bad payload names the element, and nothing is written.
         let mut no_date = fhir_claim("FHIR-0002", &rest);
         no_date["billablePeriod"] = json!({});
