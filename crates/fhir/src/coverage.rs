@@ -26,6 +26,16 @@ pub const SERVED: Served = Served {
             "reference",
             "an insuree's UUID or insurance number: the policies covering them",
         ),
+        (
+            "refDate",
+            "date",
+            "changed on or after this day (YYYY-MM-DD)",
+        ),
+        (
+            "refEndDate",
+            "date",
+            "changed on or before this day (YYYY-MM-DD)",
+        ),
     ],
 };
 
@@ -156,6 +166,14 @@ pub async fn search(
         updated: params.last_updated(now)?,
         ..PolicyFilter::default()
     };
+    // openIMIS's window on when the policy's current version began.
+    for (name, prefix) in [("refDate", "ge"), ("refEndDate", "le")] {
+        if let Some(day) = params.get(name) {
+            let range = crate::search::last_updated(&format!("{prefix}{day}"), now)
+                .map_err(|m| kernel::Error::invalid(name, "invalid", m))?;
+            filter.updated.push(range);
+        }
+    }
     let url = crate::search::url_of(&headers, "Coverage");
     if let Some(patient) = params.get("patient") {
         let patient = patient.rsplit('/').next().unwrap_or(patient);

@@ -29,6 +29,7 @@ pub const SERVED: Served = Served {
             "token",
             "the facility's UUID or code, as a raw value",
         ),
+        ("code", "token", "the facility's code (as identifier)"),
         ("name", "string", "part of the name"),
         (
             "type",
@@ -160,7 +161,7 @@ pub async fn search(
     let (total, orgs): (i64, Vec<Organization>) = match params.get("type") {
         Some("ins") => (1, vec![insurer(&config)]),
         Some("prov") | None => {
-            let (total, found) = match params.get("identifier") {
+            let (total, found) = match params.named() {
                 Some(id) => one_or_none(
                     location::service::get_facility(&state.db, &actor, id).await,
                     |f| filter.updated.iter().all(|r| r.contains(f.updated_at)),

@@ -24,6 +24,7 @@ pub const SERVED: Served = Served {
             "token",
             "the account's UUID or code (username), as a raw value",
         ),
+        ("code", "token", "the account's code (as identifier)"),
         (
             "resourceType",
             "token",
@@ -140,7 +141,7 @@ pub(crate) async fn found_users(
         updated: params.last_updated(now)?,
         ..UserFilter::default()
     };
-    match params.get("identifier") {
+    match params.named() {
         Some(id) => one_or_none(
             identity::service::get_user(&state.db, actor, id).await,
             |u| {

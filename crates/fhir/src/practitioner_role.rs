@@ -24,6 +24,7 @@ pub const SERVED: Served = Served {
             "token",
             "the account's UUID or code (username), as a raw value",
         ),
+        ("code", "token", "the account's code (as identifier)"),
         (
             "resourceType",
             "token",

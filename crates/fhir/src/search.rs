@@ -33,6 +33,12 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// The record a search names: `identifier`, or openIMIS's `code` (Organization,
+    /// Practitioner, PractitionerRole), which "behaves as a read".
+    pub fn named(&self) -> Option<&str> {
+        self.get("identifier").or(self.get("code"))
+    }
+
     /// `_count` and `page-offset` (the page, from 1).
     pub fn page(&self) -> Result<PageParams> {
         let number = |name: &str| -> Result<Option<u32>> {

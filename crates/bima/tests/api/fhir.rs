@@ -214,6 +214,11 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             assert_eq!(by_code["id"], id, "{kind} {code}");
             let (_, searched) = app.get(&format!("{BASE}/{kind}?identifier={code}")).await;
             assert_eq!(searched["total"], 1, "{kind} {code}: {searched}");
+            if kind.starts_with("Practitioner") || kind == "Organization" {
+                // openIMIS's `code=`, which behaves as a read.
+                let (_, by_param) = app.get(&format!("{BASE}/{kind}?code={code}")).await;
+                assert_eq!(by_param["total"], 1, "{kind} code={code}: {by_param}");
+            }
             let name = format!("{engine}-{}-{}", kind.to_lowercase(), query.replace('=', "-"));
             keep(examples, &name, &read);
             keep(examples, &format!("{name}-bundle"), &found);
@@ -234,6 +239,12 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             .await;
         assert_eq!(covers["total"], policies, "{covers}");
         assert!(policies > 0);
+        for (window, total) in [("refDate=2999-01-01", 0), ("refEndDate=2999-01-01", policies)] {
+            let (_, windowed) = app
+                .get(&format!("{BASE}/Coverage?patient=070707070&{window}"))
+                .await;
+            assert_eq!(windowed["total"], total, "{window}: {windowed}");
+        }
         let cover = &covers["entry"][0]["resource"];
         let (_, read) = app
             .get(&format!("{BASE}/Coverage/{}", cover["id"].as_str().unwrap()))
