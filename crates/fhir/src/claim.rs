@@ -972,12 +972,12 @@ pub async fn search_responses(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
     /// Any JSON at all.
-    fn any_json() -> impl Strategy<Value = Value> {
+    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
@@ -1005,6 +1005,16 @@ mod tests {
                         Just("supportingInfo".to_string()),
                         Just("valueAttachment".to_string()),
                         Just("data".to_string()),
+                        Just("name".to_string()),
+                        Just("family".to_string()),
+                        Just("given".to_string()),
+                        Just("birthDate".to_string()),
+                        Just("gender".to_string()),
+                        Just("extension".to_string()),
+                        Just("url".to_string()),
+                        Just("valueBoolean".to_string()),
+                        Just("meta".to_string()),
+                        Just("versionId".to_string()),
                         "[a-z]{1,6}",
                     ],
                     inner,

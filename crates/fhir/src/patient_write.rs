@@ -348,3 +348,42 @@ pub async fn update(
             .await?;
     Ok(Fhir(patient::patient(&insuree, village)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a client sends as a Patient, reading it answers an insuree or a 4xx, never a
+        /// panic.
+        #[test]
+        fn any_payload_is_a_patient_or_a_client_error(mut body in crate::claim::tests::any_json()) {
+            if let Value::Object(map) = &mut body {
+                map.insert("resourceType".into(), serde_json::json!("Patient"));
+            }
+            if let Err(e) = read(&body) {
+                prop_assert!(e.status().is_client_error(), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_head_of_family_reads_with_its_village() {
+        let body = serde_json::json!({
+            "resourceType": "Patient",
+            "identifier": [{"type": {"coding": [{"code": "Code"}]}, "value": "123456789"}],
+            "name": [{"family": "Doe", "given": ["Jane", "A."]}],
+            "gender": "female",
+            "birthDate": "1990-01-31",
+            "maritalStatus": {"coding": [{"code": "M"}]},
+            "extension": [{"url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/patient-is-head", "valueBoolean": true}],
+            "address": [{"extension": [{"url": "StructureDefinition/address-location-reference", "valueReference": {"reference": "Location/V0001"}}]}],
+        });
+        let r = read(&body).unwrap();
+        assert!(r.head);
+        assert_eq!(r.village.as_deref(), Some("V0001"));
+        assert_eq!(r.input.other_names, "Jane A.");
+        assert_eq!(r.input.marital, Some(Marital::Married));
+    }
+}
