@@ -29,6 +29,11 @@ pub const SERVED: Served = Served {
             "token",
             "R region, D district, W ward or municipality, V village",
         ),
+        (
+            "physicalType",
+            "token",
+            "si: the health facilities, as sites (openIMIS's facilities as Locations)",
+        ),
     ],
 };
 
@@ -43,8 +48,51 @@ pub struct Location {
     pub mode: &'static str,
     #[serde(rename = "physicalType")]
     pub physical_type: CodeableConcept,
+    #[serde(rename = "type", skip_serializing_if = "Vec::is_empty")]
+    pub kind: Vec<CodeableConcept>,
     #[serde(rename = "partOf", skip_serializing_if = "Option::is_none")]
     pub part_of: Option<Reference>,
+    #[serde(
+        rename = "managingOrganization",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub managing_organization: Option<Reference>,
+}
+
+/// A health facility as a Location (openIMIS's `physicalType=si`): a site in its district,
+/// typed hospital (HOSP), health centre (COMM) or dispensary (OF), run by the facility's
+/// Organization.
+pub fn site(f: &location::model::HealthFacility) -> Location {
+    use location::model::{FacilityLevel, FacilityStatus};
+    let (code, display) = match f.level {
+        FacilityLevel::Hospital => ("HOSP", "Hospital"),
+        FacilityLevel::HealthCentre => ("COMM", "Community Location"),
+        FacilityLevel::Dispensary => ("OF", "Outpatient facility"),
+    };
+    Location {
+        id: f.id,
+        meta: Meta::updated(f.updated_at),
+        identifier: vec![Identifier::uuid(f.id), Identifier::code(&f.code)],
+        status: if f.status == FacilityStatus::Active {
+            "active"
+        } else {
+            "inactive"
+        },
+        name: f.name.clone(),
+        mode: "instance",
+        physical_type: CodeableConcept::of(
+            Coding::new(
+                "http://terminology.hl7.org/CodeSystem/location-physical-type",
+                "si",
+            )
+            .display("Site"),
+        ),
+        kind: vec![CodeableConcept::of(
+            Coding::new("http://terminology.hl7.org/CodeSystem/v3-RoleCode", code).display(display),
+        )],
+        part_of: Some(Reference::to("Location", f.location_id, None)),
+        managing_organization: Some(Reference::to("Organization", f.id, Some(f.code.clone()))),
+    }
 }
 
 fn type_name(kind: LocationType) -> &'static str {
@@ -68,7 +116,9 @@ pub fn location(l: &Place) -> Location {
             Coding::new(codes::code_system("location-type"), l.kind.code())
                 .display(type_name(l.kind)),
         ),
+        kind: Vec::new(),
         part_of: l.parent_id.map(|p| Reference::to("Location", p, None)),
+        managing_organization: None,
     }
 }
 
@@ -77,8 +127,18 @@ pub async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Fhir<Location>> {
-    let place = location::service::get_location(&state.db, &actor, id.trim()).await?;
-    Ok(Fhir(location(&place)))
+    let id = id.trim();
+    match location::service::get_location(&state.db, &actor, id).await {
+        Ok(place) => Ok(Fhir(location(&place))),
+        // A facility, read as the site it is.
+        Err(Error::NotFound { .. }) if kernel::parse_uuid(id).is_some() => {
+            let f = location::service::get_facility(&state.db, &actor, id)
+                .await
+                .map_err(|_| Error::not_found("location", id))?;
+            Ok(Fhir(site(&f)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn search(
@@ -90,6 +150,33 @@ pub async fn search(
     let params = Params(pairs);
     let now = OffsetDateTime::now_utc();
     let page = params.page()?;
+    let url = crate::search::url_of(&headers, "Location");
+    if let Some(physical) = params.get("physicalType") {
+        if physical != "si" {
+            return Err(Error::invalid(
+                "physicalType",
+                "invalid",
+                "physicalType si (the health facilities) is the one served",
+            ));
+        }
+        let filter = location::store::FacilityFilter {
+            name: params.get("name").map(str::to_string),
+            updated: params.last_updated(now)?,
+            ..Default::default()
+        };
+        let (total, found) = match params.get("identifier") {
+            Some(id) => one_or_none(
+                location::service::get_facility(&state.db, &actor, id).await,
+                |f| filter.updated.iter().all(|r| r.contains(f.updated_at)),
+            )?,
+            None => {
+                let p = location::service::list_facilities(&state.db, &actor, filter, page).await?;
+                (p.total, p.items)
+            }
+        };
+        let items = found.iter().map(|f| (f.id.to_string(), site(f))).collect();
+        return Ok(Fhir(bundle(&url, &params, page, total, items, now)));
+    }
     let kind = params
         .get("type")
         .map(|t| {
@@ -103,7 +190,6 @@ pub async fn search(
         updated: params.last_updated(now)?,
         ..LocationFilter::default()
     };
-    let url = crate::search::url_of(&headers, "Location");
     let (total, places) = match params.get("identifier") {
         Some(id) => one_or_none(
             location::service::get_location(&state.db, &actor, id).await,

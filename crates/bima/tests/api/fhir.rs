@@ -491,6 +491,20 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             .to_string();
         let (_, by_code) = app.get(&format!("{BASE}/Location/{code}")).await;
         assert_eq!(by_code["id"], district["id"]);
+        // Facilities as sites (openIMIS's physicalType=si), each read again as a Location.
+        let (status, sites) = app.get(&format!("{BASE}/Location?physicalType=si&_count=100")).await;
+        assert_eq!(status, 200, "{sites}");
+        let facilities = app
+            .count("SELECT COUNT(*) FROM health_facilities WHERE deleted_at IS NULL")
+            .await;
+        assert_eq!(sites["total"], facilities);
+        let first_site = &sites["entry"][0]["resource"];
+        let (_, read_site) = app
+            .get(&format!("{BASE}/Location/{}", first_site["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(&read_site, first_site);
+        keep(examples, &format!("{engine}-location-site"), first_site);
+        lint(&app, "Location site", first_site).await;
 
         // Rights and districts: a clerk of one district sees that district's insurees only,
         // and a user without the right gets a 403 OperationOutcome.
