@@ -49,13 +49,6 @@ const TARGET_DAY: Duration = Duration::from_secs(60);
 const TARGET_BATCH_CLAIMS: u64 = 1_000_000;
 const TARGET_BATCH: Duration = Duration::from_secs(60);
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace(['_', ','], "").parse().ok())
-        .unwrap_or(default)
-}
-
 /// What the scheme offers to claim against, read through the API.
 struct Scheme {
     hospitals: Vec<String>,
@@ -290,10 +283,6 @@ async fn outcomes(client: &reqwest::Client, token: &str, base: &str) -> String {
         review["total"].as_u64().unwrap_or(0)
     ));
     parts.join(", ")
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "missed" }
 }
 
 async fn run(engine: &str, database_url: Option<&str>, families: u64, history: u64, claims: usize) {

@@ -34,17 +34,6 @@ const TARGET_READ: Duration = Duration::from_micros(1_000);
 const TARGET_POST: Duration = Duration::from_micros(2_500);
 const TARGET_RATE: f64 = 667.0;
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace(['_', ','], "").parse().ok())
-        .unwrap_or(default)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "missed" }
-}
-
 /// A client that opens a new connection for every request.
 fn fresh_connections() -> reqwest::Client {
     reqwest::Client::builder()

@@ -11,6 +11,7 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
+use crate::input::{bad, reference_id, resource, text};
 use crate::{Config, Fhir, codes};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -58,18 +59,6 @@ pub const SERVED_RESPONSE: Served = Served {
 
 // ---------------------------------------------------------------- reading a Claim
 
-/// The element at fault, as FHIRPath, and what is wrong with it: a 400 OperationOutcome.
-fn bad(element: &str, message: impl Into<String>) -> Error {
-    Error::invalid(element, "invalid", message)
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// A date or dateTime's day.
 fn day(v: &Value, pointer: &str, element: &str) -> Result<Option<Date>> {
     let Some(t) = text(v, pointer) else {
@@ -81,14 +70,9 @@ fn day(v: &Value, pointer: &str, element: &str) -> Result<Option<Date>> {
         .map_err(|_| bad(element, format!("\"{t}\" is not a date (YYYY-MM-DD)")))
 }
 
-/// What a reference names: the id of `Type/id` (the last segment; `#Type/id` for a contained
-/// one is not read), else its identifier's value.
+/// What the reference `element` of `v` names (see [`reference_id`]).
 fn referenced<'a>(v: &'a Value, element: &str) -> Option<&'a str> {
-    let r = v.get(element)?;
-    if let Some(reference) = text(r, "/reference") {
-        return reference.rsplit('/').next().filter(|s| !s.is_empty());
-    }
-    text(r, "/identifier/value")
+    reference_id(v.get(element)?)
 }
 
 /// An amount: a JSON decimal, in minor units, exactly.
@@ -370,8 +354,7 @@ pub async fn create(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the Claim is not JSON: {e}")))?;
+    let body = resource(&body, "Claim")?;
     let facility = facility_of(&state, &actor, &body).await?;
     let admin = admin_of(&actor, &body)?;
     let input = claim_input(&body, facility, admin)?;
@@ -615,14 +598,7 @@ pub async fn review(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Fhir<ClaimResponse>> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the ClaimResponse is not JSON: {e}")))?;
-    if body.get("resourceType").and_then(Value::as_str) != Some("ClaimResponse") {
-        return Err(bad(
-            "ClaimResponse.resourceType",
-            "resourceType must be \"ClaimResponse\"",
-        ));
-    }
+    let body = resource(&body, "ClaimResponse")?;
     let current = claim::service::get_claim(&state.db, &actor, id.trim()).await?;
     let lines: Vec<(bool, &ClaimLine)> = current
         .items

@@ -7,6 +7,7 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
+use crate::input::{bad, reference_id, resource};
 use crate::search::{Params, bundle};
 use crate::{Fhir, codes};
 use axum::body::Bytes;
@@ -158,26 +159,11 @@ pub async fn read(
         .ok_or_else(|| Error::not_found("feedback", id))
 }
 
-fn bad(element: &str, message: impl Into<String>) -> Error {
-    Error::invalid(element, "invalid", message)
-}
-
 pub async fn create(State(state): State<AppState>, actor: Actor, body: Bytes) -> Result<Response> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the Communication is not JSON: {e}")))?;
-    if body.get("resourceType").and_then(Value::as_str) != Some("Communication") {
-        return Err(bad(
-            "Communication.resourceType",
-            "resourceType must be \"Communication\"",
-        ));
-    }
+    let body = resource(&body, "Communication")?;
     let claim = body
-        .pointer("/about/0/reference")
-        .and_then(Value::as_str)
-        .and_then(|r| r.rsplit('/').next())
-        .or(body
-            .pointer("/about/0/identifier/value")
-            .and_then(Value::as_str))
+        .pointer("/about/0")
+        .and_then(reference_id)
         .ok_or_else(|| {
             bad(
                 "Communication.about",

@@ -194,6 +194,23 @@ pub struct ContactPoint {
     pub usage: &'static str,
 }
 
+impl ContactPoint {
+    /// The contact points of the filled values of `(system, value)`, all of one `usage`.
+    pub fn of(usage: &'static str, values: &[(&'static str, &Option<String>)]) -> Vec<Self> {
+        values
+            .iter()
+            .filter_map(|(system, value)| {
+                let v = value.as_deref().filter(|v| !v.trim().is_empty())?;
+                Some(ContactPoint {
+                    system,
+                    value: v.to_string(),
+                    usage,
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Address {
     #[serde(skip_serializing_if = "Vec::is_empty")]

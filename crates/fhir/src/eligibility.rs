@@ -7,12 +7,13 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
+use crate::input::{bad, reference_id, resource, text};
 use crate::{Config, Fhir, codes};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kernel::{Actor, AppState, Error, Result};
+use kernel::{Actor, AppState, Result};
 use policy::model::ProductEligibility;
 use policy::rules::eligibility::{LineEligibility, StatusLetter};
 use serde_json::{Value, json};
@@ -25,17 +26,6 @@ pub const SERVED: Served = Served {
     search: &[],
 };
 
-fn bad(element: &str, message: impl Into<String>) -> Error {
-    Error::invalid(element, "invalid", message)
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 pub async fn create(
     State(state): State<AppState>,
     axum::Extension(config): axum::Extension<Arc<Config>>,
@@ -43,17 +33,10 @@ pub async fn create(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the request is not JSON: {e}")))?;
-    if body.get("resourceType").and_then(Value::as_str) != Some("CoverageEligibilityRequest") {
-        return Err(bad(
-            "CoverageEligibilityRequest.resourceType",
-            "resourceType must be \"CoverageEligibilityRequest\"",
-        ));
-    }
-    let patient = text(&body, "/patient/reference")
-        .and_then(|r| r.rsplit('/').next())
-        .or(text(&body, "/patient/identifier/value"))
+    let body = resource(&body, "CoverageEligibilityRequest")?;
+    let patient = body
+        .get("patient")
+        .and_then(reference_id)
         .ok_or_else(|| {
             bad(
                 "CoverageEligibilityRequest.patient",

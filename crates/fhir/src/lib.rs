@@ -15,6 +15,7 @@ pub mod coverage;
 pub mod datatypes;
 pub mod eligibility;
 pub mod group;
+pub mod input;
 pub mod insurance_plan;
 pub mod location;
 pub mod login;

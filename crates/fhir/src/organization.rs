@@ -67,16 +67,10 @@ fn coded(name: &str, code: &str) -> ExtensionValue {
 }
 
 pub fn facility(f: &HealthFacility) -> Organization {
-    let mut telecom = Vec::new();
-    for (system, value) in [("phone", &f.phone), ("fax", &f.fax), ("email", &f.email)] {
-        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
-            telecom.push(ContactPoint {
-                system,
-                value: v.to_string(),
-                usage: "work",
-            });
-        }
-    }
+    let telecom = ContactPoint::of(
+        "work",
+        &[("phone", &f.phone), ("fax", &f.fax), ("email", &f.email)],
+    );
     Organization {
         id: f.id.to_string(),
         meta: Some(Meta::updated(f.updated_at)),

@@ -68,16 +68,7 @@ pub fn patient(i: &Insuree, family_village: Option<Uuid>) -> Patient {
             value: passport.to_string(),
         });
     }
-    let mut telecom = Vec::new();
-    for (system, value) in [("phone", &i.phone), ("email", &i.email)] {
-        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
-            telecom.push(ContactPoint {
-                system,
-                value: v.to_string(),
-                usage: "home",
-            });
-        }
-    }
+    let telecom = ContactPoint::of("home", &[("phone", &i.phone), ("email", &i.email)]);
     // Where the insuree lives now, else the family's village (openIMIS: temp, else home).
     let address = match (i.current_village_id, family_village) {
         (Some(village), _) => Some((village, "temp")),

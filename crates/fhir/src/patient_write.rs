@@ -6,6 +6,7 @@
 //! version is a 409; without one, the current one). The registry's rules decide what is valid
 //! (insurance number, names, dates); their errors name the Patient's elements.
 
+use crate::input::{bad, reference_id, resource, text};
 use crate::{Fhir, codes, patient};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,17 +20,6 @@ use serde_json::Value;
 use std::sync::Arc;
 use time::Date;
 use uuid::Uuid;
-
-fn bad(element: &str, message: impl Into<String>) -> Error {
-    Error::invalid(element, "invalid", message)
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
 
 /// The value of one of the IG's extensions of `v`, by name.
 fn extension<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
@@ -51,12 +41,6 @@ struct Read {
 }
 
 fn read(body: &Value) -> Result<Read> {
-    if body.get("resourceType").and_then(Value::as_str) != Some("Patient") {
-        return Err(bad(
-            "Patient.resourceType",
-            "resourceType must be \"Patient\"",
-        ));
-    }
     let identifiers = body
         .get("identifier")
         .and_then(Value::as_array)
@@ -143,9 +127,8 @@ fn read(body: &Value) -> Result<Read> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let reference_id = |r: &Value| {
-        text(r, "/valueReference/reference")
-            .and_then(|r| r.rsplit('/').next())
-            .or(text(r, "/valueReference/identifier/value"))
+        r.get("valueReference")
+            .and_then(reference_id)
             .map(str::to_string)
     };
     let group = extension(body, "patient-group-reference").and_then(reference_id);
@@ -246,8 +229,7 @@ pub async fn create(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the Patient is not JSON: {e}")))?;
+    let body = resource(&body, "Patient")?;
     let Read {
         mut input,
         head,
@@ -319,8 +301,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Fhir<patient::Patient>> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequest(format!("the Patient is not JSON: {e}")))?;
+    let body = resource(&body, "Patient")?;
     let (current, _) =
         registry::service::get_insuree_and_village(&state.db, &actor, id.trim()).await?;
     let Read {

@@ -18,20 +18,23 @@ use uuid::Uuid;
 pub const SERVED: Served = Served {
     kind: "Practitioner",
     interactions: &["read", "search-type"],
-    search: &[
-        (
-            "identifier",
-            "token",
-            "the account's UUID or code (username), as a raw value",
-        ),
-        ("code", "token", "the account's code (as identifier)"),
-        (
-            "resourceType",
-            "token",
-            "ca (claim administrators) or eo (enrolment officers)",
-        ),
-    ],
+    search: ACCOUNT_SEARCH,
 };
+
+/// What searches of accounts take ([`found_users`]), as Practitioner and PractitionerRole.
+pub(crate) const ACCOUNT_SEARCH: &[(&str, &str, &str)] = &[
+    (
+        "identifier",
+        "token",
+        "the account's UUID or code (username), as a raw value",
+    ),
+    ("code", "token", "the account's code (as identifier)"),
+    (
+        "resourceType",
+        "token",
+        "ca (claim administrators) or eo (enrolment officers)",
+    ),
+];
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "resourceType", rename = "Practitioner")]
@@ -54,30 +57,24 @@ pub struct Qualification {
     pub code: CodeableConcept,
 }
 
+/// What a claim administrator (CA) or an enrolment officer (EO) is; nothing for other accounts.
+pub(crate) fn qualification(kind: UserKind) -> Option<CodeableConcept> {
+    let (code, display) = match kind {
+        UserKind::ClaimAdministrator => ("CA", "Claim Administrator"),
+        UserKind::EnrolmentOfficer => ("EO", "Enrolment Officer"),
+        UserKind::Interactive => return None,
+    };
+    Some(CodeableConcept::of(
+        Coding::new(codes::code_system("practitioner-qualification-type"), code).display(display),
+    ))
+}
+
 pub fn practitioner(u: &User) -> Practitioner {
-    let qualification = match u.kind {
-        UserKind::ClaimAdministrator => Some(("CA", "Claim Administrator")),
-        UserKind::EnrolmentOfficer => Some(("EO", "Enrolment Officer")),
-        UserKind::Interactive => None,
-    }
-    .map(|(code, display)| Qualification {
-        code: CodeableConcept::of(
-            Coding::new(codes::code_system("practitioner-qualification-type"), code)
-                .display(display),
-        ),
-    })
-    .into_iter()
-    .collect();
-    let mut telecom = Vec::new();
-    for (system, value) in [("phone", &u.phone), ("email", &u.email)] {
-        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
-            telecom.push(ContactPoint {
-                system,
-                value: v.to_string(),
-                usage: "work",
-            });
-        }
-    }
+    let qualification = qualification(u.kind)
+        .map(|code| Qualification { code })
+        .into_iter()
+        .collect();
+    let telecom = ContactPoint::of("work", &[("phone", &u.phone), ("email", &u.email)]);
     Practitioner {
         id: u.id,
         meta: Meta::updated(u.updated_at),

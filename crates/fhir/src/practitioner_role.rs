@@ -2,14 +2,14 @@
 //! the facility a claim administrator works for, the districts an officer serves. Same ids and
 //! searches as Practitioner (`identifier`, `resourceType=ca|eo`, `_lastUpdated`).
 
+use crate::Fhir;
 use crate::capability::Served;
 use crate::datatypes::*;
-use crate::practitioner::found_users;
+use crate::practitioner::{found_users, qualification};
 use crate::search::{Params, bundle};
-use crate::{Fhir, codes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use identity::model::{User, UserKind};
+use identity::model::User;
 use kernel::{Actor, AppState, Result};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -18,19 +18,7 @@ use uuid::Uuid;
 pub const SERVED: Served = Served {
     kind: "PractitionerRole",
     interactions: &["read", "search-type"],
-    search: &[
-        (
-            "identifier",
-            "token",
-            "the account's UUID or code (username), as a raw value",
-        ),
-        ("code", "token", "the account's code (as identifier)"),
-        (
-            "resourceType",
-            "token",
-            "ca (claim administrators) or eo (enrolment officers)",
-        ),
-    ],
+    search: crate::practitioner::ACCOUNT_SEARCH,
 };
 
 #[derive(Debug, Serialize)]
@@ -50,19 +38,7 @@ pub struct PractitionerRole {
 }
 
 pub fn role(u: &User) -> PractitionerRole {
-    let code = match u.kind {
-        UserKind::ClaimAdministrator => Some(("CA", "Claim Administrator")),
-        UserKind::EnrolmentOfficer => Some(("EO", "Enrolment Officer")),
-        UserKind::Interactive => None,
-    }
-    .map(|(code, display)| {
-        CodeableConcept::of(
-            Coding::new(codes::code_system("practitioner-qualification-type"), code)
-                .display(display),
-        )
-    })
-    .into_iter()
-    .collect();
+    let code = qualification(u.kind).into_iter().collect();
     PractitionerRole {
         id: u.id,
         meta: Meta::updated(u.updated_at),

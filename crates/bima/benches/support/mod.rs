@@ -167,3 +167,16 @@ pub async fn fresh_postgres(url: &str, name: &str) -> String {
     let (server, _) = base.rsplit_once('/').expect("a database URL");
     format!("{server}/{name}{options}")
 }
+
+/// A number from the environment (`_` and `,` allowed as separators), else `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// How a figure stands against its target.
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "missed" }
+}
