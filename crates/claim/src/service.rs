@@ -133,7 +133,7 @@ pub async fn create_claim(db: &Db, actor: &Actor, input: ClaimInput, today: Date
     let mut tx = db.single_statement_writes().await?;
     let now = audit::now_micros();
     let id = Uuid::now_v7();
-    let claim = checked_claim(&mut tx, actor, input, id, today).await?;
+    let (claim, _) = checked_claim(&mut tx, actor, input, id, today).await?;
     let claim = Claim {
         version: 1,
         created_at: now,
@@ -172,7 +172,7 @@ pub async fn update_claim(
     if before.status != ClaimStatus::Entered {
         return Err(not_entered(&before, "changed"));
     }
-    let after = checked_claim(&mut tx, actor, input, before.id, today).await?;
+    let (after, _) = checked_claim(&mut tx, actor, input, before.id, today).await?;
     let after = Claim {
         version: before.version + 1,
         created_at: before.created_at,
@@ -246,14 +246,16 @@ pub async fn delete_claim(db: &Db, actor: &Actor, id: &str, version: Option<i64>
 }
 
 /// The claim a client sent, checked field by field, with its references resolved and its lines
-/// priced. Dates, diagnosis codes and coverage are judged at submission, not here.
+/// priced, and what was read to do so (the facility, the patient, the lines' items and services
+/// priced: what adjudication needs). Dates, diagnosis codes and coverage are judged at
+/// submission, not here.
 async fn checked_claim(
     tx: &mut Tx,
     actor: &Actor,
     input: ClaimInput,
     id: Uuid,
     today: Date,
-) -> Result<Claim> {
+) -> Result<(Claim, sql::Surroundings)> {
     let mut checks = Checks::new();
     let code = checks.required("code", &input.code, MAX_CODE_LENGTH);
     let icd = checks.required("icd", &input.icd, 50);
@@ -364,6 +366,7 @@ async fn checked_claim(
         None => actor.user_id.filter(|_| actor.health_facility_id.is_some()),
     };
     // The lines, priced at the facility, both kinds in one statement.
+    let mut priced = HashMap::new();
     let (items, services) = match &facility {
         Some(f) => {
             let codes = |lines: &[LineInput]| {
@@ -389,10 +392,12 @@ async fn checked_claim(
                 ],
             )
             .await?;
-            (
+            let lines = (
                 checked_lines(&mut checks, LineKind::Item, &known, &input.items),
                 checked_lines(&mut checks, LineKind::Service, &known, &input.services),
-            )
+            );
+            priced = known.into_iter().map(|(k, p)| ((k, p.id), p)).collect();
+            lines
         }
         None => (Vec::new(), Vec::new()),
     };
@@ -404,7 +409,17 @@ async fn checked_claim(
         sum.saturating_add(l.qty.saturating_mul(l.price_asked))
     });
     let now = audit::now_micros();
-    Ok(Claim {
+    let around = sql::Surroundings {
+        patient: Some((
+            insuree.chfid.clone(),
+            false,
+            insuree.gender.code().to_string(),
+            insuree.dob,
+        )),
+        facility: Some(facility.clone()),
+        priced,
+    };
+    let claim = Claim {
         id,
         code,
         health_facility_id: facility.id,
@@ -448,7 +463,8 @@ async fn checked_claim(
         version: 1,
         created_at: now,
         updated_at: now,
-    })
+    };
+    Ok((claim, around))
 }
 
 /// The lines of one kind, checked: known codes, quantities within the register's maximum, an
@@ -635,6 +651,74 @@ pub async fn run_step(
     }
     tx.commit().await?;
     Ok(SubmitResults { results })
+}
+
+/// A document sent with a new claim.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub title: String,
+    pub filename: Option<String>,
+    /// The MIME type the client declared; the bytes must agree.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Enter a claim and submit it at once (openIMIS's `enter_and_submit`, what its FHIR `POST
+/// Claim` does): checked as [`create_claim`] checks it, adjudicated as [`run_step`] does, and
+/// written once, decided, with its documents. The reads come first and hold no lock (on SQLite
+/// no writer slot); a code the facility already used is the unique index's 409 at the write,
+/// with nothing written. Without documents PostgreSQL writes it in one statement.
+pub async fn enter_and_submit(
+    db: &Db,
+    actor: &Actor,
+    config: &Config,
+    input: ClaimInput,
+    documents: &[NewDocument],
+    today: Date,
+) -> Result<Claim> {
+    actor.require(CLAIM_ADD)?;
+    actor.require(CLAIM_SUBMIT)?;
+    let mut checked = Vec::with_capacity(documents.len());
+    for (i, d) in documents.iter().enumerate() {
+        checked.push(checked_document(
+            &format!("documents[{i}]."),
+            &d.title,
+            d.filename.as_deref(),
+            &d.content_type,
+            &d.bytes,
+        )?);
+    }
+    let mut read = db.read().await?;
+    let (entered, around) = checked_claim(&mut read, actor, input, Uuid::now_v7(), today).await?;
+    let decided = adjudicate(&mut read, config, entered, around).await?;
+    // Entered and decided in one write: the first version.
+    let decided = Claim {
+        version: 1,
+        created_at: decided.updated_at,
+        ..decided
+    };
+    let record = audit::Entry::new(
+        actor,
+        CLAIM,
+        decided.id,
+        "enter_and_submit",
+        None::<&()>,
+        Some(&decided),
+    )?;
+    let mut tx = if documents.is_empty() && db.engine() == store::Engine::Postgres {
+        read
+    } else {
+        read.commit().await?;
+        db.begin().await?
+    };
+    if !sql::insert_claim_recorded(&mut tx, &decided, record).await? {
+        return Err(code_conflict(&decided.code));
+    }
+    for ((title, filename, kind), d) in checked.into_iter().zip(documents) {
+        attach(&mut tx, actor, decided.id, title, filename, kind, &d.bytes).await?;
+    }
+    tx.commit().await?;
+    Ok(decided)
 }
 
 /// Value a checked claim (§7.8, §7.10): per policy that pays its accepted lines, the deductibles,
@@ -1740,24 +1824,7 @@ pub async fn add_attachment(
     if !actor.has(CLAIM_EDIT) {
         actor.require(CLAIM_ADD)?;
     }
-    let mut checks = Checks::new();
-    let title = checks.required("title", title, 200);
-    let filename = checks.optional("filename", filename, 255);
-    let kind = sniff(bytes);
-    match kind {
-        None => checks.push(
-            "content_type",
-            "unsupported_type",
-            "a claim's document is a PDF, JPEG or PNG file",
-        ),
-        Some(kind) if kind != declared.split(';').next().unwrap_or("").trim() => checks.push(
-            "content_type",
-            "mismatch",
-            format!("the file is {kind} but was sent as {declared}"),
-        ),
-        Some(_) => {}
-    }
-    checks.finish()?;
+    let (title, filename, kind) = checked_document("", title, filename, declared, bytes)?;
     let mut tx = db.begin().await?;
     let claim = find_claim(&mut tx, actor, id).await?;
     if !matches!(claim.status, ClaimStatus::Entered | ClaimStatus::Checked) {
@@ -1770,27 +1837,72 @@ pub async fn add_attachment(
             ),
         ));
     }
+    let attachment = attach(&mut tx, actor, claim.id, title, filename, kind, bytes).await?;
+    tx.commit().await?;
+    Ok(attachment)
+}
+
+/// A document's title, file name and type, checked: a PDF, JPEG or PNG whose bytes say what it
+/// is. The fields' names start with `at` (empty, or `documents[0].` and the like).
+fn checked_document(
+    at: &str,
+    title: &str,
+    filename: Option<&str>,
+    declared: &str,
+    bytes: &[u8],
+) -> Result<(String, Option<String>, &'static str)> {
+    let mut checks = Checks::new();
+    let title = checks.required(&format!("{at}title"), title, 200);
+    let filename = checks.optional(&format!("{at}filename"), filename, 255);
+    let kind = sniff(bytes);
+    let field = format!("{at}content_type");
+    match kind {
+        None => checks.push(
+            field,
+            "unsupported_type",
+            "a claim's document is a PDF, JPEG or PNG file",
+        ),
+        Some(kind) if kind != declared.split(';').next().unwrap_or("").trim() => checks.push(
+            field,
+            "mismatch",
+            format!("the file is {kind} but was sent as {declared}"),
+        ),
+        Some(_) => {}
+    }
+    checks.finish()?;
+    Ok((title, filename, kind.unwrap_or_default()))
+}
+
+/// Store a checked document of a claim, with its audit record, in the caller's transaction.
+async fn attach(
+    tx: &mut Tx,
+    actor: &Actor,
+    claim: Uuid,
+    title: String,
+    filename: Option<String>,
+    kind: &'static str,
+    bytes: &[u8],
+) -> Result<Attachment> {
     let attachment = Attachment {
         id: Uuid::now_v7(),
-        claim_id: claim.id,
+        claim_id: claim,
         title,
         filename,
-        content_type: kind.unwrap_or_default().to_string(),
+        content_type: kind.to_string(),
         size: bytes.len() as i64,
         created_at: audit::now_micros(),
     };
-    sql::insert_attachment(&mut tx, &attachment, bytes).await?;
+    sql::insert_attachment(tx, &attachment, bytes).await?;
     audit::append(
-        &mut tx,
+        tx,
         actor,
         CLAIM,
-        claim.id,
+        claim,
         "attach",
         None::<&()>,
         Some(&attachment),
     )
     .await?;
-    tx.commit().await?;
     Ok(attachment)
 }
 

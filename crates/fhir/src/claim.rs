@@ -11,7 +11,7 @@
 
 use crate::capability::Served;
 use crate::datatypes::*;
-use crate::input::{bad, reference_id, resource, text};
+use crate::input::{bad, day, reference_id, resource, text};
 use crate::{Config, Fhir, codes};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,11 +20,12 @@ use axum::response::{IntoResponse, Response};
 use claim::model::{
     Claim, ClaimInput, ClaimLine, ClaimStatus, LineInput, LineStatus, Reason, VisitType,
 };
+use claim::service::NewDocument;
 use kernel::{Actor, AppState, Error, Result};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 const CLAIM_SEARCH: &[(&str, &str, &str)] = &[
@@ -58,17 +59,6 @@ pub const SERVED_RESPONSE: Served = Served {
 };
 
 // ---------------------------------------------------------------- reading a Claim
-
-/// A date or dateTime's day.
-fn day(v: &Value, pointer: &str, element: &str) -> Result<Option<Date>> {
-    let Some(t) = text(v, pointer) else {
-        return Ok(None);
-    };
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(t.get(..10).unwrap_or(t), format)
-        .map(Some)
-        .map_err(|_| bad(element, format!("\"{t}\" is not a date (YYYY-MM-DD)")))
-}
 
 /// What the reference `element` of `v` names (see [`reference_id`]).
 fn referenced<'a>(v: &'a Value, element: &str) -> Option<&'a str> {
@@ -242,18 +232,25 @@ pub fn claim_input(body: &Value, facility: Uuid, admin: Option<Uuid>) -> Result<
     })
 }
 
-/// A document sent with a claim (`supportingInfo` of category attachment).
-pub struct Document {
-    pub title: String,
-    pub filename: Option<String>,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
+/// Does an attachment's `hash` agree with its data? openIMIS sends the hex SHA-1 of the base64
+/// text; FHIR says the base64 SHA-1 of the bytes. Either is accepted.
+fn hash_agrees(hash: &str, data: &str, bytes: &[u8]) -> bool {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let hash = hash.trim();
+    let of_text = sha1::Sha1::digest(data.as_bytes());
+    if hash.eq_ignore_ascii_case(&hex::encode(of_text)) {
+        return true;
+    }
+    let of_bytes = sha1::Sha1::digest(bytes);
+    hash == base64::engine::general_purpose::STANDARD.encode(of_bytes)
 }
 
-/// The claim's documents, decoded and checked before anything is written: a PDF, JPEG or PNG
-/// file whose bytes are what its `contentType` says (openIMIS's short forms `pdf`, `png`, `jpg`
-/// are read as their MIME types).
-pub fn documents(body: &Value) -> Result<Vec<Document>> {
+/// The claim's documents (`supportingInfo` of category attachment), decoded and checked before
+/// anything is written: a PDF, JPEG or PNG file whose bytes are what its `contentType` says
+/// (openIMIS's short forms `pdf`, `png`, `jpg` are read as their MIME types), and whose `hash`,
+/// when sent, agrees with its data.
+pub fn documents(body: &Value) -> Result<Vec<NewDocument>> {
     use base64::Engine as _;
     let mut out = Vec::new();
     for (i, info) in body
@@ -295,8 +292,16 @@ pub fn documents(body: &Value) -> Result<Vec<Document>> {
             Some(kind) => return Err(bad(&element, format!("the file is {kind}, not {declared}"))),
             None => return Err(bad(&element, "the file is not a PDF, JPEG or PNG")),
         }
+        if let Some(hash) = text(a, "/hash")
+            && !hash_agrees(hash, data, &bytes)
+        {
+            return Err(bad(
+                &format!("{element}.hash"),
+                "the hash is not the SHA-1 of the data: the document was changed or cut short",
+            ));
+        }
         let title = text(a, "/title").unwrap_or("document").to_string();
-        out.push(Document {
+        out.push(NewDocument {
             filename: Some(title.clone()),
             title,
             content_type: declared.to_string(),
@@ -360,34 +365,8 @@ pub async fn create(
     let input = claim_input(&body, facility, admin)?;
     let docs = documents(&body)?;
     let today = OffsetDateTime::now_utc().date();
-    let entered = claim::service::create_claim(&state.db, &actor, input, today).await?;
-    let id = entered.id.to_string();
-    for d in &docs {
-        claim::service::add_attachment(
-            &state.db,
-            &actor,
-            &id,
-            &d.title,
-            d.filename.as_deref(),
-            &d.content_type,
-            &d.bytes,
-        )
-        .await?;
-    }
-    let submitted = claim::service::run_step(
-        &state.db,
-        &actor,
-        &claims,
-        claim::service::Step::Submit,
-        &[entered.id],
-    )
-    .await?;
-    let decided = submitted
-        .results
-        .into_iter()
-        .next()
-        .map(|r| r.claim)
-        .ok_or_else(|| Error::Internal("the submission answered no claim".into()))?;
+    let decided =
+        claim::service::enter_and_submit(&state.db, &actor, &claims, input, &docs, today).await?;
     Ok((StatusCode::CREATED, Fhir(response(&decided, &config))).into_response())
 }
 
@@ -1041,5 +1020,22 @@ pub(crate) mod tests {
         assert_eq!(c.items[0].price_asked, Some(1250));
         assert_eq!(c.services[0].code, "A1");
         assert_eq!(c.services[0].qty, 1);
+    }
+
+    /// openIMIS's hash (hex SHA-1 of the base64 text) and FHIR's (base64 SHA-1 of the bytes)
+    /// both pass; anything else, or the hash of other data, does not.
+    #[test]
+    fn an_attachment_hash_is_checked_in_either_form() {
+        let data = "aGVsbG8=";
+        let bytes = b"hello";
+        // sha1("aGVsbG8=") and base64(sha1("hello")), computed with Python's hashlib.
+        let openimis = "70db2df97b3e88c66c50ef9df98dc51de491cc7d";
+        let fhir = "qvTGHdzF6KLavt4PO0gs2a6pQ00=";
+        assert!(hash_agrees(openimis, data, bytes));
+        assert!(hash_agrees(&openimis.to_uppercase(), data, bytes));
+        assert!(hash_agrees(fhir, data, bytes));
+        assert!(!hash_agrees(fhir, data, b"hello!"));
+        assert!(!hash_agrees(openimis, "other", bytes));
+        assert!(!hash_agrees("", data, bytes));
     }
 }

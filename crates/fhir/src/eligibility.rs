@@ -18,7 +18,7 @@ use policy::model::ProductEligibility;
 use policy::rules::eligibility::{LineEligibility, StatusLetter};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 pub const SERVED: Served = Served {
     kind: "CoverageEligibilityRequest",
@@ -70,16 +70,12 @@ pub async fn create(
         }
     }
     let today = OffsetDateTime::now_utc().date();
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = match text(&body, "/servicedDate") {
-        Some(d) => Date::parse(d.get(..10).unwrap_or(d), format).map_err(|_| {
-            bad(
-                "CoverageEligibilityRequest.servicedDate",
-                format!("\"{d}\" is not a date"),
-            )
-        })?,
-        None => today,
-    };
+    let date = crate::input::day(
+        &body,
+        "/servicedDate",
+        "CoverageEligibilityRequest.servicedDate",
+    )?
+    .unwrap_or(today);
     let answer = policy::service::eligibility(
         &state.db,
         &actor,

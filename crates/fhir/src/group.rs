@@ -1,23 +1,29 @@
 //! Group: a family (spec/interop.md §A4): `type` person, its current members, its head's
 //! insurance number as its `Code`. Read by UUID or the head's insurance number; search by
-//! `identifier`, `_lastUpdated`.
+//! `identifier`, `_lastUpdated`; create from insurees already registered (openIMIS's
+//! `GroupConverter`: the head is the member whose insurance number is the `Code` identifier).
 
 use crate::capability::Served;
 use crate::datatypes::*;
+use crate::input::{bad, extension, reference_id, resource, text};
 use crate::search::{Params, bundle, one_or_none};
 use crate::{Fhir, codes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use kernel::{Actor, AppState, Error, Result};
-use registry::model::{FamilyDetail, FamilyView};
+use registry::model::{ConfirmationType, FamilyDetail, FamilyInput, FamilyType, FamilyView};
+use registry::service::PolicyHooks;
 use registry::store::FamilyFilter;
 use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub const SERVED: Served = Served {
     kind: "Group",
-    interactions: &["read", "search-type"],
+    interactions: &["read", "search-type", "create"],
     search: &[(
         "identifier",
         "token",
@@ -122,6 +128,186 @@ pub(crate) async fn family(state: &AppState, actor: &Actor, id: &str) -> Result<
         .first()
         .ok_or_else(|| Error::not_found("family", id))?;
     registry::service::get_family(&state.db, actor, &first.family.id.to_string()).await
+}
+
+/// What a posted Group says, in the registry's words.
+struct Posted {
+    head: String,
+    members: Vec<String>,
+    /// The village named by `group-address`'s location reference.
+    village: Option<String>,
+    input: FamilyInput,
+}
+
+fn posted(body: &Value) -> Result<Posted> {
+    let head = body
+        .get("identifier")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|i| text(i, "/type/coding/0/code").is_some_and(codes::is_code_type))
+        .and_then(|i| text(i, "/value"))
+        .ok_or_else(|| {
+            bad(
+                "Group.identifier",
+                "the head's insurance number is required (an identifier of type Code)",
+            )
+        })?
+        .to_string();
+    let mut members = Vec::new();
+    for (i, m) in body
+        .get("member")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let named = m.get("entity").and_then(reference_id).ok_or_else(|| {
+            bad(
+                &format!("Group.member[{i}].entity"),
+                "a member is a reference to a Patient (Patient/<UUID or insurance number>)",
+            )
+        })?;
+        members.push(named.to_string());
+    }
+    let address = extension(body, "group-address").and_then(|e| e.get("valueAddress"));
+    let village = address
+        .and_then(|a| extension(a, "address-location-reference"))
+        .and_then(|e| e.get("valueReference"))
+        .and_then(reference_id)
+        .map(str::to_string);
+    let poverty = match extension(body, "group-poverty-status") {
+        None => None,
+        Some(e) => Some(
+            e.get("valueBoolean")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| bad("Group.extension", "group-poverty-status is a valueBoolean"))?,
+        ),
+    };
+    let family_type = match extension(body, "group-type")
+        .and_then(|e| text(e, "/valueCodeableConcept/coding/0/code"))
+    {
+        None => None,
+        Some(code) => Some(FamilyType::from_code(code).ok_or_else(|| {
+            bad(
+                "Group.extension",
+                format!("{code} is not a family type (group-type)"),
+            )
+        })?),
+    };
+    let confirmation = extension(body, "group-confirmation");
+    let part = |name: &str| {
+        confirmation
+            .and_then(|c| c.get("extension"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|e| e.get("url").and_then(Value::as_str) == Some(name))
+    };
+    let confirmation_no = part("number")
+        .and_then(|e| text(e, "/valueString"))
+        .map(str::to_string);
+    let confirmation_type =
+        match part("type").and_then(|e| text(e, "/valueCodeableConcept/coding/0/code")) {
+            None => None,
+            Some(code) => Some(ConfirmationType::from_code(code).ok_or_else(|| {
+                bad(
+                    "Group.extension",
+                    format!("{code} is not a confirmation type (group-confirmation)"),
+                )
+            })?),
+        };
+    Ok(Posted {
+        head,
+        members,
+        village,
+        input: FamilyInput {
+            location_id: Uuid::nil(),
+            poverty,
+            family_type,
+            address: address.and_then(|a| text(a, "/text")).map(str::to_string),
+            ethnicity: None,
+            confirmation_no,
+            confirmation_type,
+            is_offline: false,
+            head: None,
+            version: None,
+        },
+    })
+}
+
+/// The registry's field names as the Group's elements.
+fn as_elements(error: Error) -> Error {
+    let Error::Invalid(fields) = error else {
+        return error;
+    };
+    let element = |field: &str| {
+        if let Some(i) = field
+            .strip_prefix("members[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return format!("Group.member[{i}].entity");
+        }
+        match field {
+            "head" => "Group.identifier",
+            "location_id" => "Group.extension",
+            _ => "Group",
+        }
+        .to_string()
+    };
+    Error::Invalid(
+        fields
+            .into_iter()
+            .map(|f| kernel::FieldError {
+                field: element(&f.field),
+                ..f
+            })
+            .collect(),
+    )
+}
+
+/// `POST Group`: a family gathered from registered insurees, the head named by the `Code`
+/// identifier and the members by `member[].entity`, moved into it in one transaction. 201 with
+/// the new Group; when the head already heads a family, 200 with that family's Group and the
+/// members moved into it (FHIR's answer to a conditional create that matched).
+pub async fn create(
+    State(state): State<AppState>,
+    axum::Extension(hooks): axum::Extension<PolicyHooks>,
+    actor: Actor,
+    body: Bytes,
+) -> Result<Response> {
+    let body = resource(&body, "Group")?;
+    let Posted {
+        head,
+        members,
+        village,
+        mut input,
+    } = posted(&body)?;
+    // The family lives where the Group's address says, else where the head lives now.
+    input.location_id = match &village {
+        Some(named) => match location::service::get_location(&state.db, &actor, named).await {
+            Ok(l) => l.id,
+            Err(Error::NotFound { .. }) => {
+                return Err(bad("Group.extension", format!("{named} is not a village")));
+            }
+            Err(e) => return Err(e),
+        },
+        None => match registry::service::get_insuree_and_village(&state.db, &actor, &head).await {
+            Ok((_, Some(v))) => v,
+            Ok((_, None)) | Err(Error::NotFound { .. }) => Uuid::nil(),
+            Err(e) => return Err(e),
+        },
+    };
+    let (family, created) =
+        registry::service::gather_family(&state.db, &actor, hooks, input, &head, &members)
+            .await
+            .map_err(as_elements)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Fhir(detail(&family))).into_response())
 }
 
 pub async fn search(

@@ -18,6 +18,34 @@ pub fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The day of a FHIR date or dateTime (`2026-12-01`, `2026-12-01T10:00:00Z`).
+pub fn day_of(t: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(t.trim().get(..10).unwrap_or(t), format).ok()
+}
+
+/// The day at `pointer` of `v` (a date or dateTime); `None` when absent, a 400 naming `element`
+/// when it is not a date.
+pub fn day(v: &Value, pointer: &str, element: &str) -> Result<Option<time::Date>> {
+    let Some(t) = text(v, pointer) else {
+        return Ok(None);
+    };
+    day_of(t)
+        .map(Some)
+        .ok_or_else(|| bad(element, format!("\"{t}\" is not a date (YYYY-MM-DD)")))
+}
+
+/// The openIMIS extension `name` of `v` (its URL absolute as the IG has it, or ending in
+/// `/name` as legacy clients send it).
+pub fn extension<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let url = crate::codes::extension(name);
+    v.get("extension")?.as_array()?.iter().find(|e| {
+        e.get("url")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u == url || u.ends_with(&format!("/{name}")))
+    })
+}
+
 /// The body as a resource of type `kind`: JSON (else 400) whose `resourceType` is `kind`.
 pub fn resource(body: &[u8], kind: &str) -> Result<Value> {
     let value: Value = serde_json::from_slice(body)

@@ -127,7 +127,7 @@ fn routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
         ("Medication/{id}", get(medication::read)),
         ("ActivityDefinition", get(activity_definition::search)),
         ("ActivityDefinition/{id}", get(activity_definition::read)),
-        ("Group", get(group::search)),
+        ("Group", get(group::search).post(group::create)),
         ("Group/{id}", get(group::read)),
         ("InsurancePlan", get(insurance_plan::search)),
         ("InsurancePlan/{id}", get(insurance_plan::read)),

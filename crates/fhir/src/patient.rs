@@ -30,6 +30,11 @@ pub const SERVED: Served = Served {
             "date",
             "changed on or after this day (YYYY-MM-DD)",
         ),
+        (
+            "claimDateFrom",
+            "date",
+            "has a claim claimed on or after this day (YYYY-MM-DD)",
+        ),
     ],
 };
 
@@ -160,6 +165,15 @@ pub async fn search(
         let range = crate::search::last_updated(&format!("ge{day}"), now)
             .map_err(|m| kernel::Error::invalid("refDate", "invalid", m))?;
         filter.updated.push(range);
+    }
+    if let Some(day) = params.get("claimDateFrom") {
+        filter.claimed_since = Some(crate::input::day_of(day).ok_or_else(|| {
+            kernel::Error::invalid(
+                "claimDateFrom",
+                "invalid",
+                format!("{day} is not a date (YYYY-MM-DD)"),
+            )
+        })?);
     }
     let url = crate::search::url_of(&headers, "Patient");
     let (total, insurees) = match params.get("identifier") {

@@ -6,7 +6,7 @@
 //! version is a 409; without one, the current one). The registry's rules decide what is valid
 //! (insurance number, names, dates); their errors name the Patient's elements.
 
-use crate::input::{bad, reference_id, resource, text};
+use crate::input::{bad, extension, reference_id, resource, text};
 use crate::{Fhir, codes, patient};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,18 +18,7 @@ use registry::model::{FamilyInput, Gender, InsureeInput, Marital};
 use registry::service::PolicyHooks;
 use serde_json::Value;
 use std::sync::Arc;
-use time::Date;
 use uuid::Uuid;
-
-/// The value of one of the IG's extensions of `v`, by name.
-fn extension<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    let url = codes::extension(name);
-    v.get("extension")?.as_array()?.iter().find(|e| {
-        e.get("url")
-            .and_then(Value::as_str)
-            .is_some_and(|u| u == url || u.ends_with(&format!("/{name}")))
-    })
-}
 
 /// What a Patient says, in the registry's words.
 struct Read {
@@ -74,13 +63,8 @@ fn read(body: &Value) -> Result<Read> {
         })
         .filter(|g| !g.trim().is_empty())
         .ok_or_else(|| bad("Patient.name[0].given", "the other names are required"))?;
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let dob = text(body, "/birthDate")
-        .ok_or_else(|| bad("Patient.birthDate", "the date of birth is required"))
-        .and_then(|d| {
-            Date::parse(d, format)
-                .map_err(|_| bad("Patient.birthDate", format!("\"{d}\" is not a date")))
-        })?;
+    let dob = crate::input::day(body, "/birthDate", "Patient.birthDate")?
+        .ok_or_else(|| bad("Patient.birthDate", "the date of birth is required"))?;
     let gender = match text(body, "/gender") {
         Some("male") => Gender::Male,
         Some("female") => Gender::Female,

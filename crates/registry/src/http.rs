@@ -241,7 +241,7 @@ async fn list_insurees(
         gender: q.gender,
         status: q.status,
         scope: None,
-        updated: Vec::new(),
+        ..InsureeFilter::default()
     };
     let db = state.db.clone();
     export::respond(

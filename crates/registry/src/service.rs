@@ -801,19 +801,34 @@ pub async fn move_insuree(
             ));
         }
     }
+    let after = move_into(&mut tx, actor, hooks, before, &target, false).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Write an insuree's move into `target` (as its head or a member), with its audit record and
+/// the policy module's hook, in the caller's transaction.
+async fn move_into(
+    tx: &mut Tx,
+    actor: &Actor,
+    hooks: PolicyHooks,
+    before: Insuree,
+    target: &Family,
+    head: bool,
+) -> Result<Insuree> {
     let after = Insuree {
         family_id: Some(target.id),
         district_id: Some(target.district_id),
-        head: false,
+        head,
         version: before.version + 1,
         updated_at: audit::now_micros(),
         ..before.clone()
     };
-    if !sql::save_insuree(&mut tx, &after, Some(before.version)).await? {
+    if !sql::save_insuree(tx, &after, Some(before.version)).await? {
         return Err(Error::stale("insuree"));
     }
     audit::append(
-        &mut tx,
+        tx,
         actor,
         INSUREE,
         after.id,
@@ -822,9 +837,133 @@ pub async fn move_insuree(
         Some(&after),
     )
     .await?;
-    (hooks.member_joined)(&mut tx, actor, target.id, after.id, today()).await?;
-    tx.commit().await?;
+    (hooks.member_joined)(tx, actor, target.id, after.id, today()).await?;
     Ok(after)
+}
+
+/// A family gathered from insurees already registered (FHIR's `Group` create): `head` (UUID
+/// or insurance number) and `members` join it. When the head already heads a family, that
+/// family is the one (`created` false) and `input` is not used; otherwise a new family is
+/// created from `input` with the head moved into it. A member who heads another family must
+/// first hand over (409), and nothing changes. One transaction.
+pub async fn gather_family(
+    db: &Db,
+    actor: &Actor,
+    hooks: PolicyHooks,
+    input: FamilyInput,
+    head: &str,
+    members: &[String],
+) -> Result<(FamilyDetail, bool)> {
+    actor.require(FAMILY_ADD)?;
+    actor.require(INSUREE_EDIT)?;
+    let mut tx = db.begin().await?;
+    let head = match find_insuree(&mut tx, actor, head).await {
+        Ok(i) => i,
+        Err(Error::NotFound { .. }) => {
+            return Err(Error::invalid(
+                "head",
+                "not_found",
+                format!("no insuree in your districts has the insurance number or id {head}"),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let headed = match head.family_id.filter(|_| head.head) {
+        Some(id) => sql::get_family(&mut tx, id).await?.map(|f| f.family),
+        None => None,
+    };
+    let (target, created) = match headed {
+        Some(family) => (family, false),
+        None => {
+            let mut checks = Checks::new();
+            if input.location_id.is_nil() {
+                checks.push(
+                    "location_id",
+                    "required",
+                    format!(
+                        "{} has no family: a new family needs the village where it lives",
+                        head.chfid
+                    ),
+                );
+            }
+            rules::check_family(&input, &mut checks);
+            checks.finish()?;
+            let district = family_village(&mut tx, actor, input.location_id).await?;
+            let now = audit::now_micros();
+            let family = family_from_input(
+                &input,
+                district,
+                Family {
+                    id: Uuid::now_v7(),
+                    head_insuree_id: Some(head.id),
+                    location_id: input.location_id,
+                    district_id: district,
+                    poverty: None,
+                    family_type: None,
+                    address: None,
+                    ethnicity: None,
+                    confirmation_no: None,
+                    confirmation_type: None,
+                    is_offline: false,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            );
+            sql::save_family(&mut tx, &family, None).await?;
+            audit::append(
+                &mut tx,
+                actor,
+                FAMILY,
+                family.id,
+                "create",
+                None::<&()>,
+                Some(&family),
+            )
+            .await?;
+            move_into(&mut tx, actor, hooks, head.clone(), &family, true).await?;
+            (family, true)
+        }
+    };
+    let mut joined = vec![head.id];
+    for (i, named) in members.iter().enumerate() {
+        let member = match find_insuree(&mut tx, actor, named).await {
+            Ok(m) => m,
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::invalid(
+                    format!("members[{i}]"),
+                    "not_found",
+                    format!("no insuree in your districts has the insurance number or id {named}"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        if joined.contains(&member.id) {
+            continue;
+        }
+        joined.push(member.id);
+        match rules::check_move(member.family_id, target.id, member.head) {
+            Ok(()) => {
+                move_into(&mut tx, actor, hooks, member, &target, false).await?;
+            }
+            Err(rules::MoveProblem::SameFamily) => {}
+            Err(rules::MoveProblem::HeadOfFamily) => {
+                return Err(Error::conflict(
+                    "head_of_family",
+                    format!(
+                        "{} {} ({}) is the head of another family: name another head there first",
+                        member.other_names, member.last_name, member.chfid
+                    ),
+                ));
+            }
+        }
+    }
+    let family = sql::get_family(&mut tx, target.id)
+        .await?
+        .ok_or_else(|| Error::not_found("family", target.id))?;
+    let members = sql::members(&mut tx, target.id).await?;
+    tx.commit().await?;
+    Ok((FamilyDetail { family, members }, created))
 }
 
 pub async fn delete_insuree(db: &Db, actor: &Actor, id: &str, version: Option<i64>) -> Result<()> {

@@ -108,6 +108,9 @@ pub struct InsureeFilter {
     pub scope: Option<Vec<Uuid>>,
     /// Last changed within each of these (FHIR's `_lastUpdated`).
     pub updated: Vec<store::InstantRange>,
+    /// Has a current claim claimed on or after this day (FHIR's `claimDateFrom`). The claims
+    /// table is the claim module's; the registry names it in this one term of SQL only.
+    pub claimed_since: Option<Date>,
 }
 
 /// `column >= prefix AND column < upper`: a range a B-tree index answers on both engines.
@@ -166,6 +169,14 @@ fn push_filters(sql: &mut Sql, f: &InsureeFilter, engine: Engine, plus_district:
     }
     for range in &f.updated {
         range.push_to(sql, "i.updated_at");
+    }
+    if let Some(d) = f.claimed_since {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM claims c WHERE c.insuree_id = i.id \
+             AND c.deleted_at IS NULL AND c.date_claimed >= ",
+        );
+        push_date(sql, engine, d);
+        sql.push(")");
     }
     if let Some(districts) = &f.scope {
         sql.push(district)

@@ -17,6 +17,24 @@ fn validator() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/fhir-validate/run")
 }
 
+/// Run the validator on a folder of examples: 0 errors. One run at a time: on a fresh machine
+/// its first run installs its npm packages into a cache that two runs at once would both
+/// rebuild, and both fail.
+fn validate(examples: &Path) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let run = std::process::Command::new(validator())
+        .arg(examples)
+        .output()
+        .expect("../shared/tools/fhir-validate/run");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// Keep an emitted example, named by what it shows.
 fn keep(dir: &Path, name: &str, body: &Value) {
     std::fs::write(
@@ -463,6 +481,22 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
             assert_eq!(status, 200, "{query}: {found}");
             assert_eq!(found["total"], total, "{query}");
         }
+        // claimDateFrom: the patients with a current claim claimed since that day.
+        let claimants = app
+            .count(
+                "SELECT COUNT(DISTINCT c.insuree_id) FROM claims c JOIN insurees i ON i.id = c.insuree_id \
+                 WHERE c.deleted_at IS NULL AND i.deleted_at IS NULL",
+            )
+            .await;
+        assert!(claimants > 0 && claimants < current, "{claimants} of {current}");
+        for (day, total) in [("1900-01-01", claimants), ("2999-01-01", 0)] {
+            let (status, found) = app.get(&format!("{BASE}/Patient?claimDateFrom={day}")).await;
+            assert_eq!(status, 200, "{found}");
+            assert_eq!(found["total"], total, "claimDateFrom={day}");
+        }
+        let (status, bad_day) = app.get(&format!("{BASE}/Patient?claimDateFrom=last-week")).await;
+        assert_eq!(status, 400, "{bad_day}");
+        assert_eq!(bad_day["issue"][1]["expression"][0], "claimDateFrom", "{bad_day}");
         let (_, empty) = app.get(&format!("{BASE}/Patient?identifier=no-such-number")).await;
         assert_eq!(empty["total"], 0);
         keep(examples, &format!("{engine}-bundle-empty"), &empty);
@@ -573,16 +607,7 @@ async fn patients_and_locations_are_served_as_openimis_serves_them_and_valid_r4(
     .await;
 
     // Everything emitted is valid R4.
-    let run = std::process::Command::new(validator())
-        .arg(examples)
-        .output()
-        .expect("../shared/tools/fhir-validate/run");
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    validate(examples);
     let files = std::fs::read_dir(examples).unwrap().count();
     assert!(files >= 10, "{files} examples");
 }
@@ -851,6 +876,20 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
             "Claim.supportingInfo[0].valueAttachment",
             "{refused}"
         );
+        // Its hash, when sent, is the SHA-1 of the data (openIMIS: hex of the base64 text).
+        let mut cut = with_document.clone();
+        cut["identifier"][0]["value"] = json!("FHIR-0006");
+        cut["supportingInfo"][0]["valueAttachment"]["hash"] =
+            json!("0000000000000000000000000000000000000000");
+        let (status, refused) = app.post(&format!("{BASE}/Claim"), cut).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(
+            refused["issue"][1]["expression"][0],
+            "Claim.supportingInfo[0].valueAttachment.hash",
+            "{refused}"
+        );
+        with_document["supportingInfo"][0]["valueAttachment"]["hash"] =
+            json!("3abc0ce5ce15276a34d6db51d94bfc9017b67074");
         let (status, answered) = app.post(&format!("{BASE}/Claim"), with_document).await;
         assert_eq!(status, 201, "{answered}");
         let (_, documents) = app
@@ -933,14 +972,151 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
         app.finish().await;
     })
     .await;
-    let run = std::process::Command::new(validator())
-        .arg(examples)
-        .output()
-        .expect("../shared/tools/fhir-validate/run");
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    validate(examples);
+}
+
+/// `POST Group` gathers registered patients into a family: the head named by the `Code`
+/// identifier, the members by reference, moved in one transaction; the same Group again is the
+/// family it made (200); a member who heads another family, an unknown member or no head
+/// changes nothing.
+#[tokio::test]
+async fn a_group_is_gathered_from_registered_patients() {
+    let out = tempfile::tempdir().unwrap();
+    let examples = out.path();
+    each_engine(|app| async move {
+        openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        let engine = format!("{:?}", app.engine).to_lowercase();
+        let (_, listed) = app.get("/api/v1/insurees?per_page=100").await;
+        let insurees = listed["items"].as_array().unwrap().clone();
+        // Two members (not heads) of two different families, and a head of a family of several.
+        let members: Vec<&Value> = insurees.iter().filter(|i| i["head"] == false).collect();
+        let a = members[0].clone();
+        let b = members
+            .iter()
+            .find(|i| i["family_id"] != a["family_id"])
+            .copied()
+            .unwrap()
+            .clone();
+        let c = members
+            .iter()
+            .find(|i| i["family_id"] != a["family_id"] && i["id"] != b["id"])
+            .copied()
+            .unwrap()
+            .clone();
+        let (_, family_of_a) = app
+            .get(&format!("/api/v1/families/{}", a["family_id"].as_str().unwrap()))
+            .await;
+        let (_, village) = app
+            .get(&format!(
+                "/api/v1/locations/{}",
+                family_of_a["location_id"].as_str().unwrap()
+            ))
+            .await;
+        let village_code = village["code"].as_str().unwrap().to_string();
+        let chfid = |i: &Value| i["chfid"].as_str().unwrap().to_string();
+        let group = |head: &str, members: &[String]| {
+            json!({
+                "resourceType": "Group",
+                "type": "person",
+                "actual": true,
+                "identifier": [{"type": {"coding": [{"system": "CodeSystem/openimis-identifiers", "code": "Code"}]}, "value": head}],
+                "member": members.iter().map(|m| json!({"entity": {"reference": format!("Patient/{m}")}})).collect::<Vec<_>>(),
+                "extension": [
+                    {"url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/group-address",
+                     "valueAddress": {"text": "Plot 4",
+                        "extension": [{"url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/address-location-reference",
+                                       "valueReference": {"reference": format!("Location/{village_code}")}}]}},
+                    {"url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/group-poverty-status", "valueBoolean": true},
+                    {"url": "https://openimis.github.io/openimis_fhir_r4_ig/StructureDefinition/group-type",
+                     "valueCodeableConcept": {"coding": [{"code": "H"}]}},
+                ],
+            })
+        };
+        let families = app
+            .count("SELECT COUNT(*) FROM families WHERE deleted_at IS NULL")
+            .await;
+
+        // Refused, and nothing changes: no head, an unknown member, a member heading a family.
+        let mut no_head = group(&chfid(&a), &[chfid(&b)]);
+        no_head["identifier"] = json!([]);
+        let (status, refused) = app.post(&format!("{BASE}/Group"), no_head).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["issue"][1]["expression"][0], "Group.identifier", "{refused}");
+        let (status, refused) = app
+            .post(&format!("{BASE}/Group"), group(&chfid(&a), &[chfid(&b), "no-such-number".into()]))
+            .await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["issue"][1]["expression"][0], "Group.member[1].entity", "{refused}");
+        keep(examples, &format!("{engine}-outcome-group-member"), &refused);
+        let head_of_many = insurees
+            .iter()
+            .find(|i| {
+                i["head"] == true
+                    && insurees
+                        .iter()
+                        .any(|m| m["family_id"] == i["family_id"] && m["head"] == false)
+                    && i["family_id"] != a["family_id"]
+            })
+            .unwrap()
+            .clone();
+        let (status, refused) = app
+            .post(&format!("{BASE}/Group"), group(&chfid(&a), &[chfid(&b), chfid(&head_of_many)]))
+            .await;
+        assert_eq!(status, 409, "{refused}");
+        assert!(
+            refused["issue"][0]["details"]["text"].as_str().unwrap().contains(&chfid(&head_of_many)),
+            "{refused}"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM families WHERE deleted_at IS NULL").await,
+            families
+        );
+        let (_, still) = app.get(&format!("/api/v1/insurees/{}", b["id"].as_str().unwrap())).await;
+        assert_eq!(still["family_id"], b["family_id"], "nothing moved");
+
+        // Gathered: a new family headed by A, with B; as the Group says.
+        let body = group(&chfid(&a), &[chfid(&b)]);
+        let (status, made) = app.post(&format!("{BASE}/Group/"), body.clone()).await;
+        assert_eq!(status, 201, "{made}");
+        assert_eq!(made["resourceType"], "Group");
+        assert_eq!(made["quantity"], 2, "{made}");
+        assert!(made["identifier"].as_array().unwrap().iter().any(|i| i["value"] == chfid(&a).as_str()), "{made}");
+        keep(examples, &format!("{engine}-group-created"), &made);
+        lint(&app, "Group", &made).await;
+        let id = made["id"].as_str().unwrap().to_string();
+        let (_, family) = app.get(&format!("/api/v1/families/{id}")).await;
+        assert_eq!(family["head_chfid"], chfid(&a).as_str(), "{family}");
+        assert_eq!(family["poverty"], true);
+        assert_eq!(family["family_type"], "H");
+        assert_eq!(family["location_id"], family_of_a["location_id"]);
+        for who in [&a, &b] {
+            let (_, moved) = app.get(&format!("/api/v1/insurees/{}", who["id"].as_str().unwrap())).await;
+            assert_eq!(moved["family_id"], id.as_str(), "{moved}");
+            assert_eq!(moved["head"], who["id"] == a["id"]);
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM families WHERE deleted_at IS NULL").await,
+            families + 1
+        );
+        let (status, read) = app.get(&format!("{BASE}/Group/{}", chfid(&a))).await;
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(read["id"], id.as_str());
+
+        // The same Group again is the family A heads: 200; C joins it; no new family.
+        let (status, again) = app
+            .post(&format!("{BASE}/Group"), group(&chfid(&a), &[chfid(&b), chfid(&c)]))
+            .await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["id"], id.as_str());
+        assert_eq!(again["quantity"], 3, "{again}");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM families WHERE deleted_at IS NULL").await,
+            families + 1
+        );
+        app.finish().await;
+    })
+    .await;
+    validate(examples);
 }
