@@ -44,6 +44,12 @@ const CLAIM_SEARCH: &[(&str, &str, &str)] = &[
         "date",
         "visits on or after this day (YYYY-MM-DD)",
     ),
+    // Claim only: the last, left off ClaimResponse's list.
+    (
+        "contained",
+        "token",
+        "true: the patient, provider, enterer, medications and activity definitions inlined",
+    ),
 ];
 
 pub const SERVED_CLAIM: Served = Served {
@@ -55,7 +61,7 @@ pub const SERVED_CLAIM: Served = Served {
 pub const SERVED_RESPONSE: Served = Served {
     kind: "ClaimResponse",
     interactions: &["read", "search-type", "update"],
-    search: CLAIM_SEARCH,
+    search: CLAIM_SEARCH.split_at(CLAIM_SEARCH.len() - 1).0,
 };
 
 // ---------------------------------------------------------------- reading a Claim
@@ -359,7 +365,8 @@ pub async fn create(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response> {
-    let body = resource(&body, "Claim")?;
+    let mut body = resource(&body, "Claim")?;
+    crate::contained::resolve(&mut body, "Claim")?;
     let facility = facility_of(&state, &actor, &body).await?;
     let admin = admin_of(&actor, &body)?;
     let input = claim_input(&body, facility, admin)?;
@@ -685,6 +692,9 @@ pub async fn review(
 pub struct ClaimResource {
     pub id: Uuid,
     pub meta: Meta,
+    /// With `?contained=true`: the resources it names ([`crate::contained::inline`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contained: Vec<Value>,
     pub identifier: Vec<Identifier>,
     pub status: &'static str,
     #[serde(rename = "type")]
@@ -771,6 +781,7 @@ pub fn claim_resource(c: &Claim, coverage: Option<Uuid>, config: &Config) -> Cla
     ClaimResource {
         id: c.id,
         meta: Meta::updated(c.updated_at),
+        contained: Vec::new(),
         identifier: vec![Identifier::uuid(c.id), Identifier::code(&c.code)],
         status: "active",
         kind: CodeableConcept::of(Coding::new(
@@ -824,15 +835,45 @@ async fn coverage_of(state: &AppState, actor: &Actor, c: &Claim) -> Result<Optio
     }
 }
 
+/// `?contained=true`: inline what the claim names.
+fn wants_contained(params: &crate::search::Params) -> Result<bool> {
+    match params.get("contained") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(Error::invalid(
+            "contained",
+            "invalid",
+            format!("contained is true or false, not {other}"),
+        )),
+    }
+}
+
+/// A stored claim as its Claim resource, with what it names inlined when asked.
+async fn stored(
+    state: &AppState,
+    actor: &Actor,
+    config: &Config,
+    c: &Claim,
+    contained: bool,
+) -> Result<ClaimResource> {
+    let coverage = coverage_of(state, actor, c).await?;
+    let mut resource = claim_resource(c, coverage, config);
+    if contained {
+        crate::contained::inline(state, actor, config, c, &mut resource).await?;
+    }
+    Ok(resource)
+}
+
 pub async fn read_claim(
     State(state): State<AppState>,
     axum::Extension(config): axum::Extension<Arc<Config>>,
     actor: Actor,
     Path(id): Path<String>,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Fhir<ClaimResource>> {
+    let contained = wants_contained(&crate::search::Params(pairs))?;
     let c = claim::service::get_claim(&state.db, &actor, id.trim()).await?;
-    let coverage = coverage_of(&state, &actor, &c).await?;
-    Ok(Fhir(claim_resource(&c, coverage, &config)))
+    Ok(Fhir(stored(&state, &actor, &config, &c, contained).await?))
 }
 
 /// The claims a search asks for (`identifier`, `patient`, `refDate`, `_lastUpdated`), read whole.
@@ -892,11 +933,12 @@ pub async fn search_claims(
     let params = crate::search::Params(pairs);
     let now = OffsetDateTime::now_utc();
     let page = params.page()?;
+    let contained = wants_contained(&params)?;
     let (total, claims) = found_claims(&state, &actor, hooks, &params, page, now).await?;
     let mut items = Vec::with_capacity(claims.len());
     for c in &claims {
-        let coverage = coverage_of(&state, &actor, c).await?;
-        items.push((c.id.to_string(), claim_resource(c, coverage, &config)));
+        let resource = stored(&state, &actor, &config, c, contained).await?;
+        items.push((c.id.to_string(), resource));
     }
     let url = crate::search::url_of(&headers, "Claim");
     Ok(Fhir(crate::search::bundle(

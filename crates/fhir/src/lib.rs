@@ -11,6 +11,7 @@ pub mod capability;
 pub mod claim;
 pub mod codes;
 pub mod communication;
+pub mod contained;
 pub mod coverage;
 pub mod datatypes;
 pub mod eligibility;

@@ -98,6 +98,18 @@ async fn lint(app: &TestApp, name: &str, body: &Value) {
         .filter_map(|r| r.as_str().map(str::to_string))
         .collect();
     for r in references {
+        // A contained resource's reference: to a resource inside this one, with that id.
+        if let Some(local) = r.strip_prefix('#') {
+            let mut contained = Vec::new();
+            all_of(body, "contained", &mut contained);
+            let inside = contained
+                .iter()
+                .filter_map(|c| c.as_array())
+                .flatten()
+                .any(|c| c["id"] == local);
+            assert!(inside, "{name}: {r} names nothing contained");
+            continue;
+        }
         let (status, target) = app.get(&format!("{BASE}/{r}")).await;
         // A record deleted since (or in openIMIS) was real: 410 Gone says so.
         if status == 410 {
@@ -765,6 +777,49 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
                 .await;
             assert_eq!(of_patient["total"], of_insuree, "{kind}: {of_patient}");
         }
+
+        // Contained resources name the records they are: openIMIS's #Type/code and FHIR's #id.
+        let mut with_contained = fhir_claim("FHIR-0007", &rest);
+        with_contained["contained"] = json!([
+            {"resourceType": "Patient", "id": "p",
+             "identifier": [{"type": {"coding": [{"code": "Code"}]}, "value": rest["chfid"]}]},
+            {"resourceType": "Organization", "id": "hf",
+             "identifier": [{"type": {"coding": [{"code": "UUID"}]}, "value": rest["health_facility_id"]}]},
+        ]);
+        with_contained["patient"] = json!({"reference": format!("#Patient/{}", rest["chfid"].as_str().unwrap())});
+        with_contained["provider"] = json!({"reference": "#hf"});
+        let mut dangling = with_contained.clone();
+        dangling["provider"] = json!({"reference": "#elsewhere"});
+        let (status, refused) = app.post(&format!("{BASE}/Claim"), dangling).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(
+            refused["issue"][1]["expression"][0], "Claim.provider.reference",
+            "{refused}"
+        );
+        let (status, answered) = app.post(&format!("{BASE}/Claim"), with_contained).await;
+        assert_eq!(status, 201, "{answered}");
+        let (status, inlined) = app
+            .get(&format!("{BASE}/Claim?identifier=FHIR-0007&contained=true"))
+            .await;
+        assert_eq!(status, 200, "{inlined}");
+        let with = &inlined["entry"][0]["resource"];
+        let kinds: BTreeSet<&str> = with["contained"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["resourceType"].as_str().unwrap())
+            .collect();
+        for kind in ["Patient", "Organization", "Practitioner"] {
+            assert!(kinds.contains(kind), "{kind}: {kinds:?}");
+        }
+        assert!(with["patient"]["reference"].as_str().unwrap().starts_with('#'), "{with}");
+        keep(examples, &format!("{engine}-claim-contained-bundle"), &inlined);
+        lint(&app, "Claim?contained=true", &inlined).await;
+        let (status, bad_flag) = app
+            .get(&format!("{BASE}/Claim/{}?contained=maybe", answered["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(status, 400, "{bad_flag}");
+        let claims_before = claims_before + 1;
 
         // The same code again: 409, and nothing changes.
         let (status, twice) = app.post(&format!("{BASE}/Claim"), body.clone()).await;
