@@ -189,6 +189,10 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .merge(api)
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
             .merge(fhir::router())
+            .merge(web::router(web::session::Sessions {
+                auth: auth.clone(),
+                config: settings.web,
+            }))
             .route(
                 "/metrics",
                 get(move |State(state): State<AppState>| async move {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub claim: claim::service::Config,
     /// The FHIR API's settings (currency, the insurer's name).
     pub fhir: fhir::Config,
+    /// The web UI's settings (idle timeout, secure cookies).
+    pub web: web::Config,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             policy: policy::service::Config::default(),
             claim: claim::service::Config::default(),
             fhir: fhir::Config::default(),
+            web: web::Config::default(),
         }
     }
 }

@@ -153,8 +153,13 @@ impl Auth {
     }
 
     pub fn issue(&self, user: Uuid) -> Result<LoginResponse> {
+        self.issue_for(user, self.ttl)
+    }
+
+    /// A token for `user` valid for `ttl` (the web UI's sessions last their idle time).
+    pub fn issue_for(&self, user: Uuid, ttl: time::Duration) -> Result<LoginResponse> {
         let now = OffsetDateTime::now_utc();
-        let expires_at = now + self.ttl;
+        let expires_at = now + ttl;
         let claims = Claims {
             sub: user,
             iat: now.unix_timestamp(),

@@ -276,6 +276,7 @@ async fn list_contributions(
         payer_id: q.payer_id,
         receipt: q.receipt,
         scope: None,
+        ..ContributionFilter::default()
     };
     let db = state.db.clone();
     export::respond(

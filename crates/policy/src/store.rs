@@ -688,6 +688,8 @@ pub struct ContributionFilter {
     pub policy_id: Option<Uuid>,
     pub payer_id: Option<Uuid>,
     pub receipt: Option<String>,
+    /// Paid on or after this day.
+    pub paid_from: Option<time::Date>,
     pub scope: Option<Vec<Uuid>>,
 }
 
@@ -706,6 +708,9 @@ pub async fn list_contributions(
     }
     if let Some(r) = &f.receipt {
         sql.push(" AND c.receipt = ").arg(r.trim().to_string());
+    }
+    if let Some(d) = f.paid_from {
+        sql.push(" AND c.pay_date >= ").arg(store::Arg::Date(d));
     }
     if let Some(scope) = &f.scope {
         sql.push(" AND c.district_id IN ")

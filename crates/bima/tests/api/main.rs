@@ -23,3 +23,4 @@ mod registry;
 mod system;
 mod users_roles;
 mod vectors;
+mod web;

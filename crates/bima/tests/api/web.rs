@@ -1,0 +1,303 @@
+//! The web UI through the real app, as a browser uses it (cookies, forms, redirects), on the
+//! imported openIMIS demo: login with CSRF, the dashboard's figures, families (search, a new
+//! family, a refused form that keeps what was typed), claims with each line's reason, the
+//! language switch, rights in the menu, logout.
+
+use crate::auth::demo_dir;
+use crate::support::*;
+use reqwest::StatusCode;
+use std::collections::HashMap;
+
+/// A browser: its own cookies, no automatic redirects.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+    language: Option<&'static str>,
+}
+
+struct Answer {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            base: app.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+            language: None,
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut request = request.header("cookie", cookies.join("; "));
+        if let Some(l) = self.language {
+            request = request.header("accept-language", l);
+        }
+        let response = request.send().await.unwrap();
+        for c in response.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (pair, attributes) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        Answer {
+            status: response.status(),
+            location: response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.send(r).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(r).await
+    }
+
+    fn csrf(&self) -> String {
+        self.cookies
+            .get("bima_csrf")
+            .cloned()
+            .expect("a CSRF cookie")
+    }
+
+    async fn log_in(&mut self, username: &str, password: &str) -> Answer {
+        self.get("/login").await;
+        let csrf = self.csrf();
+        self.post(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+}
+
+/// Text as a page shows it, HTML entities undone.
+fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_staff_work_in_the_browser_in_english_and_french() {
+    each_engine(|app| async move {
+        openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        let mut browser = Browser::new(&app);
+
+        // Without a session every page sends the browser to the login page, and back after.
+        let home = browser.get("/claims?status=checked").await;
+        assert_eq!(home.status, StatusCode::SEE_OTHER, "{}", home.body);
+        assert_eq!(home.location, "/login?next=%2Fclaims%3Fstatus%3Dchecked");
+        let login = browser.get(&home.location).await;
+        assert_eq!(login.status, 200);
+        assert!(login.body.contains("Log in to continue."), "{}", login.body);
+        assert!(login.body.contains(r#"<label for="username">Username</label>"#));
+        // A form sent without its CSRF token, or with a wrong password, logs nobody in.
+        let forged = browser
+            .post("/login", &[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", "forged")])
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert!(!browser.cookies.contains_key("bima_session"));
+        let csrf = browser.csrf();
+        let wrong = browser
+            .post("/login", &[("username", "admin"), ("password", "not-it"), ("csrf", &csrf)])
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains("The username or password is wrong."));
+        assert!(wrong.body.contains(r#"value="admin""#), "the username is kept");
+        assert!(!browser.cookies.contains_key("bima_session"));
+        let csrf = browser.csrf();
+        let ok = browser
+            .post(
+                "/login",
+                &[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &csrf), ("next", "/claims?status=checked")],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        assert_eq!(ok.location, "/claims?status=checked");
+        assert!(browser.cookies.contains_key("bima_session"));
+        assert_ne!(browser.csrf(), csrf, "a new CSRF token for the new session");
+
+        // The dashboard: the scheme's figures.
+        let dashboard = browser.get("/").await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+        let insurees = app
+            .count("SELECT COUNT(*) FROM insurees WHERE deleted_at IS NULL")
+            .await;
+        assert!(
+            dashboard
+                .body
+                .contains(&format!(r#"<a class="value" href="/families">{insurees}</a><span class="label">Insured people</span>"#)),
+            "{}",
+            dashboard.body
+        );
+        assert!(dashboard.body.contains("Claims by status"));
+        assert!(dashboard.body.contains(r#"<main id="main""#), "a main landmark");
+        assert!(dashboard.body.len() < 50_000, "{} bytes", dashboard.body.len());
+
+        // Families: the search finds a head by name.
+        let (_, families) = app.get("/api/v1/families?per_page=1").await;
+        let head = families["items"][0]["head_last_name"].as_str().unwrap().to_string();
+        let found = browser.get(&format!("/families?q={}", &head[..3])).await;
+        assert_eq!(found.status, 200);
+        assert!(found.body.contains(&head), "{}", found.body);
+        let none = browser.get("/families?q=Zzzzqx").await;
+        assert!(none.body.contains("No family matches."));
+
+        // A new family: a refused form says why next to the field and keeps what was typed.
+        let (_, villages) = app.get("/api/v1/locations?type=V&per_page=1").await;
+        let village = villages["items"][0]["code"].as_str().unwrap().to_string();
+        let before = app.count("SELECT COUNT(*) FROM families").await;
+        let new = browser.get("/families/new").await;
+        assert_eq!(new.status, 200);
+        let csrf = browser.csrf();
+        let refused = browser
+            .post(
+                "/families",
+                &[("csrf", &csrf), ("village", &village), ("chfid", "770000001"), ("last_name", ""),
+                  ("other_names", "Amina"), ("gender", "F"), ("dob", "1990-04-02")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(r#"id="last_name" name="last_name" type="text" value="" aria-invalid="true""#), "{}", refused.body);
+        assert!(refused.body.contains(r#"value="770000001""#), "what was typed is kept");
+        assert!(refused.body.contains(r#"value="F" checked"#));
+        let unknown_village = browser
+            .post(
+                "/families",
+                &[("csrf", &csrf), ("village", "NO-SUCH"), ("chfid", "770000001"), ("last_name", "Juma"),
+                  ("other_names", "Amina"), ("gender", "F"), ("dob", "1990-04-02")],
+            )
+            .await;
+        assert_eq!(unknown_village.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unknown_village.body.contains(r#"id="village-error">Nothing has this code."#), "{}", unknown_village.body);
+        let forged = browser
+            .post(
+                "/families",
+                &[("csrf", "forged"), ("village", &village), ("chfid", "770000001"), ("last_name", "Juma"),
+                  ("other_names", "Amina"), ("gender", "F"), ("dob", "1990-04-02")],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.count("SELECT COUNT(*) FROM families").await, before, "nothing saved");
+        let made = browser
+            .post(
+                "/families",
+                &[("csrf", &csrf), ("village", &village), ("chfid", "770000001"), ("last_name", "Juma"),
+                  ("other_names", "Amina"), ("gender", "F"), ("dob", "1990-04-02"), ("poverty", "yes")],
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+        assert!(made.location.starts_with("/families/"), "{}", made.location);
+        let family = browser.get(&made.location).await;
+        assert_eq!(family.status, 200);
+        assert!(family.body.contains("The family was created."));
+        assert!(family.body.contains("770000001") && family.body.contains("Juma"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM families").await, before + 1);
+
+        // Claims: a rejected line shows its reason in words and the engine's sentence.
+        let (_, entered) = app.get("/api/v1/claims?status=entered&per_page=100").await;
+        let ids: Vec<&str> = entered["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        let (status, _) = app.post("/api/v1/claims/submit", serde_json::json!({"claims": ids})).await;
+        assert_eq!(status, 200);
+        let mut shown = 0;
+        for id in ids {
+            let (_, claim) = app.get(&format!("/api/v1/claims/{id}")).await;
+            let rejected = ["items", "services"]
+                .iter()
+                .flat_map(|k| claim[*k].as_array().unwrap().iter())
+                .find(|l| l["status"] == "rejected")
+                .cloned();
+            let Some(line) = rejected else { continue };
+            let page = browser.get(&format!("/claims/{id}")).await;
+            assert_eq!(page.status, 200);
+            let text = unescape(&page.body);
+            assert!(text.contains(line["decision"].as_str().unwrap()), "{text}");
+            assert!(page.body.contains(r#"<tr class="rejected">"#));
+            shown += 1;
+        }
+        assert!(shown > 0, "a claim with a rejected line");
+        let list = browser.get("/claims?status=rejected").await;
+        assert!(list.body.contains(r#"<option value="rejected" selected>Rejected</option>"#), "{}", list.body);
+
+        // French: the switch is remembered; the browser's language is the default.
+        let switch = browser.get("/language?to=fr&next=%2Fclaims%3Fstatus%3Drejected").await;
+        assert_eq!(switch.status, StatusCode::SEE_OTHER);
+        assert_eq!(switch.location, "/claims?status=rejected");
+        let french = browser.get("/claims?status=rejected").await;
+        assert!(french.body.contains(r#"<html lang="fr">"#));
+        assert!(french.body.contains(r#"<option value="rejected" selected>Rejetée</option>"#), "{}", french.body);
+        assert!(french.body.contains("Se déconnecter"));
+        let mut visitor = Browser::new(&app);
+        visitor.language = Some("fr-CH, fr;q=0.9, en;q=0.5");
+        let login = visitor.get("/login").await;
+        assert!(unescape(&login.body).contains("Nom d'utilisateur"), "{}", login.body);
+
+        // The menu shows what the rights allow; a page beyond them says so.
+        app.user_with("clerk", &[101001], &[]).await;
+        let mut clerk = Browser::new(&app);
+        let ok = clerk.log_in("clerk", "a-good-password").await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let home = clerk.get("/").await;
+        assert!(home.body.contains(r#"href="/families""#));
+        assert!(!home.body.contains(r#"href="/claims""#), "{}", home.body);
+        let refused = clerk.get("/claims").await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        // Logout ends the session.
+        let csrf = browser.csrf();
+        let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert!(!browser.cookies.contains_key("bima_session"));
+        assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+
+        // The assets are embedded.
+        let htmx = browser.get("/static/htmx-2.0.11.min.js").await;
+        assert_eq!(htmx.status, 200);
+        assert!(htmx.body.contains("htmx"));
+        app.finish().await;
+    })
+    .await;
+}

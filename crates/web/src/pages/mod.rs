@@ -1,0 +1,102 @@
+//! The screens, one file each.
+
+pub mod claims;
+pub mod dashboard;
+pub mod families;
+pub mod login;
+
+use crate::i18n::Tr;
+use crate::session::Page;
+use crate::{Chrome, html};
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use kernel::Error;
+use std::collections::HashMap;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    message: String,
+}
+
+/// A service's refusal as a page in the user's language.
+pub(crate) fn error_page(page: &Page, error: Error) -> Response {
+    let (status, key) = match &error {
+        Error::NotFound { .. } | Error::Gone { .. } => (StatusCode::NOT_FOUND, "not-found"),
+        Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "error-title"),
+    };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %error, "a page failed");
+    }
+    let message = page.tr.t(key);
+    let chrome = Chrome::of(page, page.tr.t("error-title"), "");
+    html(status, ErrorPage { chrome, message }.render())
+}
+
+/// The errors of a refused form, by form field: each in the user's language where its code has
+/// words, else the service's own sentence. `fields` maps the service's field names to the
+/// form's.
+pub(crate) fn field_errors(
+    tr: &Tr,
+    error: &Error,
+    fields: &[(&str, &str)],
+) -> Option<HashMap<String, String>> {
+    let Error::Invalid(found) = error else {
+        return None;
+    };
+    let mut out = HashMap::new();
+    for f in found {
+        let field = fields
+            .iter()
+            .find(|(service, _)| *service == f.field)
+            .map(|(_, form)| form.to_string())
+            .unwrap_or_else(|| "form".to_string());
+        let text = match tr.code("error", &f.code) {
+            t if t == f.code => f.message.clone(),
+            t => t,
+        };
+        out.entry(field).or_insert(text);
+    }
+    Some(out)
+}
+
+/// The error of one field, for a template (empty when none).
+pub(crate) fn error_of(errors: &HashMap<String, String>, field: &str) -> String {
+    errors.get(field).cloned().unwrap_or_default()
+}
+
+/// A form's fields as sent.
+pub(crate) fn form_fields(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Money in minor units as the scheme writes it: 1234567 → "12,345.67".
+pub(crate) fn money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    let units = (minor / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", minor % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_is_grouped_with_two_decimals() {
+        assert_eq!(super::money(0), "0.00");
+        assert_eq!(super::money(1234567), "12,345.67");
+        assert_eq!(super::money(-500), "-5.00");
+        assert_eq!(super::money(100_000_000), "1,000,000.00");
+    }
+}
