@@ -39,8 +39,15 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         )
         .route("/families/new", get(pages::families::new_form))
         .route("/families/{id}", get(pages::families::show))
-        .route("/claims", get(pages::claims::list))
+        .route("/families/{id}/policies", post(pages::policies::enrol))
+        .route("/policies/{id}/contributions", post(pages::policies::pay))
+        .route(
+            "/claims",
+            get(pages::claims::list).post(pages::claims::create),
+        )
+        .route("/claims/new", get(pages::claims::new_form))
         .route("/claims/{id}", get(pages::claims::show))
+        .route("/claims/{id}/submit", post(pages::claims::submit))
         .route(
             "/static/htmx-2.0.11.min.js",
             get(|| asset(HTMX, "text/javascript")),

@@ -187,8 +187,16 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(none.body.contains("No family matches."));
 
         // A new family: a refused form says why next to the field and keeps what was typed.
-        let (_, villages) = app.get("/api/v1/locations?type=V&per_page=1").await;
-        let village = villages["items"][0]["code"].as_str().unwrap().to_string();
+        // The village of a demo family with a policy, and that policy's product.
+        let (_, policies) = app.get("/api/v1/policies?per_page=1").await;
+        let product_of_village = policies["items"][0]["product_id"].as_str().unwrap().to_string();
+        let (_, insured) = app
+            .get(&format!("/api/v1/families/{}", policies["items"][0]["family_id"].as_str().unwrap()))
+            .await;
+        let (_, village) = app
+            .get(&format!("/api/v1/locations/{}", insured["location_id"].as_str().unwrap()))
+            .await;
+        let village = village["code"].as_str().unwrap().to_string();
         let before = app.count("SELECT COUNT(*) FROM families").await;
         let new = browser.get("/families/new").await;
         assert_eq!(new.status, 200);
@@ -236,6 +244,84 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(family.body.contains("The family was created."));
         assert!(family.body.contains("770000001") && family.body.contains("Juma"));
         assert_eq!(app.count("SELECT COUNT(*) FROM families").await, before + 1);
+
+        // Enrol the family in a product, then pay its policy: idle, then active.
+        let family_id = made.location["/families/".len()..].split('?').next().unwrap().to_string();
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        // A product this family's village can buy: the one of a demo family of the same village.
+        let product = product_of_village.clone();
+        let csrf = browser.csrf();
+        let enrolled = browser
+            .post(
+                &format!("/families/{family_id}/policies"),
+                &[("csrf", &csrf), ("product_id", &product), ("enroll_date", &today)],
+            )
+            .await;
+        assert_eq!(enrolled.status, StatusCode::SEE_OTHER, "{}", enrolled.body);
+        let page = browser.get(&enrolled.location).await;
+        assert!(page.body.contains("The family was enrolled."), "{}", page.body);
+        assert!(page.body.contains("Idle (not paid)"));
+        let (_, policies) = app.get(&format!("/api/v1/policies?family_id={family_id}")).await;
+        let policy = policies["items"][0].clone();
+        let value = policy["value"].as_i64().unwrap();
+        let amount = format!("{}.{:02}", value / 100, value % 100);
+        let pay = format!("/policies/{}/contributions", policy["id"].as_str().unwrap());
+        let no_receipt = browser
+            .post(&pay, &[("csrf", &csrf), ("amount", &amount), ("receipt", ""), ("pay_date", &today), ("pay_type", "C")])
+            .await;
+        assert_eq!(no_receipt.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_receipt.body);
+        assert!(no_receipt.body.contains(&format!(r#"value="{amount}""#)), "the amount typed is kept");
+        let paid = browser
+            .post(&pay, &[("csrf", &csrf), ("amount", &amount), ("receipt", "WEB-R1"), ("pay_date", &today), ("pay_type", "C")])
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let page = browser.get(&paid.location).await;
+        assert!(page.body.contains("The payment was recorded."));
+        assert!(page.body.contains(r#"<dd class="policy-status">Active</dd>"#), "{}", page.body);
+
+        // Enter a claim for the new insuree, then submit it: each line is decided.
+        let (_, sample) = app.get("/api/v1/claims?status=entered&per_page=1").await;
+        let sample_id = sample["items"][0]["id"].as_str().unwrap();
+        let (_, sample) = app.get(&format!("/api/v1/claims/{sample_id}")).await;
+        let (_, facility) = app
+            .get(&format!("/api/v1/health-facilities/{}", sample["health_facility_id"].as_str().unwrap()))
+            .await;
+        let facility = facility["code"].as_str().unwrap().to_string();
+        let item = sample["items"][0]["code"].as_str().or(sample["services"][0]["code"].as_str()).unwrap().to_string();
+        let kind = if sample["items"][0].is_null() { "service" } else { "item" };
+        let icd = sample["icd"].as_str().unwrap().to_string();
+        let (code_field, qty_field) = (format!("{kind}_code_0"), format!("{kind}_qty_0"));
+        let claim_form = |line: &str| {
+            vec![
+                ("csrf".to_string(), csrf.clone()), ("facility".into(), facility.clone()), ("insuree".into(), "770000001".into()),
+                ("code".into(), "WEB-0001".into()), ("date_from".into(), today.clone()), ("icd".into(), icd.clone()),
+                ("visit_type".into(), "O".into()), (code_field.clone(), line.to_string()), (qty_field.clone(), "1".into()),
+            ]
+        };
+        let claims_before = app.count("SELECT COUNT(*) FROM claims").await;
+        let form = claim_form("NO-SUCH-CODE");
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = browser.post("/claims", &pairs).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(&format!(r#"id="{code_field}-error""#)), "{}", refused.body);
+        assert!(refused.body.contains(r#"value="WEB-0001""#), "what was typed is kept");
+        assert_eq!(app.count("SELECT COUNT(*) FROM claims").await, claims_before);
+        let form = claim_form(&item);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let saved = browser.post("/claims", &pairs).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let page = browser.get(&saved.location).await;
+        assert!(page.body.contains("The claim was saved."), "{}", page.body);
+        let claim_id = saved.location["/claims/".len()..].split('?').next().unwrap().to_string();
+        let submitted = browser
+            .post(&format!("/claims/{claim_id}/submit"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
+        let page = browser.get(&submitted.location).await;
+        assert!(page.body.contains("The claim was submitted"), "{}", page.body);
+        let (_, decided) = app.get(&format!("/api/v1/claims/{claim_id}")).await;
+        assert_ne!(decided["status"], "entered", "{decided}");
+        assert!(!page.body.contains("Submit for checking"), "a decided claim is not submitted again");
 
         // Claims: a rejected line shows its reason in words and the engine's sentence.
         let (_, entered) = app.get("/api/v1/claims?status=entered&per_page=100").await;

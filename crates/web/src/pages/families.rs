@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::{AppState, Error, PageParams};
-use registry::model::{FamilyDetail, FamilyView};
+use registry::model::FamilyView;
 use registry::store::FamilyFilter;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -96,36 +96,29 @@ pub async fn list(
     html(StatusCode::OK, body.render())
 }
 
-#[derive(Template)]
-#[template(path = "family.html")]
-struct FamilyPage {
-    chrome: Chrome,
-    detail: FamilyDetail,
-    created: bool,
-}
-
 pub async fn show(
     State(state): State<AppState>,
     page: Page,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    match registry::service::get_family(&state.db, &page.actor, &id).await {
-        Ok(detail) => {
-            let name = detail.family.head_last_name.clone().unwrap_or_default();
-            let body = FamilyPage {
-                chrome: Chrome::of(
-                    &page,
-                    page.tr.t1("family-title", "name", &name),
-                    "/families",
-                ),
-                detail,
-                created: params.contains_key("created"),
-            };
-            html(StatusCode::OK, body.render())
-        }
-        Err(e) => super::error_page(&page, e),
-    }
+    let notice = if params.contains_key("created") {
+        page.tr.t("family-created")
+    } else if params.contains_key("enrolled") {
+        page.tr.t("policy-enrolled")
+    } else if params.contains_key("paid") {
+        page.tr.t("policy-paid")
+    } else {
+        String::new()
+    };
+    super::policies::family_page(
+        &state,
+        &page,
+        &id,
+        notice,
+        super::policies::Refused::default(),
+    )
+    .await
 }
 
 #[derive(Template)]

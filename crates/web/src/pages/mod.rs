@@ -4,6 +4,7 @@ pub mod claims;
 pub mod dashboard;
 pub mod families;
 pub mod login;
+pub mod policies;
 
 use crate::i18n::Tr;
 use crate::session::Page;
