@@ -107,6 +107,59 @@ impl Browser {
     }
 }
 
+/// What a test enters through the UI, taken from the imported demo: the village of a family with
+/// a policy and that policy's product (sold there), and an entered claim's facility, first line
+/// and diagnosis.
+pub struct Sample {
+    pub village: String,
+    pub product: String,
+    pub facility: String,
+    /// `item` or `service`.
+    pub kind: &'static str,
+    pub line: String,
+    pub icd: String,
+}
+
+impl Sample {
+    pub async fn of(app: &TestApp) -> Sample {
+        let (_, policies) = app.get("/api/v1/policies?per_page=1").await;
+        let policy = &policies["items"][0];
+        let (_, family) = app
+            .get(&format!(
+                "/api/v1/families/{}",
+                policy["family_id"].as_str().unwrap()
+            ))
+            .await;
+        let (_, village) = app
+            .get(&format!(
+                "/api/v1/locations/{}",
+                family["location_id"].as_str().unwrap()
+            ))
+            .await;
+        let (_, entered) = app.get("/api/v1/claims?status=entered&per_page=1").await;
+        let id = entered["items"][0]["id"].as_str().unwrap();
+        let (_, claim) = app.get(&format!("/api/v1/claims/{id}")).await;
+        let (_, facility) = app
+            .get(&format!(
+                "/api/v1/health-facilities/{}",
+                claim["health_facility_id"].as_str().unwrap()
+            ))
+            .await;
+        let (kind, line) = match claim["items"][0]["code"].as_str() {
+            Some(code) => ("item", code),
+            None => ("service", claim["services"][0]["code"].as_str().unwrap()),
+        };
+        Sample {
+            village: village["code"].as_str().unwrap().to_string(),
+            product: policy["product_id"].as_str().unwrap().to_string(),
+            facility: facility["code"].as_str().unwrap().to_string(),
+            kind,
+            line: line.to_string(),
+            icd: claim["icd"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
 /// Text as a page shows it, HTML entities undone.
 fn unescape(html: &str) -> String {
     html.replace("&#x27;", "'")
@@ -187,16 +240,8 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(none.body.contains("No family matches."));
 
         // A new family: a refused form says why next to the field and keeps what was typed.
-        // The village of a demo family with a policy, and that policy's product.
-        let (_, policies) = app.get("/api/v1/policies?per_page=1").await;
-        let product_of_village = policies["items"][0]["product_id"].as_str().unwrap().to_string();
-        let (_, insured) = app
-            .get(&format!("/api/v1/families/{}", policies["items"][0]["family_id"].as_str().unwrap()))
-            .await;
-        let (_, village) = app
-            .get(&format!("/api/v1/locations/{}", insured["location_id"].as_str().unwrap()))
-            .await;
-        let village = village["code"].as_str().unwrap().to_string();
+        let sample = Sample::of(&app).await;
+        let village = sample.village.clone();
         let before = app.count("SELECT COUNT(*) FROM families").await;
         let new = browser.get("/families/new").await;
         assert_eq!(new.status, 200);
@@ -249,7 +294,7 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         let family_id = made.location["/families/".len()..].split('?').next().unwrap().to_string();
         let today = time::OffsetDateTime::now_utc().date().to_string();
         // A product this family's village can buy: the one of a demo family of the same village.
-        let product = product_of_village.clone();
+        let product = sample.product.clone();
         let csrf = browser.csrf();
         let enrolled = browser
             .post(
@@ -280,16 +325,7 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(page.body.contains(r#"<dd class="policy-status">Active</dd>"#), "{}", page.body);
 
         // Enter a claim for the new insuree, then submit it: each line is decided.
-        let (_, sample) = app.get("/api/v1/claims?status=entered&per_page=1").await;
-        let sample_id = sample["items"][0]["id"].as_str().unwrap();
-        let (_, sample) = app.get(&format!("/api/v1/claims/{sample_id}")).await;
-        let (_, facility) = app
-            .get(&format!("/api/v1/health-facilities/{}", sample["health_facility_id"].as_str().unwrap()))
-            .await;
-        let facility = facility["code"].as_str().unwrap().to_string();
-        let item = sample["items"][0]["code"].as_str().or(sample["services"][0]["code"].as_str()).unwrap().to_string();
-        let kind = if sample["items"][0].is_null() { "service" } else { "item" };
-        let icd = sample["icd"].as_str().unwrap().to_string();
+        let (facility, item, kind, icd) = (sample.facility.clone(), sample.line.clone(), sample.kind, sample.icd.clone());
         let (code_field, qty_field) = (format!("{kind}_code_0"), format!("{kind}_qty_0"));
         let claim_form = |line: &str| {
             vec![
