@@ -52,6 +52,33 @@ pub struct AppState {
     pub audit_guards: Arc<HashMap<&'static str, AuditGuard>>,
 }
 
+impl AppState {
+    /// The audit history of one record, newest first, for an actor allowed to read the record
+    /// (its module's guard decides; an administrator also reads deleted records' history). An
+    /// entity no module registered is a 422 naming the ones there are.
+    pub async fn record_history(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        id: Uuid,
+        page: PageParams,
+    ) -> Result<Paged<audit::AuditEntry>> {
+        let Some(guard) = self.audit_guards.get(entity) else {
+            let mut known: Vec<&str> = self.audit_guards.keys().copied().collect();
+            known.sort();
+            return Err(Error::invalid(
+                "entity",
+                "not_allowed",
+                format!("entity must be one of {}", known.join(", ")),
+            ));
+        };
+        if !actor.is_admin {
+            guard(self.db.clone(), actor.clone(), id).await?;
+        }
+        audit::history(&self.db, entity, id, page).await
+    }
+}
+
 /// Parse a path id: a UUID, else `None` (the caller may then look the value up as a code).
 pub fn parse_uuid(id: &str) -> Option<Uuid> {
     Uuid::parse_str(id.trim()).ok()

@@ -53,11 +53,20 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
             get(|| asset(HTMX, "text/javascript")),
         )
         .route("/static/bima.css", get(|| asset(CSS, "text/css")))
+        .route("/locations", get(pages::registers::locations))
+        .route("/health-facilities", get(pages::registers::facilities))
+        .route("/products", get(pages::registers::products))
+        .route("/users", get(pages::registers::users))
+        .route("/batch-runs", get(pages::registers::batch_runs))
+        .route("/review", get(pages::registers::review))
+        .route("/history/{entity}/{id}", get(pages::registers::history))
         .layer(axum::middleware::from_fn_with_state(
             sessions.clone(),
             session::from_cookie,
         ))
         .layer(axum::Extension(sessions))
+        // Slow links: pages and assets travel gzipped.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// An embedded asset, cached for a day (its name changes with its version).
@@ -120,6 +129,24 @@ const SCREENS: &[(&str, &str, Option<Right>)] = &[
         Some(registry::service::FAMILY_SEARCH),
     ),
     ("/claims", "nav-claims", Some(claim::service::CLAIM_SEARCH)),
+    ("/review", "nav-review", Some(claim::service::CLAIM_REVIEW)),
+    (
+        "/batch-runs",
+        "nav-batch-runs",
+        Some(claim::service::BATCH_SEARCH),
+    ),
+    ("/locations", "nav-locations", Some(Right::LOCATION_SEARCH)),
+    (
+        "/health-facilities",
+        "nav-facilities",
+        Some(Right::HF_SEARCH),
+    ),
+    (
+        "/products",
+        "nav-products",
+        Some(product::service::PRODUCT_SEARCH),
+    ),
+    ("/users", "nav-users", Some(Right::USER_SEARCH)),
 ];
 
 impl Chrome {

@@ -384,6 +384,27 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         let list = browser.get("/claims?status=rejected").await;
         assert!(list.body.contains(r#"<option value="rejected" selected>Rejected</option>"#), "{}", list.body);
 
+        // The registers, the review queue, the batch runs and a record's history.
+        let (_, villages) = app.get(&format!("/api/v1/locations/{village}")).await;
+        let village_name = villages["name"].as_str().unwrap().to_string();
+        for (path, shows) in [
+            (format!("/locations?q={}", &village_name[..3]), village.clone()),
+            (format!("/health-facilities?q={}", &sample.facility), sample.facility.clone()),
+            ("/products".to_string(), "Basic Cover".to_string()),
+            ("/users?q=admin".to_string(), "admin".to_string()),
+            ("/batch-runs".to_string(), "<th scope=\"col\">Progress</th>".to_string()),
+            ("/review".to_string(), "Claims waiting for review".to_string()),
+            (format!("/history/family/{family_id}"), "Created".to_string()),
+            (format!("/history/claim/{claim_id}"), "Submitted".to_string()),
+        ] {
+            let listed = browser.get(&path).await;
+            assert_eq!(listed.status, 200, "{path}: {}", listed.body);
+            assert!(unescape(&listed.body).contains(&shows), "{path} shows {shows}: {}", listed.body);
+        }
+        let nothing = browser.get(&format!("/history/nothing/{family_id}")).await;
+        assert_eq!(nothing.status, StatusCode::BAD_REQUEST, "{}", nothing.body);
+        assert!(nothing.body.contains("entity must be one of"), "{}", nothing.body);
+
         // French: the switch is remembered; the browser's language is the default.
         let switch = browser.get("/language?to=fr&next=%2Fclaims%3Fstatus%3Drejected").await;
         assert_eq!(switch.status, StatusCode::SEE_OTHER);

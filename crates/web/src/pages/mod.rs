@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod families;
 pub mod login;
 pub mod policies;
+pub mod registers;
 
 use crate::i18n::Tr;
 use crate::session::Page;
@@ -24,15 +25,26 @@ struct ErrorPage {
 
 /// A service's refusal as a page in the user's language.
 pub(crate) fn error_page(page: &Page, error: Error) -> Response {
-    let (status, key) = match &error {
-        Error::NotFound { .. } | Error::Gone { .. } => (StatusCode::NOT_FOUND, "not-found"),
-        Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "error-title"),
+    let (status, message) = match &error {
+        Error::NotFound { .. } | Error::Gone { .. } => {
+            (StatusCode::NOT_FOUND, page.tr.t("not-found"))
+        }
+        Error::Forbidden { .. } => (StatusCode::FORBIDDEN, page.tr.t("forbidden")),
+        // An address the user typed wrong: what is wrong with it, in the service's words.
+        Error::Invalid(fields) => (
+            StatusCode::BAD_REQUEST,
+            fields
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Error::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone()),
+        _ => {
+            tracing::error!(error = %error, "a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, page.tr.t("error-title"))
+        }
     };
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
-        tracing::error!(error = %error, "a page failed");
-    }
-    let message = page.tr.t(key);
     let chrome = Chrome::of(page, page.tr.t("error-title"), "");
     html(status, ErrorPage { chrome, message }.render())
 }

@@ -1,0 +1,436 @@
+//! The lists that are tables and nothing more: locations, health facilities, products, users,
+//! batch runs (with their progress), the review queue and a record's audit history. One
+//! template (`register.html`) shows them all.
+
+use super::families::Paging;
+use crate::session::Page;
+use crate::{Chrome, html};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kernel::{AppState, PageParams, Result};
+use std::collections::HashMap;
+
+const PER_PAGE: u32 = 20;
+
+/// One cell: its text, a link when it leads somewhere, a progress bar when it is a job's.
+#[derive(Default)]
+pub struct Cell {
+    pub text: String,
+    pub href: String,
+    /// Per thousand.
+    pub progress: Option<i64>,
+}
+
+fn text(t: impl ToString) -> Cell {
+    Cell {
+        text: t.to_string(),
+        ..Cell::default()
+    }
+}
+
+fn link(t: impl ToString, href: String) -> Cell {
+    Cell {
+        text: t.to_string(),
+        href,
+        progress: None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    chrome: Chrome,
+    /// The search box's label; empty: no search.
+    search: String,
+    q: String,
+    /// Figures above the table (label, value).
+    figures: Vec<(String, String)>,
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+    empty: String,
+    total: String,
+    paging: Paging,
+    /// Reload the table every 2 s (a job is running).
+    poll: bool,
+}
+
+struct Listing {
+    search: &'static str,
+    figures: Vec<(String, String)>,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<Cell>>,
+    total: i64,
+    poll: bool,
+}
+
+fn page_number(params: &HashMap<String, String>) -> u32 {
+    params
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn render(
+    page: &Page,
+    title: &str,
+    path: &str,
+    q: String,
+    number: u32,
+    found: Result<Listing>,
+) -> Response {
+    let l = match found {
+        Ok(l) => l,
+        Err(e) => return super::error_page(page, e),
+    };
+    let tr = &page.tr;
+    let base = format!(
+        "{path}?q={}&",
+        form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+    );
+    let body = RegisterPage {
+        chrome: Chrome::of(page, tr.t(title), path),
+        search: if l.search.is_empty() {
+            String::new()
+        } else {
+            tr.t(l.search)
+        },
+        q,
+        figures: l.figures,
+        columns: l.columns.iter().map(|c| tr.t(c)).collect(),
+        rows: l.rows,
+        empty: tr.t("register-empty"),
+        total: tr.t1("register-total", "count", &l.total.to_string()),
+        paging: Paging::of(&base, number, PER_PAGE, l.total),
+        poll: l.poll,
+    };
+    html(StatusCode::OK, body.render())
+}
+
+fn q_of(params: &HashMap<String, String>) -> Option<String> {
+    params
+        .get("q")
+        .map(|q| q.trim().to_string())
+        .filter(|q| !q.is_empty())
+}
+
+pub async fn locations(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let filter = location::store::LocationFilter {
+        name: q_of(&params),
+        ..Default::default()
+    };
+    let found = location::service::list_locations(
+        &state.db,
+        &page.actor,
+        filter,
+        PageParams::new(Some(number), Some(PER_PAGE)),
+    )
+    .await
+    .map(|p| Listing {
+        search: "register-search-name",
+        figures: Vec::new(),
+        columns: &["register-code", "register-name", "register-type"],
+        rows: p
+            .items
+            .iter()
+            .map(|l| {
+                vec![
+                    text(&l.code),
+                    text(&l.name),
+                    text(page.tr.code("location-type", l.kind.code())),
+                ]
+            })
+            .collect(),
+        total: p.total,
+        poll: false,
+    });
+    let q = q_of(&params).unwrap_or_default();
+    render(&page, "nav-locations", "/locations", q, number, found)
+}
+
+pub async fn facilities(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let filter = location::store::FacilityFilter {
+        name: q_of(&params),
+        ..Default::default()
+    };
+    let found = location::service::list_facilities(
+        &state.db,
+        &page.actor,
+        filter,
+        PageParams::new(Some(number), Some(PER_PAGE)),
+    )
+    .await
+    .map(|p| Listing {
+        search: "register-search-name",
+        figures: Vec::new(),
+        columns: &[
+            "register-code",
+            "register-name",
+            "register-level",
+            "register-care",
+        ],
+        rows: p
+            .items
+            .iter()
+            .map(|f| {
+                vec![
+                    text(&f.code),
+                    text(&f.name),
+                    text(page.tr.code("facility-level", f.level.code())),
+                    text(page.tr.code("care-type", f.care_type.code())),
+                ]
+            })
+            .collect(),
+        total: p.total,
+        poll: false,
+    });
+    let q = q_of(&params).unwrap_or_default();
+    render(
+        &page,
+        "nav-facilities",
+        "/health-facilities",
+        q,
+        number,
+        found,
+    )
+}
+
+pub async fn products(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let filter = product::store::ProductFilter {
+        name: q_of(&params),
+        ..Default::default()
+    };
+    let found = product::service::list_products(
+        &state.db,
+        &page.actor,
+        filter,
+        PageParams::new(Some(number), Some(PER_PAGE)),
+        false,
+    )
+    .await
+    .map(|p| Listing {
+        search: "register-search-name",
+        figures: Vec::new(),
+        columns: &[
+            "register-code",
+            "register-name",
+            "register-from",
+            "register-to",
+        ],
+        rows: p
+            .items
+            .iter()
+            .map(|p| {
+                vec![
+                    text(&p.terms.code),
+                    text(&p.terms.name),
+                    text(p.terms.date_from),
+                    text(p.terms.date_to),
+                ]
+            })
+            .collect(),
+        total: p.total,
+        poll: false,
+    });
+    let q = q_of(&params).unwrap_or_default();
+    render(&page, "nav-products", "/products", q, number, found)
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let filter = identity::store::UserFilter {
+        name: q_of(&params),
+        ..Default::default()
+    };
+    let found = identity::service::list_users(
+        &state.db,
+        &page.actor,
+        filter,
+        PageParams::new(Some(number), Some(PER_PAGE)),
+    )
+    .await
+    .map(|p| Listing {
+        search: "register-search-name",
+        figures: Vec::new(),
+        columns: &[
+            "register-username",
+            "register-name",
+            "register-kind",
+            "register-active",
+        ],
+        rows: p
+            .items
+            .iter()
+            .map(|u| {
+                vec![
+                    link(&u.username, format!("/history/user/{}", u.id)),
+                    text(format!("{} {}", u.other_names, u.last_name)),
+                    text(page.tr.code("user-kind", u.kind.code())),
+                    text(page.tr.t(if u.active { "yes" } else { "no" })),
+                ]
+            })
+            .collect(),
+        total: p.total,
+        poll: false,
+    });
+    let q = q_of(&params).unwrap_or_default();
+    render(&page, "nav-users", "/users", q, number, found)
+}
+
+pub async fn batch_runs(State(state): State<AppState>, page: Page) -> Response {
+    let found = claim::service::list_batch_runs(&state.db, &page.actor)
+        .await
+        .map(|runs| Listing {
+            search: "",
+            figures: Vec::new(),
+            columns: &[
+                "register-period",
+                "register-status",
+                "register-progress",
+                "register-valuated",
+                "register-run-date",
+            ],
+            poll: runs
+                .iter()
+                .any(|r| r.status == claim::model::BatchStatus::Running),
+            total: runs.len() as i64,
+            rows: runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        text(format!("{}-{:02}", r.year, r.month)),
+                        text(page.tr.code("batch-status", r.status.code())),
+                        Cell {
+                            text: format!("{:.1} %", r.progress as f64 / 10.0),
+                            href: String::new(),
+                            progress: Some(r.progress.clamp(0, 1000)),
+                        },
+                        text(r.claims_valuated),
+                        text(r.run_date.date()),
+                    ]
+                })
+                .collect(),
+        });
+    render(
+        &page,
+        "nav-batch-runs",
+        "/batch-runs",
+        String::new(),
+        1,
+        found,
+    )
+}
+
+pub async fn review(State(state): State<AppState>, page: Page) -> Response {
+    let tr = &page.tr;
+    let now = time::OffsetDateTime::now_utc();
+    let found = claim::service::review_queue(&state.db, &page.actor, None, now)
+        .await
+        .map(|q| Listing {
+            search: "",
+            figures: vec![
+                (tr.t("dashboard-review-open"), q.open.to_string()),
+                (
+                    tr.t("dashboard-review-oldest"),
+                    q.oldest_days
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| tr.t("dashboard-none")),
+                ),
+                (
+                    tr.t("review-turnaround"),
+                    q.average_turnaround_days
+                        .map(|d| format!("{d:.1}"))
+                        .unwrap_or_else(|| tr.t("dashboard-none")),
+                ),
+            ],
+            columns: &[
+                "claims-code",
+                "claims-patient",
+                "claims-visit",
+                "claims-claimed",
+            ],
+            total: q.claims.len() as i64,
+            rows: q
+                .claims
+                .iter()
+                .map(|c| {
+                    vec![
+                        link(&c.code, format!("/claims/{}", c.id)),
+                        text(&c.chfid),
+                        text(c.date_from),
+                        text(super::money(c.claimed)),
+                    ]
+                })
+                .collect(),
+            poll: false,
+        });
+    render(&page, "nav-review", "/review", String::new(), 1, found)
+}
+
+/// `/history/{entity}/{id}`: who changed a record, what and when.
+pub async fn history(
+    State(state): State<AppState>,
+    page: Page,
+    Path((entity, id)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let Some(uuid) = kernel::parse_uuid(&id) else {
+        return super::error_page(&page, kernel::Error::not_found("record", &id));
+    };
+    let found = state
+        .record_history(
+            &page.actor,
+            &entity,
+            uuid,
+            PageParams::new(Some(number), Some(PER_PAGE)),
+        )
+        .await
+        .map(|p| Listing {
+            search: "",
+            figures: Vec::new(),
+            columns: &["history-at", "history-who", "history-action"],
+            rows: p
+                .items
+                .iter()
+                .map(|e| {
+                    vec![
+                        text(
+                            e.record
+                                .at
+                                .replace_nanosecond(0)
+                                .unwrap_or(e.record.at)
+                                .to_string(),
+                        ),
+                        text(&e.record.actor_name),
+                        text(page.tr.code("history-action", &e.record.action)),
+                    ]
+                })
+                .collect(),
+            total: p.total,
+            poll: false,
+        });
+    let path = format!("/history/{entity}/{id}");
+    render(&page, "nav-history", &path, String::new(), number, found)
+}
