@@ -40,6 +40,7 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/families/new", get(pages::families::new_form))
         .route("/families/{id}", get(pages::families::show))
         .route("/families/{id}/policies", post(pages::policies::enrol))
+        .route("/families/{id}/members", post(pages::policies::add_member))
         .route("/policies/{id}/contributions", post(pages::policies::pay))
         .route(
             "/claims",
@@ -57,7 +58,10 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/health-facilities", get(pages::registers::facilities))
         .route("/products", get(pages::registers::products))
         .route("/users", get(pages::registers::users))
-        .route("/batch-runs", get(pages::registers::batch_runs))
+        .route(
+            "/batch-runs",
+            get(pages::registers::batch_runs).post(pages::registers::start_batch_run),
+        )
         .route("/review", get(pages::registers::review))
         .route("/history/{entity}/{id}", get(pages::registers::history))
         .layer(axum::middleware::from_fn_with_state(

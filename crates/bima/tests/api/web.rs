@@ -324,6 +324,38 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(page.body.contains("The payment was recorded."));
         assert!(page.body.contains(r#"<dd class="policy-status">Active</dd>"#), "{}", page.body);
 
+        // A new member: refused without a birth date (the error by the field, what was typed
+        // kept), then added.
+        let members = format!("/families/{family_id}/members");
+        let insurees_before = app.count("SELECT COUNT(*) FROM insurees").await;
+        let refused = browser
+            .post(&members, &[("csrf", &csrf), ("chfid", "770000002"), ("last_name", "Juma"), ("other_names", "Baraka"), ("gender", "M"), ("dob", "")])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(r#"id="member-dob-error""#), "{}", refused.body);
+        assert!(refused.body.contains(r#"value="Baraka""#));
+        assert_eq!(app.count("SELECT COUNT(*) FROM insurees").await, insurees_before);
+        let added = browser
+            .post(&members, &[("csrf", &csrf), ("chfid", "770000002"), ("last_name", "Juma"), ("other_names", "Baraka"), ("gender", "M"), ("dob", "2015-01-20")])
+            .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        let page = browser.get(&added.location).await;
+        assert!(page.body.contains("The member was added"), "{}", page.body);
+        assert!(page.body.contains("770000002"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM insurees").await, insurees_before + 1);
+
+        // A batch run for last month, nationally: started once, refused the second time.
+        let runs = browser.get("/batch-runs").await;
+        let month = runs.body.split(r#"name="month" type="month" value=""#).nth(1).unwrap()[..7].to_string();
+        let started = browser.post("/batch-runs", &[("csrf", &csrf), ("month", &month), ("location", "")]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+        let runs = browser.get(&started.location).await;
+        assert!(runs.body.contains("The batch run has started"), "{}", runs.body);
+        assert!(runs.body.contains("<progress max=\"1000\""), "{}", runs.body);
+        let again = browser.post("/batch-runs", &[("csrf", &csrf), ("month", &month), ("location", "")]).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+        assert!(again.body.contains(r#"class="error" role="alert""#), "{}", again.body);
+
         // Enter a claim for the new insuree, then submit it: each line is decided.
         let (facility, item, kind, icd) = (sample.facility.clone(), sample.line.clone(), sample.kind, sample.icd.clone());
         let (code_field, qty_field) = (format!("{kind}_code_0"), format!("{kind}_qty_0"));

@@ -266,3 +266,14 @@ history-action-review = Reviewed
 history-action-move = Moved to another family
 history-action-set_head = Head of family changed
 history-action-openimis_history = Imported from openIMIS
+
+member-title = Add a member
+member-submit = Add the member
+member-added = The member was added (and joins the family's policies).
+
+batch-start = Start a batch run
+batch-month = Month
+batch-location = Region or district code
+batch-location-help = Leave empty for the national products.
+batch-submit = Start the run
+batch-started = The batch run has started; its progress shows below.

@@ -266,3 +266,14 @@ history-action-review = Contrôlé
 history-action-move = Changé de famille
 history-action-set_head = Chef de famille changé
 history-action-openimis_history = Importé d'openIMIS
+
+member-title = Ajouter un membre
+member-submit = Ajouter le membre
+member-added = Le membre a été ajouté (et rejoint les polices de la famille).
+
+batch-start = Lancer un traitement par lot
+batch-month = Mois
+batch-location = Code de la région ou du district
+batch-location-help = Laisser vide pour les produits nationaux.
+batch-submit = Lancer le traitement
+batch-started = Le traitement par lot a commencé ; son avancement s'affiche ci-dessous.

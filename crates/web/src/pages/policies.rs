@@ -1,4 +1,5 @@
-//! A family's policies on its page: enrol it in a product, pay a policy's contribution.
+//! A family's page: its members (add one), its policies (enrol the family in a product, pay a
+//! policy's contribution).
 
 use super::{form_fields, money};
 use crate::session::Page;
@@ -35,6 +36,8 @@ pub struct Refused {
     pub form: String,
     pub values: HashMap<String, String>,
     pub message: String,
+    /// Errors by field, shown next to each.
+    pub errors: HashMap<String, String>,
 }
 
 #[derive(Template)]
@@ -48,6 +51,7 @@ struct FamilyPage {
     products: Vec<(Uuid, String)>,
     can_enrol: bool,
     can_pay: bool,
+    can_add_member: bool,
     refused: Refused,
     today: String,
 }
@@ -65,6 +69,15 @@ impl FamilyPage {
     fn refusal(&self, form: &str) -> String {
         if self.refused.form == form {
             self.refused.message.clone()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The error of `field` of `form`, empty when none.
+    fn error(&self, form: &str, field: &str) -> String {
+        if self.refused.form == form {
+            super::error_of(&self.refused.errors, field)
         } else {
             String::new()
         }
@@ -181,6 +194,7 @@ pub async fn family_page(
         can_enrol: can_enrol && !products.is_empty(),
         products,
         can_pay: page.actor.has(policy::service::CONTRIBUTION_ADD),
+        can_add_member: page.actor.has(registry::service::INSUREE_ADD),
         refused,
         today: time::OffsetDateTime::now_utc().date().to_string(),
     };
@@ -213,6 +227,7 @@ pub async fn enrol(
         form: "enrol".into(),
         values: form.clone(),
         message,
+        errors: HashMap::new(),
     };
     if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
         let r = refuse(page.tr.t("csrf-failed"));
@@ -287,6 +302,7 @@ pub async fn pay(
         form: detail.policy.id.to_string(),
         values: form.clone(),
         message,
+        errors: HashMap::new(),
     };
     if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
         let r = refuse(page.tr.t("csrf-failed"));
@@ -320,6 +336,88 @@ pub async fn pay(
             Some(m) => family_page(&state, &page, &family, String::new(), refuse(m)).await,
             None => super::error_page(&page, e),
         },
+    }
+}
+
+/// `POST /families/{id}/members`: a new member of the family.
+pub async fn add_member(
+    State(state): State<AppState>,
+    Extension(config): Extension<Arc<registry::config::Config>>,
+    Extension(hooks): Extension<registry::service::PolicyHooks>,
+    page: Page,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_fields(&body);
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut errors = HashMap::new();
+    let refuse = |message: String, errors: HashMap<String, String>| Refused {
+        form: "member".into(),
+        values: form.clone(),
+        message,
+        errors,
+    };
+    if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
+        let r = refuse(page.tr.t("csrf-failed"), errors);
+        return family_page(&state, &page, &id, String::new(), r).await;
+    }
+    let family = match registry::service::get_family(&state.db, &page.actor, &id).await {
+        Ok(d) => d.family.family.id,
+        Err(e) => return super::error_page(&page, e),
+    };
+    for field in ["chfid", "last_name", "other_names", "gender", "dob"] {
+        if get(field).is_empty() {
+            errors.insert(field.to_string(), page.tr.t("form-required"));
+        }
+    }
+    let dob = day(&get("dob"));
+    if dob.is_none() && !errors.contains_key("dob") {
+        errors.insert("dob".into(), page.tr.t("error-invalid"));
+    }
+    let input = serde_json::json!({
+        "family_id": family,
+        "chfid": get("chfid"),
+        "last_name": get("last_name"),
+        "other_names": get("other_names"),
+        "gender": get("gender"),
+        "dob": dob.map(|d| d.to_string()),
+    });
+    let input: Option<registry::model::InsureeInput> = serde_json::from_value(input).ok();
+    let (Some(input), true) = (input, errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.insert("gender".into(), page.tr.t("error-invalid"));
+        }
+        let r = refuse(page.tr.t("form-errors"), errors);
+        return family_page(&state, &page, &id, String::new(), r).await;
+    };
+    match registry::service::create_insuree(&state.db, &page.actor, &config, hooks, input).await {
+        Ok(_) => see_other(&format!("/families/{family}?member=1")),
+        Err(e) => {
+            let fields = [
+                ("chfid", "chfid"),
+                ("last_name", "last_name"),
+                ("other_names", "other_names"),
+                ("gender", "gender"),
+                ("dob", "dob"),
+            ];
+            match super::field_errors(&page.tr, &e, &fields) {
+                Some(found) => {
+                    let r = refuse(page.tr.t("form-errors"), found);
+                    family_page(&state, &page, &id, String::new(), r).await
+                }
+                None => match refusal_message(&page, &e) {
+                    Some(m) => {
+                        let r = refuse(m, HashMap::new());
+                        family_page(&state, &page, &id, String::new(), r).await
+                    }
+                    None => super::error_page(&page, e),
+                },
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{Chrome, html};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kernel::{AppState, PageParams, Result};
 use std::collections::HashMap;
 
@@ -54,6 +54,19 @@ struct RegisterPage {
     paging: Paging,
     /// Reload the table every 2 s (a job is running).
     poll: bool,
+    batch: BatchForm,
+    status: StatusCode,
+}
+
+/// The batch runs' page: the form that starts one, and what it said.
+#[derive(Default)]
+struct BatchForm {
+    show: bool,
+    notice: String,
+    refusal: String,
+    /// The month offered (`YYYY-MM`): the last one over, or what was typed.
+    month: String,
+    location: String,
 }
 
 struct Listing {
@@ -81,6 +94,18 @@ fn render(
     number: u32,
     found: Result<Listing>,
 ) -> Response {
+    render_with(page, title, path, q, number, found, BatchForm::default())
+}
+
+fn render_with(
+    page: &Page,
+    title: &str,
+    path: &str,
+    q: String,
+    number: u32,
+    found: Result<Listing>,
+    batch: BatchForm,
+) -> Response {
     let l = match found {
         Ok(l) => l,
         Err(e) => return super::error_page(page, e),
@@ -105,8 +130,14 @@ fn render(
         total: tr.t1("register-total", "count", &l.total.to_string()),
         paging: Paging::of(&base, number, PER_PAGE, l.total),
         poll: l.poll,
+        status: if batch.refusal.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        batch,
     };
-    html(StatusCode::OK, body.render())
+    html(body.status, body.render())
 }
 
 fn q_of(params: &HashMap<String, String>) -> Option<String> {
@@ -298,7 +329,103 @@ pub async fn users(
     render(&page, "nav-users", "/users", q, number, found)
 }
 
-pub async fn batch_runs(State(state): State<AppState>, page: Page) -> Response {
+pub async fn batch_runs(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let notice = if params.contains_key("started") {
+        page.tr.t("batch-started")
+    } else {
+        String::new()
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let last = today
+        .replace_day(1)
+        .ok()
+        .and_then(|d| d.previous_day())
+        .unwrap_or(today);
+    let form = BatchForm {
+        show: page.actor.has(claim::service::BATCH_PROCESS),
+        notice,
+        refusal: String::new(),
+        month: format!("{}-{:02}", last.year(), u8::from(last.month())),
+        location: String::new(),
+    };
+    batch_runs_page(&state, &page, form).await
+}
+
+/// `POST /batch-runs`: start the batch run of a month, for a region or district or nationally.
+pub async fn start_batch_run(
+    State(state): State<AppState>,
+    page: Page,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = super::form_fields(&body);
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut batch = BatchForm {
+        show: true,
+        notice: String::new(),
+        refusal: String::new(),
+        month: get("month"),
+        location: get("location"),
+    };
+    if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
+        batch.refusal = page.tr.t("csrf-failed");
+        return batch_runs_page(&state, &page, batch).await;
+    }
+    let month = get("month");
+    let parsed = month
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)));
+    let Some((year, month)) = parsed else {
+        batch.refusal = page.tr.t("form-errors");
+        return batch_runs_page(&state, &page, batch).await;
+    };
+    let location_id = match get("location").as_str() {
+        "" => None,
+        code => match location::service::get_location(&state.db, &page.actor, code).await {
+            Ok(l) => Some(l.id),
+            Err(kernel::Error::NotFound { .. }) => {
+                batch.refusal = page.tr.t("error-not_found");
+                return batch_runs_page(&state, &page, batch).await;
+            }
+            Err(e) => return super::error_page(&page, e),
+        },
+    };
+    let input = claim::model::BatchRunInput {
+        year,
+        month,
+        location_id,
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    match claim::service::create_batch_run(&state.db, &page.actor, input, today).await {
+        Ok(_) => {
+            let mut r = axum::response::Redirect::to("/batch-runs?started=1").into_response();
+            *r.status_mut() = StatusCode::SEE_OTHER;
+            r
+        }
+        Err(kernel::Error::Invalid(fields)) => {
+            batch.refusal = fields
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            batch_runs_page(&state, &page, batch).await
+        }
+        Err(kernel::Error::Conflict { message, .. }) => {
+            batch.refusal = message;
+            batch_runs_page(&state, &page, batch).await
+        }
+        Err(e) => super::error_page(&page, e),
+    }
+}
+
+async fn batch_runs_page(state: &AppState, page: &Page, batch: BatchForm) -> Response {
     let found = claim::service::list_batch_runs(&state.db, &page.actor)
         .await
         .map(|runs| Listing {
@@ -332,13 +459,14 @@ pub async fn batch_runs(State(state): State<AppState>, page: Page) -> Response {
                 })
                 .collect(),
         });
-    render(
-        &page,
+    render_with(
+        page,
         "nav-batch-runs",
         "/batch-runs",
         String::new(),
         1,
         found,
+        batch,
     )
 }
 
