@@ -41,6 +41,11 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/families/{id}", get(pages::families::show))
         .route("/families/{id}/policies", post(pages::policies::enrol))
         .route("/families/{id}/members", post(pages::policies::add_member))
+        .route("/insurees/{id}/card", get(pages::insurees::card))
+        .route(
+            "/insurees/{id}/photo",
+            get(pages::insurees::photo).post(pages::insurees::change_photo),
+        )
         .route("/policies/{id}/contributions", post(pages::policies::pay))
         .route(
             "/claims",

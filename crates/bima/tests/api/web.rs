@@ -344,6 +344,38 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert!(page.body.contains("770000002"));
         assert_eq!(app.count("SELECT COUNT(*) FROM insurees").await, insurees_before + 1);
 
+        // The insurance card: the number as a QR code; a photo uploaded shows on it.
+        let (_, insuree) = app.get("/api/v1/insurees/770000002").await;
+        let insuree_id = insuree["id"].as_str().unwrap().to_string();
+        let card = browser.get(&format!("/insurees/{insuree_id}/card")).await;
+        assert_eq!(card.status, 200, "{}", card.body);
+        assert!(card.body.contains("<svg") && card.body.contains("770000002"), "{}", card.body);
+        assert!(!card.body.contains("/photo\" alt"), "no photo yet");
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+            0x90, 0x77, 0x53, 0xDE, 0, 0, 0, 0x0C, b'I', b'D', b'A', b'T', 0x08, 0xD7, 0x63, 0xF8, 0xCF, 0xC0, 0, 0, 0x03, 0x01, 0x01,
+            0x00, 0x18, 0xDD, 0x8D, 0xB0, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
+        ];
+        let boundary = "bima-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"photo\"; filename=\"me.png\"\r\ncontent-type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&png);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = browser
+            .client
+            .post(format!("{}/insurees/{insuree_id}/photo", browser.base))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        let uploaded = browser.send(request).await;
+        assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+        let card = browser.get(&uploaded.location).await;
+        assert!(card.body.contains("The photo was changed."), "{}", card.body);
+        assert!(card.body.contains(&format!("/insurees/{insuree_id}/photo")));
+        let photo = browser.get(&format!("/insurees/{insuree_id}/photo")).await;
+        assert_eq!(photo.status, 200);
+
         // A batch run for last month, nationally: started once, refused the second time.
         let runs = browser.get("/batch-runs").await;
         let month = runs.body.split(r#"name="month" type="month" value=""#).nth(1).unwrap()[..7].to_string();

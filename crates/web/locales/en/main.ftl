@@ -277,3 +277,16 @@ batch-location = Region or district code
 batch-location-help = Leave empty for the national products.
 batch-submit = Start the run
 batch-started = The batch run has started; its progress shows below.
+
+card-title = Insurance card of { $name }
+card-label = Insurance card
+card-photo = Photo of the insured person
+card-qr = QR code of the insurance number { $number }
+card-print = Print the card
+card-family = Back to the family
+card-link = Card
+photo-label = A new photo (JPEG or PNG)
+photo-submit = Change the photo
+photo-changed = The photo was changed.
+photo-missing = Choose a photo file first.
+photo-too-large = The photo is too large: at most { $max } KB.

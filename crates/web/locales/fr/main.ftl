@@ -277,3 +277,16 @@ batch-location = Code de la région ou du district
 batch-location-help = Laisser vide pour les produits nationaux.
 batch-submit = Lancer le traitement
 batch-started = Le traitement par lot a commencé ; son avancement s'affiche ci-dessous.
+
+card-title = Carte d'assuré de { $name }
+card-label = Carte d'assuré
+card-photo = Photo de la personne assurée
+card-qr = Code QR du numéro d'assuré { $number }
+card-print = Imprimer la carte
+card-family = Retour à la famille
+card-link = Carte
+photo-label = Une nouvelle photo (JPEG ou PNG)
+photo-submit = Changer la photo
+photo-changed = La photo a été changée.
+photo-missing = Choisissez d'abord un fichier photo.
+photo-too-large = La photo est trop grande : au plus { $max } Ko.

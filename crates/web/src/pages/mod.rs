@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod dashboard;
 pub mod families;
+pub mod insurees;
 pub mod login;
 pub mod policies;
 pub mod registers;
