@@ -54,6 +54,9 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/claims/new", get(pages::claims::new_form))
         .route("/claims/{id}", get(pages::claims::show))
         .route("/claims/{id}/submit", post(pages::claims::submit))
+        .route("/claims/{id}/review", post(pages::review::review))
+        .route("/claims/{id}/feedback", post(pages::review::ask_feedback))
+        .route("/policies/{id}/renew", post(pages::review::renew))
         .route(
             "/static/htmx-2.0.11.min.js",
             get(|| asset(HTMX, "text/javascript")),

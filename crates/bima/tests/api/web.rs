@@ -448,6 +448,55 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         let list = browser.get("/claims?status=rejected").await;
         assert!(list.body.contains(r#"<option value="rejected" selected>Rejected</option>"#), "{}", list.body);
 
+        // A medical officer's review: a rejection needs its justification, then it is saved.
+        let (_, checked) = app.get("/api/v1/claims?status=checked&per_page=2").await;
+        let checked_id = checked["items"][0]["id"].as_str().unwrap().to_string();
+        let other_checked = checked["items"][1]["id"].as_str().unwrap().to_string();
+        let (_, before_review) = app.get(&format!("/api/v1/claims/{checked_id}")).await;
+        let first = before_review["items"][0].clone();
+        let first = if first.is_null() { before_review["services"][0].clone() } else { first };
+        let line = first["id"].as_str().unwrap();
+        let version = before_review["version"].to_string();
+        let page = browser.get(&format!("/claims/{checked_id}")).await;
+        assert!(page.body.contains("Review this claim"), "{}", page.body);
+        let reject = format!("line-{line}-reject");
+        let why = format!("line-{line}-justification");
+        let refused = browser
+            .post(&format!("/claims/{checked_id}/review"), &[("csrf", &csrf), ("version", &version), (&reject, "yes")])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(r#"class="error" role="alert""#));
+        let reviewed = browser
+            .post(
+                &format!("/claims/{checked_id}/review"),
+                &[("csrf", &csrf), ("version", &version), (&reject, "yes"), (&why, "not given, says the patient")],
+            )
+            .await;
+        assert_eq!(reviewed.status, StatusCode::SEE_OTHER, "{}", reviewed.body);
+        assert!(browser.get(&reviewed.location).await.body.contains("The review was saved."));
+        let (_, after_review) = app.get(&format!("/api/v1/claims/{checked_id}")).await;
+        let line_after = ["items", "services"]
+            .iter()
+            .flat_map(|k| after_review[*k].as_array().unwrap().iter())
+            .find(|l| l["id"] == line)
+            .unwrap()
+            .clone();
+        assert_eq!(line_after["rejection_reason"], -1, "{after_review}");
+        assert_eq!(line_after["justification"], "not given, says the patient");
+        let asked = browser.post(&format!("/claims/{other_checked}/feedback"), &[("csrf", &csrf)]).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+        let (_, after_ask) = app.get(&format!("/api/v1/claims/{other_checked}")).await;
+        assert_ne!(after_ask["feedback_status"], "idle", "{after_ask}");
+
+        // The active policy renewed: a second policy of the family.
+        let (_, policies) = app.get(&format!("/api/v1/policies?family_id={family_id}")).await;
+        let active = policies["items"][0]["id"].as_str().unwrap().to_string();
+        let renewed = browser.post(&format!("/policies/{active}/renew"), &[("csrf", &csrf)]).await;
+        assert_eq!(renewed.status, StatusCode::SEE_OTHER, "{}", renewed.body);
+        assert!(browser.get(&renewed.location).await.body.contains("The policy was renewed"));
+        let (_, policies) = app.get(&format!("/api/v1/policies?family_id={family_id}")).await;
+        assert_eq!(policies["total"], 2, "{policies}");
+
         // The registers, the review queue, the batch runs and a record's history.
         let (_, villages) = app.get(&format!("/api/v1/locations/{village}")).await;
         let village_name = villages["name"].as_str().unwrap().to_string();

@@ -290,3 +290,15 @@ photo-submit = Change the photo
 photo-changed = The photo was changed.
 photo-missing = Choose a photo file first.
 photo-too-large = The photo is too large: at most { $max } KB.
+
+review-title = Review this claim
+review-reject = Reject
+review-qty = Units approved
+review-justification = Justification
+review-note = A note on the claim
+review-submit = Save the review
+claim-reviewed = The review was saved.
+feedback-ask = Ask the patient's feedback
+claim-feedback-asked = The patient's feedback was asked for.
+policy-renew = Renew this policy
+policy-renewed = The policy was renewed: the new one covers the family once it is paid.

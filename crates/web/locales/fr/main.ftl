@@ -290,3 +290,15 @@ photo-submit = Changer la photo
 photo-changed = La photo a été changée.
 photo-missing = Choisissez d'abord un fichier photo.
 photo-too-large = La photo est trop grande : au plus { $max } Ko.
+
+review-title = Contrôler cette demande
+review-reject = Rejeter
+review-qty = Unités accordées
+review-justification = Justification
+review-note = Une note sur la demande
+review-submit = Enregistrer le contrôle
+claim-reviewed = Le contrôle a été enregistré.
+feedback-ask = Demander l'avis du patient
+claim-feedback-asked = L'avis du patient a été demandé.
+policy-renew = Renouveler cette police
+policy-renewed = La police a été renouvelée : la nouvelle couvre la famille une fois payée.

@@ -121,14 +121,20 @@ pub struct LineView {
     /// The reason code's words, and the engine's sentence about this line.
     pub reason: String,
     pub sentence: String,
+    /// The units approved so far (the review form's default).
+    pub approved_qty: String,
 }
 
 #[derive(Template)]
 #[template(path = "claim.html")]
 struct ClaimPage {
     chrome: Chrome,
+    status_code: StatusCode,
     notice: String,
+    refusal: String,
     can_submit: bool,
+    can_review: bool,
+    can_ask_feedback: bool,
     claim: Claim,
     status: String,
     review: String,
@@ -148,12 +154,28 @@ pub async fn show(
         tr.t("claim-saved")
     } else if params.contains_key("submitted") {
         tr.t("claim-submitted")
+    } else if params.contains_key("reviewed") {
+        tr.t("claim-reviewed")
+    } else if params.contains_key("feedback") {
+        tr.t("claim-feedback-asked")
     } else {
         String::new()
     };
-    let claim = match claim::service::get_claim(&state.db, &page.actor, &id).await {
+    claim_page(&state, &page, &id, notice, String::new()).await
+}
+
+/// A claim's page, with what a save just said (`notice`) or why it was refused (`refusal`).
+pub async fn claim_page(
+    state: &AppState,
+    page: &Page,
+    id: &str,
+    notice: String,
+    refusal: String,
+) -> Response {
+    let tr = &page.tr;
+    let claim = match claim::service::get_claim(&state.db, &page.actor, id).await {
         Ok(c) => c,
-        Err(e) => return super::error_page(&page, e),
+        Err(e) => return super::error_page(page, e),
     };
     let view = |kind: &str, l: &ClaimLine| {
         let reason = l.rejection_reason.map(|r| r.code());
@@ -169,6 +191,7 @@ pub async fn show(
                 .map(|r| tr.code("reason", &r.to_string()))
                 .unwrap_or_default(),
             sentence: l.decision.clone().unwrap_or_default(),
+            approved_qty: l.qty_approved.unwrap_or(l.qty).to_string(),
             line: l.clone(),
         }
     };
@@ -178,11 +201,27 @@ pub async fn show(
         .map(|l| view("claim-line-item", l))
         .chain(claim.services.iter().map(|l| view("claim-line-service", l)))
         .collect();
+    let decided = matches!(
+        claim.status,
+        ClaimStatus::Checked | ClaimStatus::Processed | ClaimStatus::Valuated
+    );
     let body = ClaimPage {
-        chrome: Chrome::of(&page, tr.t1("claim-title", "code", &claim.code), "/claims"),
+        chrome: Chrome::of(page, tr.t1("claim-title", "code", &claim.code), "/claims"),
+        status_code: if refusal.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
         notice,
+        refusal,
         can_submit: claim.status == ClaimStatus::Entered
             && page.actor.has(claim::service::CLAIM_SUBMIT),
+        can_review: claim.status == ClaimStatus::Checked
+            && claim.review_status != ReviewStatus::Delivered
+            && page.actor.has(claim::service::CLAIM_REVIEW),
+        can_ask_feedback: decided
+            && claim.feedback_status == ReviewStatus::Idle
+            && page.actor.has(claim::service::CLAIM_SELECT),
         status: tr.code("claim-status", claim.status.code()),
         review: tr.code("review-status", claim.review_status.code()),
         claimed: super::money(claim.claimed),
@@ -190,7 +229,7 @@ pub async fn show(
         lines,
         claim,
     };
-    html(StatusCode::OK, body.render())
+    html(body.status_code, body.render())
 }
 
 #[derive(Template)]

@@ -108,6 +108,8 @@ pub async fn show(
         page.tr.t("policy-enrolled")
     } else if params.contains_key("paid") {
         page.tr.t("policy-paid")
+    } else if params.contains_key("renewed") {
+        page.tr.t("policy-renewed")
     } else if params.contains_key("member") {
         page.tr.t("member-added")
     } else {

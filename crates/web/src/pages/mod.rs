@@ -7,6 +7,7 @@ pub mod insurees;
 pub mod login;
 pub mod policies;
 pub mod registers;
+pub mod review;
 
 use crate::i18n::Tr;
 use crate::session::Page;

@@ -27,6 +27,8 @@ pub struct PolicyRow {
     /// The balance as the pay form's default amount; empty when nothing is due.
     pub due: String,
     pub dates: String,
+    /// Active or expired, and the user may renew.
+    pub renewable: bool,
 }
 
 /// A form the services refused: which one, what was typed, and why.
@@ -137,6 +139,10 @@ async fn rows(state: &AppState, page: &Page, family: Uuid) -> Result<Vec<PolicyR
             },
             balance: money(d.balance),
             dates: format!("{} – {}", d.policy.start_date, d.policy.expiry_date),
+            renewable: matches!(
+                d.policy.status,
+                policy::model::PolicyStatus::Active | policy::model::PolicyStatus::Expired
+            ) && page.actor.has(policy::service::POLICY_RENEW),
         });
     }
     Ok(out)
