@@ -9,4 +9,4 @@ pub mod service;
 pub mod store;
 
 pub static MIGRATIONS: &[::store::Migration] =
-    ::store::migrations!("claim": "0001_claims", "0002_awaiting_batch");
+    ::store::migrations!("claim": "0001_claims", "0002_awaiting_batch", "0003_recent");
