@@ -158,6 +158,7 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64) {
         "| bima demo --families {families} | | | {:.1} s | | | |",
         took.as_secs_f64()
     );
+    seal_audit(dir.path(), database_url);
     let keep_alive = reqwest::Client::new();
     let (server, _) = start(&keep_alive, dir.path(), database_url).await;
     let base = server.base.clone();

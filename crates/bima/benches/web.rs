@@ -4,8 +4,8 @@
 //!     BIMA_BENCH_DATABASE_URL="postgres://postgres@localhost/postgres?host=/var/run/postgresql" cargo bench -p bima --bench web
 //!     BIMA_BENCH_FAMILIES=20000 BIMA_BENCH_CLAIMS=20000 BIMA_BENCH_ENGINES=sqlite ...
 //!
-//! The release `bima serve` on `bima demo` (default 20,000 families and 20,000 claims), a
-//! browser's session (the login form, its cookies), then each page asked 200 times after 20
+//! The release `bima serve` on `bima demo` (default 20,000 families and 20,000 claims, its audit
+//! records sealed by `bima audit verify` first), a browser's session (the login form, its cookies), then each page asked 200 times after 20
 //! untimed over one kept-alive loopback connection: the time to the whole answer is the server's
 //! time plus loopback. The size is the gzip body a browser receives (`Accept-Encoding: gzip`);
 //! the raw size is shown beside it.
@@ -94,6 +94,7 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: u6
         "| bima demo --families {families} --claims {claims} | | {:.1} s | | | | |",
         took.as_secs_f64()
     );
+    seal_audit(dir.path(), database_url);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

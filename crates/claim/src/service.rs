@@ -688,7 +688,9 @@ pub async fn enter_and_submit(
             &d.bytes,
         )?);
     }
-    let mut read = db.read().await?;
+    // Each read is consistent on its own (as a submission's are): no BEGIN and COMMIT around
+    // them, two trips fewer to SQLite's connection thread.
+    let mut read = db.read_one().await?;
     let (entered, around) = checked_claim(&mut read, actor, input, Uuid::now_v7(), today).await?;
     let decided = adjudicate(&mut read, config, entered, around).await?;
     // Entered and decided in one write: the first version.

@@ -621,7 +621,13 @@ pub struct FamilyFilter {
 }
 
 fn family_where(f: &FamilyFilter) -> Sql {
-    let mut sql = Sql::new(FAMILY_FROM);
+    family_where_from(f, FAMILY_FROM)
+}
+
+/// The filter over `from`: the families with their heads, or (to count them when no term
+/// names the head) the families alone.
+fn family_where_from(f: &FamilyFilter, from: &str) -> Sql {
+    let mut sql = Sql::new(from);
     sql.push(" WHERE f.deleted_at IS NULL");
     for range in &f.updated {
         range.push_to(&mut sql, "f.updated_at");
@@ -658,10 +664,16 @@ pub async fn list_families(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<FamilyView>, i64)> {
-    let (rows, total): (Vec<FamilyRow>, i64) = store::fetch_page(
+    let count = if filter.head_chfid.is_none() && filter.head_last_name.is_none() {
+        family_where_from(filter, " FROM families f")
+    } else {
+        family_where(filter)
+    };
+    let (rows, total): (Vec<FamilyRow>, i64) = store::fetch_page_counting(
         tx,
         FAMILY_SELECT,
         &family_where(filter),
+        &count,
         "f.id",
         limit,
         offset,

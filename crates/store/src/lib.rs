@@ -11,8 +11,8 @@ pub mod testing;
 
 pub use migrate::Migration;
 pub use sql::{
-    Arg, InstantRange, Sql, anonymous, deleted_district, existing_ids, fetch_page, keys_per_lookup,
-    soft_delete,
+    Arg, InstantRange, Sql, anonymous, deleted_district, existing_ids, fetch_page,
+    fetch_page_counting, keys_per_lookup, soft_delete,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -121,6 +121,20 @@ pub fn demo_with_claims(
     )
 }
 
+/// Seal every pending audit record (`bima audit verify`): after a bulk load the server's
+/// sealer would otherwise do it while the first measurements run.
+pub fn seal_audit(data_dir: &std::path::Path, database_url: Option<&str>) {
+    let out = bima(data_dir, database_url)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The administrator's token.
 pub async fn login(client: &reqwest::Client, base: &str) -> String {
     let login: Value = client
