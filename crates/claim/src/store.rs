@@ -468,66 +468,77 @@ pub async fn insert_claim_recorded(
     c: &Claim,
     record: kernel::audit::Entry,
 ) -> Result<bool> {
-    if let Some(conn) = tx.postgres() {
-        return insert_claim_recorded_pg(conn, c, record).await;
-    }
-    if !insert_claim(tx, c).await? {
-        return Ok(false);
-    }
-    record.append(tx).await?;
-    Ok(true)
-}
-
-/// [`insert_claim_recorded`]'s one statement on PostgreSQL.
-async fn insert_claim_recorded_pg(
-    conn: &mut sqlx::PgConnection,
-    c: &Claim,
-    record: kernel::audit::Entry,
-) -> Result<bool> {
-    use std::fmt::Write;
     let lines = line_writes(std::slice::from_ref(c));
-    let width = LINE_WRITE_COLUMNS.split(',').count();
-    let mut sql = format!(
-        "WITH c AS (INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ({}) RETURNING id), \
-         a AS (INSERT INTO audit_log ({}) SELECT $40, $41, $42, $43, $44, $45, $46, $47 FROM c)",
-        (1..=39)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        kernel::audit::Entry::COLUMNS
-    );
-    if !lines.is_empty() {
-        let _ = write!(
-            sql,
-            ", l AS (INSERT INTO claim_lines ({LINE_WRITE_COLUMNS}) VALUES "
+    let sql = recorded_insert_sql(lines.len(), tx.engine());
+    let written = on_tx!(tx, conn => {
+        let mut query = kernel::bind_audit_entry!(
+            bind_claim!(sqlx::query(sqlx::AssertSqlSafe(sql)), c),
+            &record
         );
-        for r in 0..lines.len() {
-            let first = 48 + r * width;
-            let values: Vec<String> = (first..first + width).map(|i| format!("${i}")).collect();
-            let _ = write!(
-                sql,
-                "{}({})",
-                if r > 0 { ", " } else { "" },
-                values.join(", ")
-            );
+        for w in &lines {
+            query = bind_line!(query, w);
         }
-        sql.push(')');
-    }
-    sql.push_str(" SELECT COUNT(*) FROM c");
-    let mut query = kernel::bind_audit_entry!(
-        bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), c),
-        &record
-    );
-    for w in &lines {
-        query = bind_line!(query, w);
-    }
-    match query.fetch_one(conn).await {
-        Ok((n,)) => {
-            let n: i64 = n;
-            Ok(n == 1)
-        }
+        query.execute(&mut **conn).await.map(|_| ())
+    });
+    match written {
+        Ok(_) => Ok(true),
         Err(e) if store::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// [`insert_claim_recorded`]'s SQL: the claim (`$1`–`$39`), its audit record (`$40`–`$47`) and
+/// its lines (from `$48`, a row each), sent at once. On PostgreSQL one statement (the three as
+/// data-modifying CTEs); on SQLite three statements in one query string (sqlx runs them in turn
+/// on the connection's thread: one trip instead of three, inside the writer slot). A reused code
+/// fails the first insert, and nothing is written.
+fn recorded_insert_sql(lines: usize, engine: store::Engine) -> String {
+    use std::fmt::Write;
+    let width = LINE_WRITE_COLUMNS.split(',').count();
+    let claim_values = (1..=39)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let record = kernel::audit::Entry::COLUMNS;
+    let mut line_values = String::new();
+    for r in 0..lines {
+        let first = 48 + r * width;
+        let values: Vec<String> = (first..first + width).map(|i| format!("${i}")).collect();
+        let _ = write!(
+            line_values,
+            "{}({})",
+            if r > 0 { ", " } else { "" },
+            values.join(", ")
+        );
+    }
+    match engine {
+        store::Engine::Postgres => {
+            let mut sql = format!(
+                "WITH c AS (INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ({claim_values}) RETURNING id), \
+                 a AS (INSERT INTO audit_log ({record}) SELECT $40, $41, $42, $43, $44, $45, $46, $47 FROM c)"
+            );
+            if lines > 0 {
+                let _ = write!(
+                    sql,
+                    ", l AS (INSERT INTO claim_lines ({LINE_WRITE_COLUMNS}) VALUES {line_values})"
+                );
+            }
+            sql.push_str(" SELECT COUNT(*) FROM c");
+            sql
+        }
+        store::Engine::Sqlite => {
+            let mut sql = format!(
+                "INSERT INTO claims ({CLAIM_WRITE_COLUMNS}) VALUES ({claim_values}); \
+                 INSERT INTO audit_log ({record}) VALUES ($40, $41, $42, $43, $44, $45, $46, $47)"
+            );
+            if lines > 0 {
+                let _ = write!(
+                    sql,
+                    "; INSERT INTO claim_lines ({LINE_WRITE_COLUMNS}) VALUES {line_values}"
+                );
+            }
+            sql
+        }
     }
 }
 

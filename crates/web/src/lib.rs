@@ -66,6 +66,7 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/health-facilities", get(pages::registers::facilities))
         .route("/products", get(pages::registers::products))
         .route("/users", get(pages::registers::users))
+        .route("/roles", get(pages::registers::roles))
         .route(
             "/batch-runs",
             get(pages::registers::batch_runs).post(pages::registers::start_batch_run),
@@ -159,6 +160,7 @@ const SCREENS: &[(&str, &str, Option<Right>)] = &[
         Some(product::service::PRODUCT_SEARCH),
     ),
     ("/users", "nav-users", Some(Right::USER_SEARCH)),
+    ("/roles", "nav-roles", Some(Right::ROLE_SEARCH)),
 ];
 
 impl Chrome {

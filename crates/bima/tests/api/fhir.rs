@@ -726,6 +726,22 @@ async fn a_claim_posted_as_fhir_is_adjudicated_and_answered_with_its_reasons() {
             })
             .collect();
         assert_eq!(reasons, rest_reasons, "the same decision as the REST API's");
+        // Stored at once with its lines and one audit record.
+        let stored_lines = app
+            .count_with(
+                "SELECT COUNT(*) FROM claim_lines l JOIN claims c ON c.id = l.claim_id WHERE c.code = $1",
+                "FHIR-0001",
+            )
+            .await;
+        assert_eq!(stored_lines, items.len() as i64);
+        let records = app
+            .count_with(
+                "SELECT COUNT(*) FROM audit_log a JOIN claims c ON c.id = a.entity_id \
+                 WHERE c.code = $1 AND a.action = 'enter_and_submit'",
+                "FHIR-0001",
+            )
+            .await;
+        assert_eq!(records, 1);
         let claimed = response["total"][0]["amount"]["value"].as_f64().unwrap();
         assert_eq!(
             (claimed * 100.0).round() as i64,

@@ -505,6 +505,7 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
             (format!("/health-facilities?q={}", &sample.facility), sample.facility.clone()),
             ("/products".to_string(), "Basic Cover".to_string()),
             ("/users?q=admin".to_string(), "admin".to_string()),
+            ("/roles".to_string(), "IMIS Administrator".to_string()),
             ("/batch-runs".to_string(), "<th scope=\"col\">Progress</th>".to_string()),
             ("/review".to_string(), "Claims waiting for review".to_string()),
             (format!("/history/family/{family_id}"), "Created".to_string()),

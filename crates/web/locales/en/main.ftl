@@ -302,3 +302,7 @@ feedback-ask = Ask the patient's feedback
 claim-feedback-asked = The patient's feedback was asked for.
 policy-renew = Renew this policy
 policy-renewed = The policy was renewed: the new one covers the family once it is paid.
+
+nav-roles = Roles
+register-rights = Rights
+register-system = System role

@@ -302,3 +302,7 @@ feedback-ask = Demander l'avis du patient
 claim-feedback-asked = L'avis du patient a été demandé.
 policy-renew = Renouveler cette police
 policy-renewed = La police a été renouvelée : la nouvelle couvre la famille une fois payée.
+
+nav-roles = Rôles
+register-rights = Droits
+register-system = Rôle système

@@ -329,6 +329,48 @@ pub async fn users(
     render(&page, "nav-users", "/users", q, number, found)
 }
 
+pub async fn roles(
+    State(state): State<AppState>,
+    page: Page,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let number = page_number(&params);
+    let found = identity::service::list_roles(
+        &state.db,
+        &page.actor,
+        q_of(&params),
+        None,
+        PageParams::new(Some(number), Some(PER_PAGE)),
+    )
+    .await
+    .map(|p| Listing {
+        search: "register-search-name",
+        figures: Vec::new(),
+        columns: &[
+            "register-name",
+            "register-rights",
+            "register-system",
+            "register-active",
+        ],
+        rows: p
+            .items
+            .iter()
+            .map(|r| {
+                vec![
+                    link(&r.name, format!("/history/role/{}", r.id)),
+                    text(r.rights.len()),
+                    text(page.tr.t(if r.is_system { "yes" } else { "no" })),
+                    text(page.tr.t(if r.blocked { "no" } else { "yes" })),
+                ]
+            })
+            .collect(),
+        total: p.total,
+        poll: false,
+    });
+    let q = q_of(&params).unwrap_or_default();
+    render(&page, "nav-roles", "/roles", q, number, found)
+}
+
 pub async fn batch_runs(
     State(state): State<AppState>,
     page: Page,
