@@ -667,8 +667,7 @@ pub struct NewDocument {
 /// Claim` does): checked as [`create_claim`] checks it, adjudicated as [`run_step`] does, and
 /// written once, decided, with its documents. The reads come first and hold no lock (on SQLite
 /// no writer slot); a code the facility already used is the unique index's 409 at the write,
-/// with nothing written. Without documents PostgreSQL writes it in one statement, SQLite in one
-/// trip to its connection's thread.
+/// with nothing written. Without documents PostgreSQL writes it in one statement.
 pub async fn enter_and_submit(
     db: &Db,
     actor: &Actor,
@@ -708,17 +707,6 @@ pub async fn enter_and_submit(
         None::<&()>,
         Some(&decided),
     )?;
-    if documents.is_empty()
-        && let Some((pool, writer)) = db.sqlite_writer()
-    {
-        read.commit().await?;
-        let code = decided.code.clone();
-        let written = decided.clone();
-        if !sql::insert_claim_recorded_sqlite(pool, writer, written, record).await? {
-            return Err(code_conflict(&code));
-        }
-        return Ok(decided);
-    }
     let mut tx = if documents.is_empty() && db.engine() == store::Engine::Postgres {
         read
     } else {

@@ -487,49 +487,6 @@ pub async fn insert_claim_recorded(
     }
 }
 
-/// [`insert_claim_recorded`] on SQLite in its own write transaction, holding the writer slot for
-/// one trip to the connection's thread: `BEGIN IMMEDIATE`, the three inserts and `COMMIT` as one
-/// query (each trip under load waits for a free runtime thread, and the slot was held across
-/// five). Run as its own task, so that a request dropped half-way cannot leave the connection
-/// inside the transaction; a failed insert is rolled back before the connection goes back.
-pub async fn insert_claim_recorded_sqlite(
-    pool: sqlx::SqlitePool,
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    c: Claim,
-    record: kernel::audit::Entry,
-) -> Result<bool> {
-    let task = tokio::spawn(async move {
-        let lines = line_writes(std::slice::from_ref(&c));
-        let sql = format!(
-            "BEGIN IMMEDIATE; {}; COMMIT",
-            recorded_insert_sql(lines.len(), store::Engine::Sqlite)
-        );
-        let _slot = writer.lock().await;
-        let mut conn = pool.acquire().await?;
-        let mut query = kernel::bind_audit_entry!(
-            bind_claim!(sqlx::query(sqlx::AssertSqlSafe(sql)), &c),
-            &record
-        );
-        for w in &lines {
-            query = bind_line!(query, w);
-        }
-        match query.execute(&mut *conn).await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                // Nothing of this claim stays: the transaction is still open when an insert fails.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                if store::is_unique_violation(&e) {
-                    Ok(false)
-                } else {
-                    Err(e.into())
-                }
-            }
-        }
-    });
-    task.await
-        .map_err(|e| kernel::Error::Internal(format!("the claim's write stopped: {e}")))?
-}
-
 /// [`insert_claim_recorded`]'s SQL: the claim (`$1`–`$39`), its audit record (`$40`–`$47`) and
 /// its lines (from `$48`, a row each), sent at once. On PostgreSQL one statement (the three as
 /// data-modifying CTEs); on SQLite three statements in one query string (sqlx runs them in turn

@@ -282,15 +282,6 @@ impl Tx {
 }
 
 impl Db {
-    /// SQLite: the pool and the writer slot, for a write that takes the slot for one trip to
-    /// a connection's thread (its BEGIN IMMEDIATE, statements and COMMIT sent as one query).
-    pub fn sqlite_writer(&self) -> Option<(SqlitePool, Arc<Mutex<()>>)> {
-        match self {
-            Db::Sqlite { pool, writer } => Some((pool.clone(), writer.clone())),
-            Db::Postgres { .. } => None,
-        }
-    }
-
     /// A unit of work whose writes are one statement each and all-or-nothing on their own: on
     /// PostgreSQL a plain connection (each statement commits itself, saving the BEGIN and COMMIT
     /// round trips), on SQLite a write transaction as [`Db::begin`].
