@@ -65,7 +65,11 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/locations", get(pages::registers::locations))
         .route("/health-facilities", get(pages::registers::facilities))
         .route("/products", get(pages::registers::products))
-        .route("/users", get(pages::registers::users))
+        .route(
+            "/users",
+            get(pages::registers::users).post(pages::users::create),
+        )
+        .route("/users/new", get(pages::users::new_form))
         .route("/roles", get(pages::registers::roles))
         .route(
             "/batch-runs",

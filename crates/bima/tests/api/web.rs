@@ -519,6 +519,38 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert_eq!(nothing.status, StatusCode::BAD_REQUEST, "{}", nothing.body);
         assert!(nothing.body.contains("entity must be one of"), "{}", nothing.body);
 
+        // A new user: an unknown district is refused by the field, then the user is created
+        // and can log in.
+        let (_, districts) = app.get("/api/v1/locations?type=D&per_page=1").await;
+        let district = districts["items"][0]["code"].as_str().unwrap().to_string();
+        let (_, roles) = app.get("/api/v1/roles?per_page=100").await;
+        let role = roles["items"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(browser.get("/users/new").await.status, 200);
+        let users_before = app.count("SELECT COUNT(*) FROM users").await;
+        let user_form = |districts: &str| {
+            vec![
+                ("csrf".to_string(), csrf.clone()), ("username".into(), "officer.web".into()),
+                ("last_name".into(), "Mwita".into()), ("other_names".into(), "Zawadi".into()),
+                ("password".into(), "a-good-password".into()), ("role_id".into(), role.clone()),
+                ("districts".into(), districts.to_string()), ("language".into(), "fr".into()),
+            ]
+        };
+        let form = user_form("NO-SUCH");
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = browser.post("/users", &pairs).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(r#"id="districts-error">No district has the code NO-SUCH."#), "{}", refused.body);
+        assert!(refused.body.contains(r#"value="officer.web""#));
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before);
+        let form = user_form(&district);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let created = browser.post("/users", &pairs).await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        let listed = browser.get(&created.location).await;
+        assert!(listed.body.contains("The user was created.") && listed.body.contains("officer.web"), "{}", listed.body);
+        let mut officer = Browser::new(&app);
+        assert_eq!(officer.log_in("officer.web", "a-good-password").await.status, StatusCode::SEE_OTHER);
+
         // French: the switch is remembered; the browser's language is the default.
         let switch = browser.get("/language?to=fr&next=%2Fclaims%3Fstatus%3Drejected").await;
         assert_eq!(switch.status, StatusCode::SEE_OTHER);

@@ -306,3 +306,13 @@ policy-renewed = The policy was renewed: the new one covers the family once it i
 nav-roles = Roles
 register-rights = Rights
 register-system = System role
+
+users-new = New user
+user-new-title = New user
+user-new-password = First password (at least 8 characters)
+user-new-role = Role
+user-new-districts = Districts (codes, separated by commas)
+user-new-districts-help = Leave empty for a user of the whole country.
+user-new-no-district = No district has the code { $code }.
+user-new-submit = Create the user
+user-created = The user was created.

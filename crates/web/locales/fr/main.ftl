@@ -306,3 +306,13 @@ policy-renewed = La police a été renouvelée : la nouvelle couvre la famille u
 nav-roles = Rôles
 register-rights = Droits
 register-system = Rôle système
+
+users-new = Nouvel utilisateur
+user-new-title = Nouvel utilisateur
+user-new-password = Premier mot de passe (au moins 8 caractères)
+user-new-role = Rôle
+user-new-districts = Districts (codes, séparés par des virgules)
+user-new-districts-help = Laisser vide pour un utilisateur de tout le pays.
+user-new-no-district = Aucun district n'a le code { $code }.
+user-new-submit = Créer l'utilisateur
+user-created = L'utilisateur a été créé.

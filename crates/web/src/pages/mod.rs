@@ -8,6 +8,7 @@ pub mod login;
 pub mod policies;
 pub mod registers;
 pub mod review;
+pub mod users;
 
 use crate::i18n::Tr;
 use crate::session::Page;

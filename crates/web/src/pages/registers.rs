@@ -54,14 +54,19 @@ struct RegisterPage {
     paging: Paging,
     /// Reload the table every 2 s (a job is running).
     poll: bool,
-    batch: BatchForm,
+    extra: Extras,
     status: StatusCode,
 }
 
-/// The batch runs' page: the form that starts one, and what it said.
+/// What a list page adds: a notice, a link to add a record, and on the batch runs' page the
+/// form that starts one and what it said.
 #[derive(Default)]
-struct BatchForm {
+struct Extras {
+    /// Show the batch run form.
     show: bool,
+    /// A link to a new record's form (href, label); empty: none.
+    add_href: String,
+    add_label: String,
     notice: String,
     refusal: String,
     /// The month offered (`YYYY-MM`): the last one over, or what was typed.
@@ -94,7 +99,7 @@ fn render(
     number: u32,
     found: Result<Listing>,
 ) -> Response {
-    render_with(page, title, path, q, number, found, BatchForm::default())
+    render_with(page, title, path, q, number, found, Extras::default())
 }
 
 fn render_with(
@@ -104,7 +109,7 @@ fn render_with(
     q: String,
     number: u32,
     found: Result<Listing>,
-    batch: BatchForm,
+    extra: Extras,
 ) -> Response {
     let l = match found {
         Ok(l) => l,
@@ -130,12 +135,12 @@ fn render_with(
         total: tr.t1("register-total", "count", &l.total.to_string()),
         paging: Paging::of(&base, number, PER_PAGE, l.total),
         poll: l.poll,
-        status: if batch.refusal.is_empty() {
+        status: if extra.refusal.is_empty() {
             StatusCode::OK
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         },
-        batch,
+        extra,
     };
     html(body.status, body.render())
 }
@@ -326,7 +331,21 @@ pub async fn users(
         poll: false,
     });
     let q = q_of(&params).unwrap_or_default();
-    render(&page, "nav-users", "/users", q, number, found)
+    let extra = Extras {
+        add_href: if page.actor.has(kernel::Right::USER_ADD) {
+            "/users/new".into()
+        } else {
+            String::new()
+        },
+        add_label: page.tr.t("users-new"),
+        notice: if params.contains_key("created") {
+            page.tr.t("user-created")
+        } else {
+            String::new()
+        },
+        ..Extras::default()
+    };
+    render_with(&page, "nav-users", "/users", q, number, found, extra)
 }
 
 pub async fn roles(
@@ -387,12 +406,12 @@ pub async fn batch_runs(
         .ok()
         .and_then(|d| d.previous_day())
         .unwrap_or(today);
-    let form = BatchForm {
+    let form = Extras {
         show: page.actor.has(claim::service::BATCH_PROCESS),
         notice,
         refusal: String::new(),
         month: format!("{}-{:02}", last.year(), u8::from(last.month())),
-        location: String::new(),
+        ..Extras::default()
     };
     batch_runs_page(&state, &page, form).await
 }
@@ -409,12 +428,13 @@ pub async fn start_batch_run(
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
-    let mut batch = BatchForm {
+    let mut batch = Extras {
         show: true,
         notice: String::new(),
         refusal: String::new(),
         month: get("month"),
         location: get("location"),
+        ..Extras::default()
     };
     if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
         batch.refusal = page.tr.t("csrf-failed");
@@ -467,7 +487,7 @@ pub async fn start_batch_run(
     }
 }
 
-async fn batch_runs_page(state: &AppState, page: &Page, batch: BatchForm) -> Response {
+async fn batch_runs_page(state: &AppState, page: &Page, extra: Extras) -> Response {
     let found = claim::service::list_batch_runs(&state.db, &page.actor)
         .await
         .map(|runs| Listing {
@@ -508,7 +528,7 @@ async fn batch_runs_page(state: &AppState, page: &Page, batch: BatchForm) -> Res
         String::new(),
         1,
         found,
-        batch,
+        extra,
     )
 }
 
