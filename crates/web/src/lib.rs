@@ -56,6 +56,10 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/claims/{id}/submit", post(pages::claims::submit))
         .route("/claims/{id}/review", post(pages::review::review))
         .route("/claims/{id}/feedback", post(pages::review::ask_feedback))
+        .route(
+            "/claims/{id}/feedback/answers",
+            post(pages::review::deliver_feedback),
+        )
         .route("/policies/{id}/renew", post(pages::review::renew))
         .route(
             "/static/htmx-2.0.11.min.js",

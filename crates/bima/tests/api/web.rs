@@ -487,6 +487,21 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
         assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
         let (_, after_ask) = app.get(&format!("/api/v1/claims/{other_checked}")).await;
         assert_ne!(after_ask["feedback_status"], "idle", "{after_ask}");
+        let page = browser.get(&format!("/claims/{other_checked}")).await;
+        assert!(page.body.contains("The patient&#39;s feedback") || page.body.contains("The patient&#x27;s feedback"), "{}", page.body);
+        let answers = format!("/claims/{other_checked}/feedback/answers");
+        let out_of_range = browser
+            .post(&answers, &[("csrf", &csrf), ("care_rendered", "yes"), ("assessment", "9")])
+            .await;
+        assert_eq!(out_of_range.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", out_of_range.body);
+        let answered = browser
+            .post(&answers, &[("csrf", &csrf), ("care_rendered", "yes"), ("drug_prescribed", "yes"), ("drug_received", "yes"), ("assessment", "4")])
+            .await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+        let (_, delivered) = app.get(&format!("/api/v1/claims/{other_checked}")).await;
+        assert_eq!(delivered["feedback_status"], "delivered", "{delivered}");
+        assert_eq!(delivered["feedback"]["assessment"], 4);
+        assert_eq!(delivered["feedback"]["payment_asked"], false);
 
         // The active policy renewed: a second policy of the family.
         let (_, policies) = app.get(&format!("/api/v1/policies?family_id={family_id}")).await;

@@ -316,3 +316,13 @@ user-new-districts-help = Leave empty for a user of the whole country.
 user-new-no-district = No district has the code { $code }.
 user-new-submit = Create the user
 user-created = The user was created.
+
+feedback-title = The patient's feedback
+feedback-care-rendered = The care was given
+feedback-payment-asked = The patient was asked to pay
+feedback-drug-prescribed = A medicine was prescribed
+feedback-drug-received = The medicine was received
+feedback-assessment = The patient's assessment (0 to 5)
+feedback-assessment-required = Give the patient's assessment, from 0 to 5.
+feedback-submit = Record the feedback
+claim-feedback-delivered = The patient's feedback was recorded.

@@ -316,3 +316,13 @@ user-new-districts-help = Laisser vide pour un utilisateur de tout le pays.
 user-new-no-district = Aucun district n'a le code { $code }.
 user-new-submit = Créer l'utilisateur
 user-created = L'utilisateur a été créé.
+
+feedback-title = L'avis du patient
+feedback-care-rendered = Les soins ont été donnés
+feedback-payment-asked = On a demandé au patient de payer
+feedback-drug-prescribed = Un médicament a été prescrit
+feedback-drug-received = Le médicament a été reçu
+feedback-assessment = L'appréciation du patient (0 à 5)
+feedback-assessment-required = Donnez l'appréciation du patient, de 0 à 5.
+feedback-submit = Enregistrer l'avis
+claim-feedback-delivered = L'avis du patient a été enregistré.

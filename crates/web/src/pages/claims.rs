@@ -135,6 +135,7 @@ struct ClaimPage {
     can_submit: bool,
     can_review: bool,
     can_ask_feedback: bool,
+    can_answer_feedback: bool,
     claim: Claim,
     status: String,
     review: String,
@@ -158,6 +159,8 @@ pub async fn show(
         tr.t("claim-reviewed")
     } else if params.contains_key("feedback") {
         tr.t("claim-feedback-asked")
+    } else if params.contains_key("answered") {
+        tr.t("claim-feedback-delivered")
     } else {
         String::new()
     };
@@ -222,6 +225,8 @@ pub async fn claim_page(
         can_ask_feedback: decided
             && claim.feedback_status == ReviewStatus::Idle
             && page.actor.has(claim::service::CLAIM_SELECT),
+        can_answer_feedback: claim.feedback_status == ReviewStatus::Selected
+            && page.actor.has(claim::service::CLAIM_FEEDBACK),
         status: tr.code("claim-status", claim.status.code()),
         review: tr.code("review-status", claim.review_status.code()),
         claimed: super::money(claim.claimed),

@@ -116,6 +116,53 @@ pub async fn ask_feedback(
     }
 }
 
+/// `POST /claims/{id}/feedback/answers`: what the patient said (four yes/no questions and an
+/// assessment from 0 to 5).
+pub async fn deliver_feedback(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_fields(&body);
+    if !page.csrf_ok(form.get("csrf").map(String::as_str)) {
+        return super::error_page(&page, Error::forbidden(page.tr.t("csrf-failed")));
+    }
+    let yes = |k: &str| form.get(k).is_some_and(|v| v == "yes");
+    let assessment = form
+        .get("assessment")
+        .and_then(|a| a.trim().parse::<i64>().ok());
+    let Some(assessment) = assessment else {
+        let m = page.tr.t("feedback-assessment-required");
+        return super::claims::claim_page(&state, &page, &id, String::new(), m).await;
+    };
+    let input = claim::model::FeedbackInput {
+        care_rendered: yes("care_rendered"),
+        payment_asked: yes("payment_asked"),
+        drug_prescribed: yes("drug_prescribed"),
+        drug_received: yes("drug_received"),
+        assessment,
+        feedback_date: None,
+        officer_id: None,
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    match claim::service::deliver_feedback(&state.db, &page.actor, &id, input, today).await {
+        Ok(_) => see_other(&format!("/claims/{id}?answered=1")),
+        Err(Error::Invalid(fields)) => {
+            let m = fields
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            super::claims::claim_page(&state, &page, &id, String::new(), m).await
+        }
+        Err(Error::Conflict { message, .. }) => {
+            super::claims::claim_page(&state, &page, &id, String::new(), message).await
+        }
+        Err(e) => super::error_page(&page, e),
+    }
+}
+
 /// `POST /policies/{id}/renew`: a new policy continuing this one, enrolled today.
 pub async fn renew(
     State(state): State<AppState>,
