@@ -247,6 +247,36 @@ fn new_insuree(
     insuree_from_input(input, blank)
 }
 
+/// A new family (version 1) headed by `head`, as `input` describes it.
+fn new_family(
+    id: Uuid,
+    head: Uuid,
+    input: &FamilyInput,
+    district: Uuid,
+    now: OffsetDateTime,
+) -> Family {
+    family_from_input(
+        input,
+        district,
+        Family {
+            id,
+            head_insuree_id: Some(head),
+            location_id: input.location_id,
+            district_id: district,
+            poverty: None,
+            family_type: None,
+            address: None,
+            ethnicity: None,
+            confirmation_no: None,
+            confirmation_type: None,
+            is_offline: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+}
+
 fn family_from_input(input: &FamilyInput, district: Uuid, base: Family) -> Family {
     Family {
         location_id: input.location_id,
@@ -308,26 +338,7 @@ pub async fn create_family(
     let now = audit::now_micros();
     let id = Uuid::now_v7();
     let head = new_insuree(id, district, true, head, now);
-    let family = family_from_input(
-        &input,
-        district,
-        Family {
-            id,
-            head_insuree_id: Some(head.id),
-            location_id: input.location_id,
-            district_id: district,
-            poverty: None,
-            family_type: None,
-            address: None,
-            ethnicity: None,
-            confirmation_no: None,
-            confirmation_type: None,
-            is_offline: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        },
-    );
+    let family = new_family(id, head.id, &input, district, now);
     sql::save_family(&mut tx, &family, None).await?;
     sql::save_insuree(&mut tx, &head, None).await?;
     audit::append(
@@ -890,26 +901,7 @@ pub async fn gather_family(
             checks.finish()?;
             let district = family_village(&mut tx, actor, input.location_id).await?;
             let now = audit::now_micros();
-            let family = family_from_input(
-                &input,
-                district,
-                Family {
-                    id: Uuid::now_v7(),
-                    head_insuree_id: Some(head.id),
-                    location_id: input.location_id,
-                    district_id: district,
-                    poverty: None,
-                    family_type: None,
-                    address: None,
-                    ethnicity: None,
-                    confirmation_no: None,
-                    confirmation_type: None,
-                    is_offline: false,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-            );
+            let family = new_family(Uuid::now_v7(), head.id, &input, district, now);
             sql::save_family(&mut tx, &family, None).await?;
             audit::append(
                 &mut tx,

@@ -1,13 +1,14 @@
 //! Claims: the list by status, and a claim with each line's decision and the reason in words.
 
 use super::families::Paging;
+use super::{day, see_other};
 use crate::session::Page;
 use crate::{Chrome, html};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use claim::model::{
     Claim, ClaimInput, ClaimLine, ClaimStatus, ClaimSummary, LineInput, ReviewStatus, VisitType,
 };
@@ -278,20 +279,6 @@ pub async fn new_form(page: Page) -> Response {
 
 /// Rows of the form in use: (kind, row) of every line with a code.
 const ROWS: usize = 3;
-
-fn day(text: &str) -> Option<time::Date> {
-    time::Date::parse(
-        text.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
-
-fn see_other(to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    r
-}
 
 /// `POST /claims`: enter a claim as the form has it.
 pub async fn create(State(state): State<AppState>, page: Page, body: Bytes) -> Response {

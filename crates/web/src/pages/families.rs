@@ -7,7 +7,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use kernel::{AppState, Error, PageParams};
 use registry::model::FamilyView;
 use registry::store::FamilyFilter;
@@ -209,11 +209,8 @@ pub async fn create(
             errors.insert(field.to_string(), page.tr.t("form-required"));
         }
     }
-    let dob = time::Date::parse(
-        &get("dob"),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    );
-    if dob.is_err() && !errors.contains_key("dob") {
+    let dob = super::day(&get("dob"));
+    if dob.is_none() && !errors.contains_key("dob") {
         errors.insert("dob".into(), page.tr.t("error-invalid"));
     }
     let village = if errors.contains_key("village") {
@@ -228,7 +225,7 @@ pub async fn create(
             Err(e) => return super::error_page(&page, e),
         }
     };
-    let (Some(village), Ok(dob), true) = (village, dob, errors.is_empty()) else {
+    let (Some(village), Some(dob), true) = (village, dob, errors.is_empty()) else {
         return new_family_page(&page, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
     };
     let phone = Some(get("phone")).filter(|p| !p.is_empty());
@@ -254,10 +251,7 @@ pub async fn create(
     };
     match registry::service::create_family(&state.db, &page.actor, &config, input).await {
         Ok(created) => {
-            let mut r = Redirect::to(&format!("/families/{}?created=1", created.family.family.id))
-                .into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
-            r
+            super::see_other(&format!("/families/{}?created=1", created.family.family.id))
         }
         Err(e) => match field_errors(&page.tr, &e, FIELDS) {
             Some(found) => new_family_page(&page, StatusCode::UNPROCESSABLE_ENTITY, form, found),

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use kernel::AppState;
 use registry::model::InsureeDetail;
 use std::collections::HashMap;
@@ -152,17 +152,9 @@ pub async fn change_photo(
         return card_page(&state, hooks, &page, &id, String::new(), r).await;
     };
     match registry::service::put_photo(&state.db, &page.actor, &id, None, &bytes, None).await {
-        Ok(i) => {
-            let mut r = Redirect::to(&format!("/insurees/{}/card?photo=1", i.id)).into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
-            r
-        }
-        Err(kernel::Error::Invalid(fields)) => {
-            let r = fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
+        Ok(i) => super::see_other(&format!("/insurees/{}/card?photo=1", i.id)),
+        Err(e @ kernel::Error::Invalid(_)) => {
+            let r = super::refusal(&e).unwrap_or_default();
             card_page(&state, hooks, &page, &id, String::new(), r).await
         }
         Err(e) => super::error_page(&page, e),

@@ -131,8 +131,7 @@ pub async fn submit(
                 )
                     .into_response();
             };
-            let mut r = Redirect::to(&next).into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
+            let mut r = super::see_other(&next);
             let h = r.headers_mut();
             h.append(header::SET_COOKIE, sessions.cookie(SESSION, &token, true));
             h.append(
@@ -160,8 +159,7 @@ pub async fn logout(page: Result<Page, Response>, body: Bytes) -> Response {
     {
         return (StatusCode::FORBIDDEN, page.tr.t("csrf-failed")).into_response();
     }
-    let mut r = Redirect::to("/login?out=1").into_response();
-    *r.status_mut() = StatusCode::SEE_OTHER;
+    let mut r = super::see_other("/login?out=1");
     r.headers_mut()
         .append(header::SET_COOKIE, Sessions::expired(SESSION));
     r

@@ -15,7 +15,7 @@ use crate::session::Page;
 use crate::{Chrome, html};
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use kernel::Error;
 use std::collections::HashMap;
 
@@ -34,15 +34,8 @@ pub(crate) fn error_page(page: &Page, error: Error) -> Response {
         }
         Error::Forbidden { .. } => (StatusCode::FORBIDDEN, page.tr.t("forbidden")),
         // An address the user typed wrong: what is wrong with it, in the service's words.
-        Error::Invalid(fields) => (
-            StatusCode::BAD_REQUEST,
-            fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Error::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone()),
+        Error::Invalid(_) => (StatusCode::BAD_REQUEST, refusal(&error).unwrap_or_default()),
+        Error::Conflict { .. } => (StatusCode::CONFLICT, refusal(&error).unwrap_or_default()),
         _ => {
             tracing::error!(error = %error, "a page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, page.tr.t("error-title"))
@@ -50,6 +43,38 @@ pub(crate) fn error_page(page: &Page, error: Error) -> Response {
     };
     let chrome = Chrome::of(page, page.tr.t("error-title"), "");
     html(status, ErrorPage { chrome, message }.render())
+}
+
+/// A service's refusal of a form as one sentence: the invalid fields' messages, or a conflict's;
+/// `None` for any other error (shown as an error page).
+pub(crate) fn refusal(error: &Error) -> Option<String> {
+    match error {
+        Error::Invalid(fields) => Some(
+            fields
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Error::Conflict { message, .. } => Some(message.clone()),
+        _ => None,
+    }
+}
+
+/// After a saved form: `303 See Other` to the page that shows the result.
+pub(crate) fn see_other(to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    r
+}
+
+/// A day as a form's date field sends it (`YYYY-MM-DD`).
+pub(crate) fn day(text: &str) -> Option<time::Date> {
+    time::Date::parse(
+        text.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 /// The errors of a refused form, by form field: each in the user's language where its code has

@@ -1,7 +1,7 @@
 //! A family's page: its members (add one), its policies (enrol the family in a product, pay a
 //! policy's contribution).
 
-use super::{form_fields, money};
+use super::{day, form_fields, money, see_other};
 use crate::session::Page;
 use crate::{Chrome, html};
 use askama::Template;
@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use kernel::{AppState, Error, PageParams, Result};
 use registry::model::FamilyDetail;
 use std::collections::HashMap;
@@ -86,20 +86,11 @@ impl FamilyPage {
     }
 }
 
-/// A service's refusal in one sentence for the form it concerns.
+/// A service's refusal in one sentence for the form it concerns (a record it names that is not
+/// there, too).
 fn refusal_message(page: &Page, e: &Error) -> Option<String> {
-    match e {
-        Error::Invalid(fields) => Some(
-            fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Error::Conflict { message, .. } => Some(message.clone()),
-        Error::NotFound { .. } => Some(page.tr.t("not-found")),
-        _ => None,
-    }
+    super::refusal(e)
+        .or_else(|| matches!(e, Error::NotFound { .. }).then(|| page.tr.t("not-found")))
 }
 
 async fn rows(state: &AppState, page: &Page, family: Uuid) -> Result<Vec<PolicyRow>> {
@@ -205,20 +196,6 @@ pub async fn family_page(
         today: time::OffsetDateTime::now_utc().date().to_string(),
     };
     html(status, body.render())
-}
-
-fn see_other(to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    r
-}
-
-fn day(text: &str) -> Option<time::Date> {
-    time::Date::parse(
-        text.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
 }
 
 /// `POST /families/{id}/policies`: enrol the family in a product.

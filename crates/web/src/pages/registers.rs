@@ -8,7 +8,7 @@ use crate::{Chrome, html};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kernel::{AppState, PageParams, Result};
 use std::collections::HashMap;
 
@@ -466,24 +466,14 @@ pub async fn start_batch_run(
     };
     let today = time::OffsetDateTime::now_utc().date();
     match claim::service::create_batch_run(&state.db, &page.actor, input, today).await {
-        Ok(_) => {
-            let mut r = axum::response::Redirect::to("/batch-runs?started=1").into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
-            r
-        }
-        Err(kernel::Error::Invalid(fields)) => {
-            batch.refusal = fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            batch_runs_page(&state, &page, batch).await
-        }
-        Err(kernel::Error::Conflict { message, .. }) => {
-            batch.refusal = message;
-            batch_runs_page(&state, &page, batch).await
-        }
-        Err(e) => super::error_page(&page, e),
+        Ok(_) => super::see_other("/batch-runs?started=1"),
+        Err(e) => match super::refusal(&e) {
+            Some(m) => {
+                batch.refusal = m;
+                batch_runs_page(&state, &page, batch).await
+            }
+            None => super::error_page(&page, e),
+        },
     }
 }
 

@@ -2,21 +2,14 @@
 //! units, with a justification), and ask for the patient's feedback; and what an enrolment
 //! officer does on a family's: renew a policy.
 
-use super::form_fields;
+use super::{form_fields, refusal, see_other};
 use crate::session::Page;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use claim::model::{ClaimLine, LineReviewInput, ReviewInput};
 use kernel::{AppState, Error};
 use std::collections::HashMap;
-
-fn see_other(to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    r
-}
 
 /// What the form says of one line: `line-<id>-reject`, `-qty`, `-justification`.
 fn line_review(form: &HashMap<String, String>, line: &ClaimLine) -> Option<LineReviewInput> {
@@ -80,18 +73,10 @@ pub async fn review(
     let input = review_input(&form, &claim);
     match claim::service::review_claim(&state.db, &page.actor, &id, input).await {
         Ok(_) => see_other(&format!("/claims/{id}?reviewed=1")),
-        Err(Error::Invalid(fields)) => {
-            let message = fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            super::claims::claim_page(&state, &page, &id, String::new(), message).await
-        }
-        Err(Error::Conflict { message, .. }) => {
-            super::claims::claim_page(&state, &page, &id, String::new(), message).await
-        }
-        Err(e) => super::error_page(&page, e),
+        Err(e) => match refusal(&e) {
+            Some(m) => super::claims::claim_page(&state, &page, &id, String::new(), m).await,
+            None => super::error_page(&page, e),
+        },
     }
 }
 
@@ -148,18 +133,10 @@ pub async fn deliver_feedback(
     let today = time::OffsetDateTime::now_utc().date();
     match claim::service::deliver_feedback(&state.db, &page.actor, &id, input, today).await {
         Ok(_) => see_other(&format!("/claims/{id}?answered=1")),
-        Err(Error::Invalid(fields)) => {
-            let m = fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            super::claims::claim_page(&state, &page, &id, String::new(), m).await
-        }
-        Err(Error::Conflict { message, .. }) => {
-            super::claims::claim_page(&state, &page, &id, String::new(), message).await
-        }
-        Err(e) => super::error_page(&page, e),
+        Err(e) => match refusal(&e) {
+            Some(m) => super::claims::claim_page(&state, &page, &id, String::new(), m).await,
+            None => super::error_page(&page, e),
+        },
     }
 }
 
@@ -194,18 +171,11 @@ pub async fn renew(
     };
     match policy::service::renew_policy(&state.db, &page.actor, &id, input, today).await {
         Ok(_) => see_other(&format!("/families/{family}?renewed=1")),
-        Err(Error::Conflict { message, .. }) => {
-            super::policies::family_page(&state, &page, &family, String::new(), refuse(message))
-                .await
-        }
-        Err(Error::Invalid(fields)) => {
-            let m = fields
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            super::policies::family_page(&state, &page, &family, String::new(), refuse(m)).await
-        }
-        Err(e) => super::error_page(&page, e),
+        Err(e) => match refusal(&e) {
+            Some(m) => {
+                super::policies::family_page(&state, &page, &family, String::new(), refuse(m)).await
+            }
+            None => super::error_page(&page, e),
+        },
     }
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use kernel::{AppState, Error, PageParams, Right};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -130,9 +130,7 @@ pub async fn create(State(state): State<AppState>, page: Page, body: Bytes) -> R
                 "/users?q={}&created=1",
                 form_urlencoded::byte_serialize(u.last_name.as_bytes()).collect::<String>()
             );
-            let mut r = Redirect::to(&to).into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
-            r
+            super::see_other(&to)
         }
         Err(e) => {
             let fields = [
