@@ -40,12 +40,16 @@ pub fn migrations() -> Vec<&'static [Migration]> {
 
 /// Open the database the way every command does: create it if needed, migrate, and make sure
 /// an administrator exists. Returns the bootstrap outcome so the caller can show a password.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<(Db, AdminBootstrap)> {
-    let db = Db::open(&DbOptions {
+pub fn db_options(settings: &Settings) -> DbOptions {
+    DbOptions {
         url: settings.database_url.clone(),
         data_dir: settings.data_dir.clone(),
         max_connections: settings.max_connections,
-    })
+    }
+}
+
+pub async fn open_database(settings: &Settings) -> anyhow::Result<(Db, AdminBootstrap)> {
+    let db = Db::open(&db_options(settings))
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     prepare(&db, settings.admin_password.as_deref())

@@ -63,6 +63,18 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Write a consistent copy of the database to FILE while it serves (SQLite: a database
+    /// file; PostgreSQL: a pg_dump archive)
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Replace the database with the backup in FILE (stop the server first); the audit chain
+    /// is checked afterwards
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Policy housekeeping
     Policies {
         #[command(subcommand)]
@@ -148,6 +160,30 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Restore { file } = &command {
+        // Before opening: the database is about to be replaced.
+        let started = std::time::Instant::now();
+        store::backup::restore(&app::db_options(&settings), file).await?;
+        let (db, _) = app::open_database(&settings).await?;
+        let verdict = kernel::audit::verify(&db).await?;
+        db.close().await;
+        println!(
+            "restored {} into the {} database in {:.1} s",
+            file.display(),
+            db.engine().name(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(match verdict {
+            kernel::audit::Verdict::Intact { records } => {
+                println!("ok, the audit chain verifies ({records} records)");
+                ExitCode::SUCCESS
+            }
+            kernel::audit::Verdict::Broken { seq, reason, .. } => {
+                println!("the restored audit chain is broken at record {seq}: {reason}");
+                ExitCode::FAILURE
+            }
+        });
+    }
     let (db, bootstrap) = app::open_database(&settings).await?;
     app::announce(&bootstrap);
     match command {
@@ -201,6 +237,21 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
             println!("{expired} policies expired as of {today}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { file } => {
+            let started = std::time::Instant::now();
+            kernel::audit::seal(&db).await?;
+            let done = store::backup::backup(&db, &app::db_options(&settings), &file).await?;
+            db.close().await;
+            println!(
+                "backed up the {} database to {} ({} bytes) in {:.1} s",
+                done.engine.name(),
+                done.file.display(),
+                done.bytes,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { .. } => unreachable!("restored before the database is opened"),
         Command::Migrate => {
             println!("ok, the database is up to date ({})", db.engine().name());
             Ok(ExitCode::SUCCESS)

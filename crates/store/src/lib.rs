@@ -4,6 +4,7 @@
 //! [`on_tx!`] macros, which expand the same code for each concrete pool so that sqlx's types stay
 //! concrete (the `Any` driver cannot bind dates or UUIDs).
 
+pub mod backup;
 pub mod bulk;
 mod migrate;
 mod sql;
@@ -108,21 +109,14 @@ pub struct DbOptions {
 impl Db {
     /// Open (creating the SQLite file and data directory when needed). Does not migrate.
     pub async fn open(options: &DbOptions) -> Result<Db, sqlx::Error> {
-        match options.url.as_deref() {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+        match (options.sqlite_path(), options.url.as_deref()) {
+            (None, Some(url)) => {
                 let connect = PgConnectOptions::from_str(url)?;
                 Self::open_postgres(connect, options.max_connections).await
             }
-            Some(url) => {
-                let path = url
-                    .strip_prefix("sqlite://")
-                    .or_else(|| url.strip_prefix("sqlite:"))
-                    .unwrap_or(url);
-                Self::open_sqlite(Path::new(path), options.max_connections).await
-            }
-            None => {
-                std::fs::create_dir_all(&options.data_dir)?;
-                Self::open_sqlite(&options.data_dir.join("bima.db"), options.max_connections).await
+            (path, _) => {
+                let path = path.unwrap_or_else(|| options.data_dir.join("bima.db"));
+                Self::open_sqlite(&path, options.max_connections).await
             }
         }
     }

@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod backup;
 mod bad_input;
 mod browser;
 mod claims;

@@ -266,3 +266,121 @@ pub fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String,
         })
         .collect()
 }
+
+/// A Bima installation for the `bima` binary itself: a data folder (SQLite) or a fresh
+/// PostgreSQL schema named in the database URL, so that commands and `bima serve` run as an
+/// operator runs them.
+pub struct Installation {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+    /// The PostgreSQL URL with this installation's schema; `None` on SQLite.
+    pub url: Option<String>,
+    /// Kept to drop the PostgreSQL schema at the end.
+    admin: Option<Db>,
+}
+
+impl Installation {
+    pub async fn new(engine: Engine) -> Installation {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, admin) = match engine {
+            Engine::Sqlite => (None, None),
+            Engine::Postgres => {
+                let db = store::testing::fresh(engine, dir.path())
+                    .await
+                    .expect("schema");
+                let (schema,): (String,) = store::on_db!(&db, pool =>
+                    sqlx::query_as("SELECT current_schema()::text").fetch_one(pool).await.expect("schema"));
+                let base = store::testing::postgres_url().expect("url");
+                let glue = if base.contains('?') { '&' } else { '?' };
+                (
+                    Some(format!("{base}{glue}options=-csearch_path%3D{schema}")),
+                    Some(db),
+                )
+            }
+        };
+        Installation {
+            engine,
+            dir,
+            url,
+            admin,
+        }
+    }
+
+    /// `bima ARGS` for this installation, ready to run or spawn.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bima"));
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .env("BIMA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("BIMA_LOG", "warn");
+        match &self.url {
+            Some(url) => command.env("BIMA_DATABASE_URL", url),
+            None => command.env_remove("BIMA_DATABASE_URL"),
+        };
+        command
+    }
+
+    /// Run `bima ARGS` to the end; answers success and what it printed (stdout then stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = self.command(args).output().expect("run bima");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Open the installation's database directly (to look, not through the product).
+    pub async fn open(&self) -> Db {
+        match &self.url {
+            None => store::Db::open_sqlite(&self.dir.path().join("data/bima.db"), 2)
+                .await
+                .expect("open"),
+            Some(url) => store::Db::open(&store::DbOptions {
+                url: Some(url.clone()),
+                data_dir: self.dir.path().into(),
+                max_connections: 2,
+            })
+            .await
+            .expect("open"),
+        }
+    }
+
+    /// Every table's row count and the last seal of the audit chain: equal fingerprints are the
+    /// same data as far as counts and the hash chain (which covers every audited change) tell.
+    pub async fn fingerprint(&self) -> Vec<(String, i64)> {
+        let db = self.open().await;
+        let list = match self.engine {
+            Engine::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Engine::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
+            }
+        };
+        let tables: Vec<(String,)> = store::on_db!(&db, pool =>
+            sqlx::query_as(list).fetch_all(pool).await.expect("tables"));
+        let mut print = Vec::new();
+        for (table,) in tables {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let (n,): (i64,) = store::on_db!(&db, pool =>
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.expect("count"));
+            print.push((table, n));
+        }
+        let (seal,): (Option<String>,) = store::on_db!(&db, pool => sqlx::query_as(
+            "SELECT MAX(hash) FROM audit_log WHERE chain_pos = (SELECT MAX(chain_pos) FROM audit_log)")
+            .fetch_one(pool).await.expect("seal"));
+        print.push((format!("seal {}", seal.unwrap_or_default()), 0));
+        db.close().await;
+        print
+    }
+
+    pub async fn finish(self) {
+        if let Some(db) = self.admin {
+            store::testing::drop_schema(&db).await;
+        }
+    }
+}
