@@ -50,8 +50,8 @@ pub fn db_options(settings: &Settings) -> DbOptions {
 
 pub async fn open_database(settings: &Settings) -> anyhow::Result<(Db, AdminBootstrap)> {
     let db = Db::open(&db_options(settings))
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     prepare(&db, settings.admin_password.as_deref())
         .await
         .map(|b| (db, b))

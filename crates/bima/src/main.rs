@@ -198,6 +198,7 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
                 let built = demo::build(&db, demo_families, demo_claims, 1, today, true).await?;
                 eprintln!("Built {built}.");
             }
+            claim::service::configure(&settings.claim);
             let router = app::router(db.clone(), &settings).await?;
             let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
             let expiry = policy::service::spawn_expiry(db.clone());

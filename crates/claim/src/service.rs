@@ -34,6 +34,8 @@ pub struct Config {
     pub review_amount: Option<i64>,
     /// Largest document attached to a claim, in bytes (the server's body limit applies too).
     pub attachment_max_bytes: usize,
+    /// Claims a batch run values per transaction: what a crash can make it redo.
+    pub batch_chunk: i64,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             review_risk_threshold: 40,
             review_amount: None,
             attachment_max_bytes: 1024 * 1024,
+            batch_chunk: 2_000,
         }
     }
 }
@@ -1298,7 +1301,15 @@ pub const BATCH_PROCESS: Right = Right(111101);
 pub const BATCH_SEARCH: Right = Right(111102);
 
 /// Claims valuated per transaction of a batch run: what a crash can lose and redo.
-const BATCH_CHUNK: i64 = 2_000;
+static BATCH_CHUNK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(2_000);
+
+/// Apply the process-wide parts of `[claim]` (the batch runs' chunk), once at start.
+pub fn configure(config: &Config) {
+    BATCH_CHUNK.store(
+        config.batch_chunk.clamp(1, 100_000),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
 
 /// Start the batch run of a month for a region, a district or the nation: once only (409), for
 /// a month that is over. It runs in the background; follow it with [`get_batch_run`].
@@ -1699,8 +1710,14 @@ impl RunQueue<'_> {
             let mut tx = db.begin().await?;
             let chunk = {
                 let mut next = self.next.lock().await;
-                let chunk =
-                    sql::run_chunk(&mut tx, run.location_id, self.end, next.0, BATCH_CHUNK).await?;
+                let chunk = sql::run_chunk(
+                    &mut tx,
+                    run.location_id,
+                    self.end,
+                    next.0,
+                    BATCH_CHUNK.load(std::sync::atomic::Ordering::Relaxed),
+                )
+                .await?;
                 if let Some(last) = chunk.last() {
                     next.0 = Some(last.id);
                 }

@@ -14,8 +14,8 @@
 //! `PGPASSWORD`, never on a command line that `ps` shows.
 
 use crate::{Db, DbOptions, Engine};
-use sqlx::{ConnectOptions, Connection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -124,7 +124,8 @@ pub async fn backup(db: &Db, options: &DbOptions, file: &Path) -> Result<Done, B
         return Err(e);
     }
     sync_file(&partial)?;
-    std::fs::rename(&partial, file).map_err(io(format!("cannot name the backup {}", file.display())))?;
+    std::fs::rename(&partial, file)
+        .map_err(io(format!("cannot name the backup {}", file.display())))?;
     sync_parent(file);
     Ok(Done {
         engine: db.engine(),
@@ -263,7 +264,9 @@ async fn check_sqlite_copy(path: &Path) -> Result<(), BackupError> {
     }
     copy.close().await?;
     if check != "ok" {
-        return Err(refused(format!("is damaged ({check}): nothing was changed")));
+        return Err(refused(format!(
+            "is damaged ({check}): nothing was changed"
+        )));
     }
     if tables == 0 {
         return Err(refused(
@@ -291,7 +294,9 @@ async fn restore_postgres(url: &str, file: &Path) -> Result<(), BackupError> {
         .collect();
     let has_audit = toc.lines().any(|l| {
         let words: Vec<&str> = l.split_whitespace().collect();
-        words.windows(3).any(|w| w[0] == "TABLE" && w[2] == "audit_log")
+        words
+            .windows(3)
+            .any(|w| w[0] == "TABLE" && w[2] == "audit_log")
     });
     let [schema] = schemas.as_slice() else {
         return Err(refused(format!(
@@ -315,9 +320,7 @@ async fn restore_postgres(url: &str, file: &Path) -> Result<(), BackupError> {
         .arg("--file=-")
         .arg(file)
         .stdout(Stdio::piped());
-    let mut script = script
-        .spawn()
-        .map_err(|e| missing_tool("pg_restore", e))?;
+    let mut script = script.spawn().map_err(|e| missing_tool("pg_restore", e))?;
     let stdout = script
         .stdout
         .take()

@@ -33,7 +33,11 @@ async fn a_backup_restores_what_it_copied() {
         let (ok, out) = site.run(&["restore", file_arg]);
         assert!(ok, "[{engine:?}] restore: {out}");
         assert!(out.contains("ok, the audit chain verifies"), "{out}");
-        assert_eq!(site.fingerprint().await, copied, "[{engine:?}] as backed up");
+        assert_eq!(
+            site.fingerprint().await,
+            copied,
+            "[{engine:?}] as backed up"
+        );
         let (ok, out) = site.run(&["audit", "verify"]);
         assert!(ok, "[{engine:?}] {out}");
 
@@ -41,7 +45,10 @@ async fn a_backup_restores_what_it_copied() {
         let junk = site.dir.path().join("junk.bak");
         std::fs::write(&junk, "id,name\n1,not a backup\n").unwrap();
         let (ok, out) = site.run(&["restore", junk.to_str().unwrap()]);
-        assert!(!ok && out.contains("not a Bima backup"), "[{engine:?}] {out}");
+        assert!(
+            !ok && out.contains("not a Bima backup"),
+            "[{engine:?}] {out}"
+        );
         let other = site.dir.path().join("other.bak");
         let magic: &[u8] = match engine {
             store::Engine::Sqlite => b"PGDMP\x01\x0e\x00\x04\x08\x01",
@@ -49,7 +56,10 @@ async fn a_backup_restores_what_it_copied() {
         };
         std::fs::write(&other, magic).unwrap();
         let (ok, out) = site.run(&["restore", other.to_str().unwrap()]);
-        assert!(!ok && out.contains("nothing was changed"), "[{engine:?}] {out}");
+        assert!(
+            !ok && out.contains("nothing was changed"),
+            "[{engine:?}] {out}"
+        );
         assert_eq!(site.fingerprint().await, copied, "[{engine:?}] untouched");
         site.finish().await;
     }

@@ -349,9 +349,8 @@ impl Installation {
         }
     }
 
-    /// Every table's row count and the last seal of the audit chain: equal fingerprints are the
-    /// same data as far as counts and the hash chain (which covers every audited change) tell.
-    pub async fn fingerprint(&self) -> Vec<(String, i64)> {
+    /// Every table's row count.
+    pub async fn counts(&self) -> Vec<(String, i64)> {
         let db = self.open().await;
         let list = match self.engine {
             Engine::Sqlite => {
@@ -363,13 +362,23 @@ impl Installation {
         };
         let tables: Vec<(String,)> = store::on_db!(&db, pool =>
             sqlx::query_as(list).fetch_all(pool).await.expect("tables"));
-        let mut print = Vec::new();
+        let mut counts = Vec::new();
         for (table,) in tables {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             let (n,): (i64,) = store::on_db!(&db, pool =>
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.expect("count"));
-            print.push((table, n));
+            counts.push((table, n));
         }
+        db.close().await;
+        counts
+    }
+
+    /// [`counts`](Self::counts) and the last seal of the audit chain: equal fingerprints are
+    /// the same data as far as counts and the hash chain (which covers every audited change)
+    /// tell.
+    pub async fn fingerprint(&self) -> Vec<(String, i64)> {
+        let mut print = self.counts().await;
+        let db = self.open().await;
         let (seal,): (Option<String>,) = store::on_db!(&db, pool => sqlx::query_as(
             "SELECT MAX(hash) FROM audit_log WHERE chain_pos = (SELECT MAX(chain_pos) FROM audit_log)")
             .fetch_one(pool).await.expect("seal"));
@@ -382,5 +391,73 @@ impl Installation {
         if let Some(db) = self.admin {
             store::testing::drop_schema(&db).await;
         }
+    }
+}
+
+/// `bima serve` as a child process of the test, on a free port, killed with SIGKILL on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Installation {
+    /// Start `bima serve` with extra `env` and wait until `/health` answers.
+    pub async fn serve(&self, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut command = self.command(&["serve", "--addr", &addr]);
+        command.envs(env.iter().copied());
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = command.spawn().expect("spawn bima serve");
+        let server = Server {
+            child,
+            base: format!("http://{addr}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{}/health", server.base)).send().await
+                && r.status().is_success()
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "[{:?}] bima serve did not answer /health in 30 s",
+            self.engine
+        );
+    }
+}
+
+impl Server {
+    /// SIGKILL: no shutdown hook, no flush, no goodbye.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub async fn login(&self) -> String {
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("token");
+        answer["token"].as_str().expect("token").to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
