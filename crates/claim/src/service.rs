@@ -628,10 +628,19 @@ pub async fn run_step(
             });
             continue;
         }
-        let after = match step {
-            Step::Submit => adjudicate(&mut tx, config, claim.clone(), around).await?,
-            Step::Process => valuate(&mut tx, claim.clone()).await?,
+        // Another request stepping the same claim at once may write its ledger rows first:
+        // their unique keys make this one's write fail, which is the stale claim it is.
+        let raced = |e: Error| match e {
+            Error::Conflict {
+                code: "duplicate", ..
+            } => Error::stale("claim"),
+            other => other,
         };
+        let after = match step {
+            Step::Submit => adjudicate(&mut tx, config, claim.clone(), around).await,
+            Step::Process => valuate(&mut tx, claim.clone()).await,
+        }
+        .map_err(raced)?;
         let record = audit::Entry::new(
             actor,
             CLAIM,
@@ -640,7 +649,10 @@ pub async fn run_step(
             Some(&claim),
             Some(&after),
         )?;
-        if !sql::write_step(&mut tx, &after, claim.version, record).await? {
+        if !sql::write_step(&mut tx, &after, claim.version, record)
+            .await
+            .map_err(raced)?
+        {
             return Err(Error::stale("claim"));
         }
         results.push(SubmitResult {

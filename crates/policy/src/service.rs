@@ -957,12 +957,10 @@ pub async fn create_contribution(
             format!("payer {payer} does not exist"),
         ));
     }
+    let said = format!("receipt {receipt} is already recorded for this product or payer");
+    let reused = move || Error::invalid("receipt", "duplicate_receipt", said.clone());
     if sql::receipt_taken(&mut tx, policy.product_id, input.payer_id, &receipt).await? {
-        return Err(Error::invalid(
-            "receipt",
-            "duplicate_receipt",
-            format!("receipt {receipt} is already recorded for this product or payer"),
-        ));
+        return Err(reused());
     }
     let Some(product) = load_product(&mut tx, policy.product_id).await? else {
         return Err(Error::not_found("product", policy.product_id));
@@ -1010,7 +1008,16 @@ pub async fn create_contribution(
         created_at: now,
         updated_at: now,
     };
-    sql::insert_contributions(&mut tx, std::slice::from_ref(&contribution)).await?;
+    // The same receipt sent twice at once passes the check above in both requests; the
+    // unique indexes let one through and refuse the other in the same words.
+    sql::insert_contributions(&mut tx, std::slice::from_ref(&contribution))
+        .await
+        .map_err(|e| match e {
+            Error::Conflict {
+                code: "duplicate", ..
+            } => reused(),
+            other => other,
+        })?;
     audit::append(
         &mut tx,
         actor,

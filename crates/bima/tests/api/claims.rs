@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 /// A paid scheme (the family covered from 2025-06-10 to 2026-05-31; PARA waits 3 months) and a
 /// facility in district 1 whose price lists hold PARA at 300 and CONS at 5,000.
-struct Clinic {
-    s: Scheme,
-    hf: String,
+pub(crate) struct Clinic {
+    pub s: Scheme,
+    pub hf: String,
 }
 
-async fn clinic(app: &TestApp) -> Clinic {
+pub(crate) async fn clinic(app: &TestApp) -> Clinic {
     let s = scheme(app).await;
     let policy = enrol(app, &s, "2025-06-01").await;
     let (status, paid) = pay(app, &policy, 1000000, "R-1", "2025-06-10").await;
@@ -57,7 +57,7 @@ async fn clinic(app: &TestApp) -> Clinic {
     }
 }
 
-fn claim(c: &Clinic, code: &str, date: &str) -> Value {
+pub(crate) fn claim(c: &Clinic, code: &str, date: &str) -> Value {
     json!({
         "code": code, "health_facility_id": c.hf, "insuree": c.s.head_chfid,
         "date_from": date, "icd": "A09",

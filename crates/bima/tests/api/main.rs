@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod claims;
+mod concurrency;
 mod crash;
 mod demo;
 mod fhir;

@@ -5,17 +5,17 @@ use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-fn person(chfid: &str, last: &str, other: &str) -> Value {
+pub(crate) fn person(chfid: &str, last: &str, other: &str) -> Value {
     json!({"chfid": chfid, "last_name": last, "other_names": other, "gender": "M", "dob": "1980-01-13"})
 }
 
-fn family(village: &str, head: Value) -> Value {
+pub(crate) fn family(village: &str, head: Value) -> Value {
     json!({"location_id": village, "poverty": true, "family_type": "H", "address": "Ranchou road 21",
            "ethnicity": "A", "confirmation_no": "PC-12", "confirmation_type": "B", "head": head})
 }
 
 /// Create a family; panics unless 201. Returns the family.
-async fn new_family(app: &TestApp, village: &str, chfid: &str, last: &str) -> Value {
+pub(crate) async fn new_family(app: &TestApp, village: &str, chfid: &str, last: &str) -> Value {
     let (status, body) = app
         .post(
             "/api/v1/families",
