@@ -209,7 +209,7 @@ async fn status_change(
 /// Suspend a policy: it covers nobody until reinstated.
 #[utoipa::path(post, path = "/api/v1/policies/{id}/suspend", tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
-    responses((status = 200, body = PolicyDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn suspend_policy(
     State(state): State<AppState>,
@@ -223,7 +223,7 @@ async fn suspend_policy(
 /// Reinstate a suspended policy (active again if it was paid, idle otherwise).
 #[utoipa::path(post, path = "/api/v1/policies/{id}/reinstate", tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
-    responses((status = 200, body = PolicyDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn reinstate_policy(
     State(state): State<AppState>,
@@ -237,7 +237,7 @@ async fn reinstate_policy(
 /// Cancel a policy: its coverage ends on `date` (default today) and it expires.
 #[utoipa::path(post, path = "/api/v1/policies/{id}/cancel", tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
-    responses((status = 200, body = PolicyDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn cancel_policy(
     State(state): State<AppState>,

@@ -397,11 +397,25 @@ pub struct ProductInput {
     pub version: Option<i64>,
 }
 
+/// The terms as part of a stored product: [`ProductInput`]'s schema without its ban on other
+/// fields (a request may not carry unknown fields; the stored product has its id and dates).
+fn open_terms() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::{RefOr, schema::Schema};
+    match <ProductInput as utoipa::PartialSchema>::schema() {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.additional_properties = None;
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    }
+}
+
 /// A product as stored.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: Uuid,
     #[serde(flatten)]
+    #[schema(schema_with = open_terms)]
     pub terms: ProductInput,
     /// Set from the relative distribution of care type B, I and O (Y/Q/M).
     pub period_rel_prices: Option<RelPricePeriod>,

@@ -24,6 +24,7 @@ mod medical;
 mod policies;
 mod products;
 mod registry;
+mod schemathesis;
 mod system;
 mod users_roles;
 mod vectors;
