@@ -304,7 +304,7 @@ pub struct AuditQuery {
 }
 
 /// The history of one record: who changed what and when, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", extensions(("x-bima-rights" = json!({"any_of": "the right to see the entity named in the query"}))), tag = "audit", params(AuditQuery),
     responses((status = 200, body = Paged<audit::AuditEntry>), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]

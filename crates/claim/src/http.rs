@@ -68,7 +68,7 @@ pub struct ClaimQuery {
 }
 
 /// List claims of the facilities in your districts (your own facility, if you work for one).
-#[utoipa::path(get, path = "/api/v1/claims", tag = "claims", params(ClaimQuery),
+#[utoipa::path(get, path = "/api/v1/claims", extensions(("x-bima-rights" = json!({"any_of": [111001]}))), tag = "claims", params(ClaimQuery),
     responses((status = 200, body = kernel::Paged<ClaimSummary>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_claims(
@@ -104,7 +104,7 @@ async fn list_claims(
 /// Enter a claim: saved as entered, to be changed or submitted. Lines name items and services
 /// by code; a price not asked is the facility's price-list price. A code the facility already
 /// used is a 409.
-#[utoipa::path(post, path = "/api/v1/claims", tag = "claims", request_body = ClaimInput,
+#[utoipa::path(post, path = "/api/v1/claims", extensions(("x-bima-rights" = json!({"any_of": [111002]}))), tag = "claims", request_body = ClaimInput,
     responses((status = 201, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_claim(
@@ -117,7 +117,7 @@ async fn create_claim(
 }
 
 /// A claim with its lines and, once submitted, each line's decision and reason.
-#[utoipa::path(get, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/claims/{id}", extensions(("x-bima-rights" = json!({"any_of": [111001]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Claim), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_claim(
@@ -129,7 +129,7 @@ async fn get_claim(
 }
 
 /// Change an entered claim (the whole claim, with the `version` you read).
-#[utoipa::path(put, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/claims/{id}", extensions(("x-bima-rights" = json!({"any_of": [111003, 111002]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     request_body = ClaimInput,
     responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -146,7 +146,7 @@ async fn update_claim(
 }
 
 /// Delete an entered or rejected claim.
-#[utoipa::path(delete, path = "/api/v1/claims/{id}", tag = "claims", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/claims/{id}", extensions(("x-bima-rights" = json!({"any_of": [111004]}))), tag = "claims", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn delete_claim(
@@ -162,7 +162,7 @@ async fn delete_claim(
 /// Submit entered claims for adjudication: each comes back checked or rejected with every
 /// line's reason code, a sentence saying why, and the figures compared. Unknown ids are a 404
 /// naming them, and nothing is submitted.
-#[utoipa::path(post, path = "/api/v1/claims/submit", tag = "claims", request_body = SubmitInput,
+#[utoipa::path(post, path = "/api/v1/claims/submit", extensions(("x-bima-rights" = json!({"any_of": [111007]}))), tag = "claims", request_body = SubmitInput,
     responses((status = 200, body = SubmitResults), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn submit_claims(
@@ -188,7 +188,7 @@ async fn submit_claims(
 /// running ledger of the insuree and the policy). The claim becomes valuated, or processed
 /// while lines at relative prices wait for the batch run. Unknown ids are a 404 naming them,
 /// and nothing changes.
-#[utoipa::path(post, path = "/api/v1/claims/process", tag = "claims", request_body = SubmitInput,
+#[utoipa::path(post, path = "/api/v1/claims/process", extensions(("x-bima-rights" = json!({"any_of": [111011]}))), tag = "claims", request_body = SubmitInput,
     responses((status = 200, body = SubmitResults), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn process_claims(
@@ -212,7 +212,7 @@ async fn process_claims(
 // ---------------------------------------------------------------- review and feedback
 
 /// Select checked claims for review by hand, optionally for one medical officer.
-#[utoipa::path(post, path = "/api/v1/claims/review/select", tag = "claims", request_body = SelectInput,
+#[utoipa::path(post, path = "/api/v1/claims/review/select", extensions(("x-bima-rights" = json!({"any_of": [111010]}))), tag = "claims", request_body = SelectInput,
     responses((status = 200, body = Vec<Claim>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn select_for_review(
@@ -227,7 +227,7 @@ async fn select_for_review(
 
 /// Select for review the checked claims not yet selected that meet any of the criteria: a
 /// random share, an approved amount, a risk score (see `claim::rules::review`), a flag.
-#[utoipa::path(post, path = "/api/v1/claims/review/draw", tag = "claims", request_body = DrawInput,
+#[utoipa::path(post, path = "/api/v1/claims/review/draw", extensions(("x-bima-rights" = json!({"any_of": [111010]}))), tag = "claims", request_body = DrawInput,
     responses((status = 200, body = DrawResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn draw_for_review(
@@ -249,7 +249,7 @@ pub struct QueueQuery {
 
 /// A medical officer's review queue (claims selected for them or for nobody in particular) with
 /// its open count, ages and turnaround over the last 30 days.
-#[utoipa::path(get, path = "/api/v1/claims/review/queue", tag = "claims", params(QueueQuery),
+#[utoipa::path(get, path = "/api/v1/claims/review/queue", extensions(("x-bima-rights" = json!({"any_of": [111008]}))), tag = "claims", params(QueueQuery),
     responses((status = 200, body = ReviewQueue), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn review_queue(
@@ -264,7 +264,7 @@ async fn review_queue(
 
 /// Review a checked claim: reject lines (reason −1), approve fewer units or another price, each
 /// with a justification; send the `version` you read.
-#[utoipa::path(post, path = "/api/v1/claims/{id}/review", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/claims/{id}/review", extensions(("x-bima-rights" = json!({"any_of": [111008]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     request_body = ReviewInput,
     responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -280,7 +280,7 @@ async fn review_claim(
 }
 
 /// Ask for feedback on a submitted claim: an officer will ask the patient.
-#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback/request", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback/request", extensions(("x-bima-rights" = json!({"any_of": [111010]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     request_body = FeedbackRequestInput,
     responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -296,7 +296,7 @@ async fn request_feedback(
 }
 
 /// Record the patient's feedback on a claim whose feedback was asked.
-#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/claims/{id}/feedback", extensions(("x-bima-rights" = json!({"any_of": [111009]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     request_body = FeedbackInput,
     responses((status = 200, body = Claim), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -314,7 +314,7 @@ async fn deliver_feedback(
 // ---------------------------------------------------------------- batch runs
 
 /// Batch runs, latest first.
-#[utoipa::path(get, path = "/api/v1/batch-runs", tag = "claims",
+#[utoipa::path(get, path = "/api/v1/batch-runs", extensions(("x-bima-rights" = json!({"any_of": [111102]}))), tag = "claims",
     responses((status = 200, body = Vec<BatchRun>), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 async fn list_batch_runs(
@@ -328,7 +328,7 @@ async fn list_batch_runs(
 /// the relative-price index of each product and the month's processed claims valued at it. It
 /// runs in the background (202); follow its `progress` at `/api/v1/batch-runs/{id}`. A run cut
 /// short by a stop or a crash resumes when the server starts again.
-#[utoipa::path(post, path = "/api/v1/batch-runs", tag = "claims", request_body = BatchRunInput,
+#[utoipa::path(post, path = "/api/v1/batch-runs", extensions(("x-bima-rights" = json!({"any_of": [111101]}))), tag = "claims", request_body = BatchRunInput,
     responses((status = 202, body = BatchRun), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_batch_run(
@@ -341,7 +341,7 @@ async fn create_batch_run(
 }
 
 /// A batch run with its progress and relative-price indexes.
-#[utoipa::path(get, path = "/api/v1/batch-runs/{id}", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}", extensions(("x-bima-rights" = json!({"any_of": [111102]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = BatchRun), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_batch_run(
@@ -353,7 +353,7 @@ async fn get_batch_run(
 }
 
 /// What a batch run paid each health facility: claims, approved, valuated and remunerated.
-#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/statement", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/statement", extensions(("x-bima-rights" = json!({"any_of": [111102]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Vec<FacilityStatement>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn batch_statement(
@@ -368,7 +368,7 @@ async fn batch_statement(
 
 /// What a batch run pays each health facility in capitation, per product: the six factors'
 /// quantities and amounts.
-#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/capitation", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/batch-runs/{id}/capitation", extensions(("x-bima-rights" = json!({"any_of": [111102]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Vec<CapitationPayment>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn batch_capitation(
@@ -393,7 +393,7 @@ pub struct AttachmentQuery {
 
 /// Attach a document to a claim not yet processed: the file as the body (Content-Type
 /// application/pdf, image/jpeg or image/png), at most `[claim] attachment_max_bytes`.
-#[utoipa::path(post, path = "/api/v1/claims/{id}/attachments", tag = "claims", params(("id" = String, Path, description = "UUID"), AttachmentQuery),
+#[utoipa::path(post, path = "/api/v1/claims/{id}/attachments", extensions(("x-bima-rights" = json!({"any_of": [111003, 111002]}))), tag = "claims", params(("id" = String, Path, description = "UUID"), AttachmentQuery),
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     responses((status = 201, body = Attachment), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -440,7 +440,7 @@ async fn add_attachment(
 }
 
 /// The documents attached to a claim.
-#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments", tag = "claims", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments", extensions(("x-bima-rights" = json!({"any_of": [111001]}))), tag = "claims", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Vec<Attachment>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn list_attachments(
@@ -454,7 +454,7 @@ async fn list_attachments(
 }
 
 /// One document, as it was attached.
-#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments/{attachment}", tag = "claims",
+#[utoipa::path(get, path = "/api/v1/claims/{id}/attachments/{attachment}", extensions(("x-bima-rights" = json!({"any_of": [111001]}))), tag = "claims",
     params(("id" = String, Path, description = "UUID"), ("attachment" = String, Path, description = "UUID")),
     responses((status = 200, description = "the document"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -472,7 +472,7 @@ async fn get_attachment(
 }
 
 /// Remove a document from an entered claim.
-#[utoipa::path(delete, path = "/api/v1/claims/{id}/attachments/{attachment}", tag = "claims",
+#[utoipa::path(delete, path = "/api/v1/claims/{id}/attachments/{attachment}", extensions(("x-bima-rights" = json!({"any_of": [111003, 111002]}))), tag = "claims",
     params(("id" = String, Path, description = "UUID"), ("attachment" = String, Path, description = "UUID")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]

@@ -251,6 +251,7 @@ impl Claim {
             id: self.id,
             code: self.code,
             health_facility_id: self.health_facility_id,
+            district_id: self.district_id,
             insuree_id: self.insuree_id,
             chfid: self.chfid,
             date_claimed: self.date_claimed,
@@ -272,6 +273,8 @@ pub struct ClaimSummary {
     pub id: Uuid,
     pub code: String,
     pub health_facility_id: Uuid,
+    /// The facility's district: who may see the claim.
+    pub district_id: Uuid,
     pub insuree_id: Uuid,
     pub chfid: String,
     pub date_claimed: Date,

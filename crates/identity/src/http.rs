@@ -40,14 +40,14 @@ async fn login(
 }
 
 /// Who you are: your account, rights and districts.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/auth/me", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, actor: Actor) -> Result<Json<Me>> {
     Ok(Json(auth::me(&state.db, &actor).await?))
 }
 
 /// Change your own password.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/v1/auth/password", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "auth", request_body = PasswordChange,
     responses((status = 204, description = "changed"), (status = 401, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
@@ -65,7 +65,7 @@ pub struct RightInfo {
 }
 
 /// Every openIMIS right, for building roles.
-#[utoipa::path(get, path = "/api/v1/rights", tag = "roles",
+#[utoipa::path(get, path = "/api/v1/rights", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "roles",
     responses((status = 200, body = Vec<RightInfo>), (status = 401, body = Problem)), security(("bearer" = [])))]
 async fn list_rights(_actor: Actor) -> Json<Vec<RightInfo>> {
     Json(
@@ -93,7 +93,7 @@ pub struct UserQuery {
 }
 
 /// List users who share one of your districts (an administrator sees all).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+#[utoipa::path(get, path = "/api/v1/users", extensions(("x-bima-rights" = json!({"any_of": [121701]}))), tag = "users", params(UserQuery),
     responses((status = 200, body = Paged<User>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_users(
@@ -118,7 +118,7 @@ async fn list_users(
 }
 
 /// Create a user with roles and districts; you can grant only rights and districts you hold.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserInput,
+#[utoipa::path(post, path = "/api/v1/users", extensions(("x-bima-rights" = json!({"any_of": [121702]}))), tag = "users", request_body = UserInput,
     responses((status = 201, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "username taken", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -134,7 +134,7 @@ async fn create_user(
 }
 
 /// One user, by UUID or username.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "UUID or username")),
+#[utoipa::path(get, path = "/api/v1/users/{id}", extensions(("x-bima-rights" = json!({"any_of": [121701]}))), tag = "users", params(("id" = String, Path, description = "UUID or username")),
     responses((status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_user(
@@ -146,7 +146,7 @@ async fn get_user(
 }
 
 /// Change a user; send the `version` you read. A `password` replaces the old one.
-#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "UUID or username")),
+#[utoipa::path(put, path = "/api/v1/users/{id}", extensions(("x-bima-rights" = json!({"any_of": [121703]}))), tag = "users", params(("id" = String, Path, description = "UUID or username")),
     request_body = UserInput,
     responses((status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -163,7 +163,7 @@ async fn update_user(
 }
 
 /// Delete a user (they can no longer log in).
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "UUID or username"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/users/{id}", extensions(("x-bima-rights" = json!({"any_of": [121704]}))), tag = "users", params(("id" = String, Path, description = "UUID or username"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -189,7 +189,7 @@ pub struct RoleQuery {
 }
 
 /// List roles: the 12 openIMIS system roles and custom ones.
-#[utoipa::path(get, path = "/api/v1/roles", tag = "roles", params(RoleQuery),
+#[utoipa::path(get, path = "/api/v1/roles", extensions(("x-bima-rights" = json!({"any_of": [122001]}))), tag = "roles", params(RoleQuery),
     responses((status = 200, body = Paged<Role>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_roles(
@@ -204,7 +204,7 @@ async fn list_roles(
 }
 
 /// Create a custom role from rights you hold.
-#[utoipa::path(post, path = "/api/v1/roles", tag = "roles", request_body = RoleInput,
+#[utoipa::path(post, path = "/api/v1/roles", extensions(("x-bima-rights" = json!({"any_of": [122002]}))), tag = "roles", request_body = RoleInput,
     responses((status = 201, body = Role), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -220,7 +220,7 @@ async fn create_role(
 }
 
 /// One role.
-#[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "roles", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/roles/{id}", extensions(("x-bima-rights" = json!({"any_of": [122001]}))), tag = "roles", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Role), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_role(
@@ -232,7 +232,7 @@ async fn get_role(
 }
 
 /// Change a custom role (system roles are read-only).
-#[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "roles", params(("id" = String, Path, description = "UUID")), request_body = RoleInput,
+#[utoipa::path(put, path = "/api/v1/roles/{id}", extensions(("x-bima-rights" = json!({"any_of": [122003]}))), tag = "roles", params(("id" = String, Path, description = "UUID")), request_body = RoleInput,
     responses((status = 200, body = Role), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -248,7 +248,7 @@ async fn update_role(
 }
 
 /// Delete a custom role no user holds.
-#[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "roles", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/roles/{id}", extensions(("x-bima-rights" = json!({"any_of": [122004]}))), tag = "roles", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]

@@ -45,7 +45,7 @@ pub struct LocationQuery {
 }
 
 /// List locations within your districts.
-#[utoipa::path(get, path = "/api/v1/locations", tag = "locations", params(LocationQuery),
+#[utoipa::path(get, path = "/api/v1/locations", extensions(("x-bima-rights" = json!({"any_of": [121901]}))), tag = "locations", params(LocationQuery),
     responses((status = 200, body = Paged<Location>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_locations(
@@ -76,7 +76,7 @@ async fn list_locations(
 }
 
 /// Create a location under a parent of the level above (a region has none).
-#[utoipa::path(post, path = "/api/v1/locations", tag = "locations", request_body = LocationInput,
+#[utoipa::path(post, path = "/api/v1/locations", extensions(("x-bima-rights" = json!({"any_of": [121902]}))), tag = "locations", request_body = LocationInput,
     responses((status = 201, body = Location), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -90,7 +90,7 @@ async fn create_location(
 }
 
 /// One location, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/locations/{id}", extensions(("x-bima-rights" = json!({"any_of": [121901]}))), tag = "locations", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = Location), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_location(
@@ -102,7 +102,7 @@ async fn get_location(
 }
 
 /// Change a location; send the `version` you read. Changing the parent moves it (right 121905).
-#[utoipa::path(put, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/locations/{id}", extensions(("x-bima-rights" = json!({"any_of": [121903]}))), tag = "locations", params(("id" = String, Path, description = "UUID or code")),
     request_body = LocationInput,
     responses((status = 200, body = Location), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "stale version or code already used", body = Problem), (status = 422, body = Problem)),
@@ -119,7 +119,7 @@ async fn update_location(
 }
 
 /// Delete a location that nothing belongs to any more.
-#[utoipa::path(delete, path = "/api/v1/locations/{id}", tag = "locations", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/locations/{id}", extensions(("x-bima-rights" = json!({"any_of": [121904]}))), tag = "locations", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "still in use, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -158,7 +158,7 @@ pub struct FacilityQuery {
 }
 
 /// List health facilities within your districts.
-#[utoipa::path(get, path = "/api/v1/health-facilities", tag = "health facilities", params(FacilityQuery),
+#[utoipa::path(get, path = "/api/v1/health-facilities", extensions(("x-bima-rights" = json!({"any_of": [121101]}))), tag = "health facilities", params(FacilityQuery),
     responses((status = 200, body = Paged<HealthFacility>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_facilities(
@@ -191,7 +191,7 @@ async fn list_facilities(
 }
 
 /// Create a health facility in a district, with its catchment villages.
-#[utoipa::path(post, path = "/api/v1/health-facilities", tag = "health facilities", request_body = HealthFacilityInput,
+#[utoipa::path(post, path = "/api/v1/health-facilities", extensions(("x-bima-rights" = json!({"any_of": [121102]}))), tag = "health facilities", request_body = HealthFacilityInput,
     responses((status = 201, body = HealthFacility), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -206,7 +206,7 @@ async fn create_facility(
 }
 
 /// One health facility, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/health-facilities/{id}", tag = "health facilities", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/health-facilities/{id}", extensions(("x-bima-rights" = json!({"any_of": [121101]}))), tag = "health facilities", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = HealthFacility), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_facility(
@@ -218,7 +218,7 @@ async fn get_facility(
 }
 
 /// Change a health facility; send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/health-facilities/{id}", tag = "health facilities", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/health-facilities/{id}", extensions(("x-bima-rights" = json!({"any_of": [121103]}))), tag = "health facilities", params(("id" = String, Path, description = "UUID or code")),
     request_body = HealthFacilityInput,
     responses((status = 200, body = HealthFacility), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -236,7 +236,7 @@ async fn update_facility(
 }
 
 /// Delete a health facility.
-#[utoipa::path(delete, path = "/api/v1/health-facilities/{id}", tag = "health facilities", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/health-facilities/{id}", extensions(("x-bima-rights" = json!({"any_of": [121104]}))), tag = "health facilities", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]

@@ -58,7 +58,7 @@ pub struct DiagnosisQuery {
 }
 
 /// List the diagnoses (ICD codes); anyone logged in may read them.
-#[utoipa::path(get, path = "/api/v1/diagnoses", tag = "medical", params(DiagnosisQuery),
+#[utoipa::path(get, path = "/api/v1/diagnoses", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "medical", params(DiagnosisQuery),
     responses((status = 200, body = Paged<Diagnosis>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_diagnoses(
@@ -84,7 +84,7 @@ async fn list_diagnoses(
 }
 
 /// Add a diagnosis (right 131001).
-#[utoipa::path(post, path = "/api/v1/diagnoses", tag = "medical", request_body = DiagnosisInput,
+#[utoipa::path(post, path = "/api/v1/diagnoses", extensions(("x-bima-rights" = json!({"any_of": [131001]}))), tag = "medical", request_body = DiagnosisInput,
     responses((status = 201, body = Diagnosis), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -98,7 +98,7 @@ async fn create_diagnosis(
 }
 
 /// One diagnosis, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/diagnoses/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/diagnoses/{id}", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = Diagnosis), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_diagnosis(
@@ -110,7 +110,7 @@ async fn get_diagnosis(
 }
 
 /// Change a diagnosis; send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/diagnoses/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/diagnoses/{id}", extensions(("x-bima-rights" = json!({"any_of": [131001]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     request_body = DiagnosisInput,
     responses((status = 200, body = Diagnosis), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -127,7 +127,7 @@ async fn update_diagnosis(
 }
 
 /// Delete a diagnosis.
-#[utoipa::path(delete, path = "/api/v1/diagnoses/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/diagnoses/{id}", extensions(("x-bima-rights" = json!({"any_of": [131001]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -163,7 +163,7 @@ pub struct ItemQuery {
 }
 
 /// List medical items (right 122101).
-#[utoipa::path(get, path = "/api/v1/medical-items", tag = "medical", params(ItemQuery),
+#[utoipa::path(get, path = "/api/v1/medical-items", extensions(("x-bima-rights" = json!({"any_of": [122101]}))), tag = "medical", params(ItemQuery),
     responses((status = 200, body = Paged<MedicalItem>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_items(
@@ -192,7 +192,7 @@ async fn list_items(
 }
 
 /// Add a medical item (right 122102).
-#[utoipa::path(post, path = "/api/v1/medical-items", tag = "medical", request_body = MedicalItemInput,
+#[utoipa::path(post, path = "/api/v1/medical-items", extensions(("x-bima-rights" = json!({"any_of": [122102]}))), tag = "medical", request_body = MedicalItemInput,
     responses((status = 201, body = MedicalItem), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -206,7 +206,7 @@ async fn create_item(
 }
 
 /// One medical item, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/medical-items/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/medical-items/{id}", extensions(("x-bima-rights" = json!({"any_of": [122101]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = MedicalItem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_item(
@@ -218,7 +218,7 @@ async fn get_item(
 }
 
 /// Change a medical item (right 122103); send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/medical-items/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/medical-items/{id}", extensions(("x-bima-rights" = json!({"any_of": [122103]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     request_body = MedicalItemInput,
     responses((status = 200, body = MedicalItem), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -235,7 +235,7 @@ async fn update_item(
 }
 
 /// Delete a medical item that no price list holds (right 122104).
-#[utoipa::path(delete, path = "/api/v1/medical-items/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/medical-items/{id}", extensions(("x-bima-rights" = json!({"any_of": [122104]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "still in a price list, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -275,7 +275,7 @@ pub struct ServiceQuery {
 }
 
 /// List medical services (right 121401).
-#[utoipa::path(get, path = "/api/v1/medical-services", tag = "medical", params(ServiceQuery),
+#[utoipa::path(get, path = "/api/v1/medical-services", extensions(("x-bima-rights" = json!({"any_of": [121401]}))), tag = "medical", params(ServiceQuery),
     responses((status = 200, body = Paged<MedicalService>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_services(
@@ -306,7 +306,7 @@ async fn list_services(
 }
 
 /// Add a medical service (right 121402).
-#[utoipa::path(post, path = "/api/v1/medical-services", tag = "medical", request_body = MedicalServiceInput,
+#[utoipa::path(post, path = "/api/v1/medical-services", extensions(("x-bima-rights" = json!({"any_of": [121402]}))), tag = "medical", request_body = MedicalServiceInput,
     responses((status = 201, body = MedicalService), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -320,7 +320,7 @@ async fn create_service(
 }
 
 /// One medical service, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/medical-services/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/medical-services/{id}", extensions(("x-bima-rights" = json!({"any_of": [121401]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = MedicalService), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_service(
@@ -332,7 +332,7 @@ async fn get_service(
 }
 
 /// Change a medical service (right 121403); send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/medical-services/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/medical-services/{id}", extensions(("x-bima-rights" = json!({"any_of": [121403]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code")),
     request_body = MedicalServiceInput,
     responses((status = 200, body = MedicalService), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -349,7 +349,7 @@ async fn update_service(
 }
 
 /// Delete a medical service that no price list holds (right 121404).
-#[utoipa::path(delete, path = "/api/v1/medical-services/{id}", tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/medical-services/{id}", extensions(("x-bima-rights" = json!({"any_of": [121404]}))), tag = "medical", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "still in a price list, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -415,7 +415,7 @@ where
 }
 
 /// List item price lists: national ones and those of your districts and their regions (right 121301).
-#[utoipa::path(get, path = "/api/v1/item-price-lists", tag = "medical", params(PriceListQuery),
+#[utoipa::path(get, path = "/api/v1/item-price-lists", extensions(("x-bima-rights" = json!({"any_of": [121301]}))), tag = "medical", params(PriceListQuery),
     responses((status = 200, body = Paged<ItemPriceList>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_item_pricelists(
@@ -428,7 +428,7 @@ async fn list_item_pricelists(
 }
 
 /// Create an item price list (right 121302).
-#[utoipa::path(post, path = "/api/v1/item-price-lists", tag = "medical", request_body = ItemPriceListInput,
+#[utoipa::path(post, path = "/api/v1/item-price-lists", extensions(("x-bima-rights" = json!({"any_of": [121302]}))), tag = "medical", request_body = ItemPriceListInput,
     responses((status = 201, body = ItemPriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_item_pricelist(
@@ -442,7 +442,7 @@ async fn create_item_pricelist(
 }
 
 /// One item price list, with each line's price-list price.
-#[utoipa::path(get, path = "/api/v1/item-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/item-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121301]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = ItemPriceList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_item_pricelist(
@@ -455,7 +455,7 @@ async fn get_item_pricelist(
 }
 
 /// Change an item price list (right 121303); the lines are replaced. Send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/item-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/item-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121303]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     request_body = ItemPriceListInput,
     responses((status = 200, body = ItemPriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -473,7 +473,7 @@ async fn update_item_pricelist(
 }
 
 /// Delete an item price list no facility uses (right 121304).
-#[utoipa::path(delete, path = "/api/v1/item-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/item-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121304]}))), tag = "medical", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "used by a facility, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -488,7 +488,7 @@ async fn delete_item_pricelist(
 }
 
 /// Copy an item price list under a new name (right 121305).
-#[utoipa::path(post, path = "/api/v1/item-price-lists/{id}/duplicate", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/item-price-lists/{id}/duplicate", extensions(("x-bima-rights" = json!({"any_of": [121305]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     request_body = DuplicateInput,
     responses((status = 201, body = ItemPriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -505,7 +505,7 @@ async fn duplicate_item_pricelist(
 }
 
 /// List service price lists: national ones and those of your districts and their regions (right 121201).
-#[utoipa::path(get, path = "/api/v1/service-price-lists", tag = "medical", params(PriceListQuery),
+#[utoipa::path(get, path = "/api/v1/service-price-lists", extensions(("x-bima-rights" = json!({"any_of": [121201]}))), tag = "medical", params(PriceListQuery),
     responses((status = 200, body = Paged<ServicePriceList>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_service_pricelists(
@@ -524,7 +524,7 @@ async fn list_service_pricelists(
 }
 
 /// Create a service price list (right 121202).
-#[utoipa::path(post, path = "/api/v1/service-price-lists", tag = "medical", request_body = ServicePriceListInput,
+#[utoipa::path(post, path = "/api/v1/service-price-lists", extensions(("x-bima-rights" = json!({"any_of": [121202]}))), tag = "medical", request_body = ServicePriceListInput,
     responses((status = 201, body = ServicePriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_service_pricelist(
@@ -538,7 +538,7 @@ async fn create_service_pricelist(
 }
 
 /// One service price list, with each line's price-list price.
-#[utoipa::path(get, path = "/api/v1/service-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/service-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121201]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = ServicePriceList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_service_pricelist(
@@ -551,7 +551,7 @@ async fn get_service_pricelist(
 }
 
 /// Change a service price list (right 121203); the lines are replaced. Send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/service-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/service-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121203]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     request_body = ServicePriceListInput,
     responses((status = 200, body = ServicePriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -574,7 +574,7 @@ async fn update_service_pricelist(
 }
 
 /// Delete a service price list no facility uses (right 121204).
-#[utoipa::path(delete, path = "/api/v1/service-price-lists/{id}", tag = "medical", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/service-price-lists/{id}", extensions(("x-bima-rights" = json!({"any_of": [121204]}))), tag = "medical", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "used by a facility, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -589,7 +589,7 @@ async fn delete_service_pricelist(
 }
 
 /// Copy a service price list under a new name (right 121205).
-#[utoipa::path(post, path = "/api/v1/service-price-lists/{id}/duplicate", tag = "medical", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/service-price-lists/{id}/duplicate", extensions(("x-bima-rights" = json!({"any_of": [121205]}))), tag = "medical", params(("id" = String, Path, description = "UUID")),
     request_body = DuplicateInput,
     responses((status = 201, body = ServicePriceList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),

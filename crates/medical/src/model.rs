@@ -363,6 +363,7 @@ impl From<ServicePriceListInput> for PriceListInput {
 /// `POST …/{id}/duplicate`: a copy of a price list under a new name.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PriceListCopyInput)]
 pub struct DuplicateInput {
     pub name: String,
 }

@@ -59,7 +59,7 @@ pub struct PolicyQuery {
 }
 
 /// List policies within your districts.
-#[utoipa::path(get, path = "/api/v1/policies", tag = "policies", params(PolicyQuery),
+#[utoipa::path(get, path = "/api/v1/policies", extensions(("x-bima-rights" = json!({"any_of": [101201]}))), tag = "policies", params(PolicyQuery),
     responses((status = 200, body = Paged<Policy>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_policies(
@@ -91,7 +91,7 @@ async fn list_policies(
 
 /// Enrol a family in a product: a new idle policy, with its dates and value computed from the
 /// product, covering the family's members up to the product's maximum.
-#[utoipa::path(post, path = "/api/v1/policies", tag = "policies", request_body = PolicyInput,
+#[utoipa::path(post, path = "/api/v1/policies", extensions(("x-bima-rights" = json!({"any_of": [101202]}))), tag = "policies", request_body = PolicyInput,
     responses((status = 201, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_policy(
@@ -113,7 +113,7 @@ pub struct QuoteQuery {
 }
 
 /// What a new policy would be (dates, value, last date for payment), without creating it.
-#[utoipa::path(get, path = "/api/v1/policies/quote", tag = "policies", params(QuoteQuery),
+#[utoipa::path(get, path = "/api/v1/policies/quote", extensions(("x-bima-rights" = json!({"any_of": [101201]}))), tag = "policies", params(QuoteQuery),
     responses((status = 200, body = Quote), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn quote_policy(
@@ -136,7 +136,7 @@ async fn quote_policy(
 }
 
 /// One policy with what was paid and whom it covers.
-#[utoipa::path(get, path = "/api/v1/policies/{id}", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/policies/{id}", extensions(("x-bima-rights" = json!({"any_of": [101201]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = PolicyDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_policy(
@@ -148,7 +148,7 @@ async fn get_policy(
 }
 
 /// Change an idle policy's enrolment date or officer (dates and value follow).
-#[utoipa::path(put, path = "/api/v1/policies/{id}", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/policies/{id}", extensions(("x-bima-rights" = json!({"any_of": [101203]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = PolicyChange,
     responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "not idle, or stale version", body = Problem), (status = 422, body = Problem)),
@@ -165,7 +165,7 @@ async fn update_policy(
 }
 
 /// Delete a policy no contribution has been paid for.
-#[utoipa::path(delete, path = "/api/v1/policies/{id}", tag = "policies", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/policies/{id}", extensions(("x-bima-rights" = json!({"any_of": [101204]}))), tag = "policies", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn delete_policy(
@@ -179,7 +179,7 @@ async fn delete_policy(
 }
 
 /// Renew an active or expired policy: a new policy (stage R) continuing it.
-#[utoipa::path(post, path = "/api/v1/policies/{id}/renew", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/policies/{id}/renew", extensions(("x-bima-rights" = json!({"any_of": [101205]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = RenewInput,
     responses((status = 201, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -207,7 +207,7 @@ async fn status_change(
 }
 
 /// Suspend a policy: it covers nobody until reinstated.
-#[utoipa::path(post, path = "/api/v1/policies/{id}/suspend", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/policies/{id}/suspend", extensions(("x-bima-rights" = json!({"any_of": [101203]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
     responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -221,7 +221,7 @@ async fn suspend_policy(
 }
 
 /// Reinstate a suspended policy (active again if it was paid, idle otherwise).
-#[utoipa::path(post, path = "/api/v1/policies/{id}/reinstate", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/policies/{id}/reinstate", extensions(("x-bima-rights" = json!({"any_of": [101203]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
     responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -235,7 +235,7 @@ async fn reinstate_policy(
 }
 
 /// Cancel a policy: its coverage ends on `date` (default today) and it expires.
-#[utoipa::path(post, path = "/api/v1/policies/{id}/cancel", tag = "policies", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/policies/{id}/cancel", extensions(("x-bima-rights" = json!({"any_of": [101203]}))), tag = "policies", params(("id" = String, Path, description = "UUID")),
     request_body = StatusChange,
     responses((status = 200, body = PolicyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -263,7 +263,7 @@ pub struct ContributionQuery {
 }
 
 /// List contributions within your districts.
-#[utoipa::path(get, path = "/api/v1/contributions", tag = "contributions", params(ContributionQuery),
+#[utoipa::path(get, path = "/api/v1/contributions", extensions(("x-bima-rights" = json!({"any_of": [101301]}))), tag = "contributions", params(ContributionQuery),
     responses((status = 200, body = Paged<Contribution>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_contributions(
@@ -294,7 +294,7 @@ async fn list_contributions(
 /// Record a contribution. When the policy's contributions reach its value it becomes active
 /// (or ready, by configuration) and so does every member's coverage; the answer says what
 /// happened and why.
-#[utoipa::path(post, path = "/api/v1/contributions", tag = "contributions", request_body = ContributionInput,
+#[utoipa::path(post, path = "/api/v1/contributions", extensions(("x-bima-rights" = json!({"any_of": [101302]}))), tag = "contributions", request_body = ContributionInput,
     responses((status = 201, body = ContributionReceipt), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, description = "overpayment, receipt reused, paid before enrolment…", body = Problem)),
     security(("bearer" = [])))]
@@ -308,7 +308,7 @@ async fn create_contribution(
     Ok((StatusCode::CREATED, Json(receipt)))
 }
 
-#[utoipa::path(get, path = "/api/v1/contributions/{id}", tag = "contributions", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/contributions/{id}", extensions(("x-bima-rights" = json!({"any_of": [101301]}))), tag = "contributions", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Contribution), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_contribution(
@@ -322,7 +322,7 @@ async fn get_contribution(
 }
 
 /// Delete a contribution of a policy that is still idle.
-#[utoipa::path(delete, path = "/api/v1/contributions/{id}", tag = "contributions", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/contributions/{id}", extensions(("x-bima-rights" = json!({"any_of": [101304]}))), tag = "contributions", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn delete_contribution(
@@ -350,7 +350,7 @@ pub struct PayerQuery {
     format: Option<ListFormat>,
 }
 
-#[utoipa::path(get, path = "/api/v1/payers", tag = "payers", params(PayerQuery),
+#[utoipa::path(get, path = "/api/v1/payers", extensions(("x-bima-rights" = json!({"any_of": [121801]}))), tag = "payers", params(PayerQuery),
     responses((status = 200, body = Paged<Payer>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_payers(
@@ -372,7 +372,7 @@ async fn list_payers(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/payers", tag = "payers", request_body = PayerInput,
+#[utoipa::path(post, path = "/api/v1/payers", extensions(("x-bima-rights" = json!({"any_of": [121802]}))), tag = "payers", request_body = PayerInput,
     responses((status = 201, body = Payer), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_payer(
@@ -384,7 +384,7 @@ async fn create_payer(
     Ok((StatusCode::CREATED, Json(payer)))
 }
 
-#[utoipa::path(get, path = "/api/v1/payers/{id}", tag = "payers", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/payers/{id}", extensions(("x-bima-rights" = json!({"any_of": [121801]}))), tag = "payers", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = Payer), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_payer(
@@ -396,7 +396,7 @@ async fn get_payer(
 }
 
 /// Change a payer; send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/payers/{id}", tag = "payers", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/payers/{id}", extensions(("x-bima-rights" = json!({"any_of": [121803]}))), tag = "payers", params(("id" = String, Path, description = "UUID")),
     request_body = PayerInput,
     responses((status = 200, body = Payer), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -413,7 +413,7 @@ async fn update_payer(
 }
 
 /// Delete a payer no contribution names.
-#[utoipa::path(delete, path = "/api/v1/payers/{id}", tag = "payers", params(("id" = String, Path, description = "UUID"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/payers/{id}", extensions(("x-bima-rights" = json!({"any_of": [121804]}))), tag = "payers", params(("id" = String, Path, description = "UUID"), VersionQuery),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn delete_payer(
@@ -442,7 +442,7 @@ pub struct EligibilityQuery {
 /// Is this insuree covered on a date, and for an item or service? For each covering product:
 /// the status letter, what remains of deductibles, ceilings and limits, and for the item or
 /// service whether it is covered now and from when.
-#[utoipa::path(get, path = "/api/v1/insurees/{id}/eligibility", tag = "policies",
+#[utoipa::path(get, path = "/api/v1/insurees/{id}/eligibility", extensions(("x-bima-rights" = json!({"any_of": [101105, 101201]}))), tag = "policies",
     params(("id" = String, Path, description = "UUID or insurance number (CHFID)"), EligibilityQuery),
     responses((status = 200, body = Eligibility), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]

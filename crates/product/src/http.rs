@@ -46,7 +46,7 @@ pub struct ProductQuery {
 }
 
 /// List products: national ones and those of your districts and their regions.
-#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ProductQuery),
+#[utoipa::path(get, path = "/api/v1/products", extensions(("x-bima-rights" = json!({"any_of": [121001]}))), tag = "products", params(ProductQuery),
     responses((status = 200, body = Paged<Product>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_products(
@@ -76,7 +76,7 @@ async fn list_products(
 }
 
 /// Create a product with its items, services and relative distribution.
-#[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = ProductInput,
+#[utoipa::path(post, path = "/api/v1/products", extensions(("x-bima-rights" = json!({"any_of": [121002]}))), tag = "products", request_body = ProductInput,
     responses((status = 201, body = Product), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -90,7 +90,7 @@ async fn create_product(
 }
 
 /// One product, by UUID or code.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(get, path = "/api/v1/products/{id}", extensions(("x-bima-rights" = json!({"any_of": [121001]}))), tag = "products", params(("id" = String, Path, description = "UUID or code")),
     responses((status = 200, body = Product), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_product(
@@ -102,7 +102,7 @@ async fn get_product(
 }
 
 /// Change a product (the whole body, lists included); send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path, description = "UUID or code")),
+#[utoipa::path(put, path = "/api/v1/products/{id}", extensions(("x-bima-rights" = json!({"any_of": [121003]}))), tag = "products", params(("id" = String, Path, description = "UUID or code")),
     request_body = ProductInput,
     responses((status = 200, body = Product), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "stale version or code already used", body = Problem), (status = 422, body = Problem)),
@@ -119,7 +119,7 @@ async fn update_product(
 }
 
 /// Delete a product.
-#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/products/{id}", extensions(("x-bima-rights" = json!({"any_of": [121004]}))), tag = "products", params(("id" = String, Path, description = "UUID or code"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -134,7 +134,7 @@ async fn delete_product(
 }
 
 /// Copy a product, with its items, services and distribution, under a new code and name (right 121005).
-#[utoipa::path(post, path = "/api/v1/products/{id}/duplicate", tag = "products", params(("id" = String, Path, description = "UUID or code of the product to copy")),
+#[utoipa::path(post, path = "/api/v1/products/{id}/duplicate", extensions(("x-bima-rights" = json!({"any_of": [121005]}))), tag = "products", params(("id" = String, Path, description = "UUID or code of the product to copy")),
     request_body = DuplicateInput,
     responses((status = 201, body = Product), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "code already used", body = Problem), (status = 422, body = Problem)),

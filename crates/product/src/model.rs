@@ -431,6 +431,7 @@ pub struct Product {
 /// A new code and name for a copy of a product.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProductCopyInput)]
 pub struct DuplicateInput {
     pub code: String,
     pub name: String,

@@ -54,7 +54,7 @@ pub struct FamilyQuery {
 }
 
 /// List families within your districts.
-#[utoipa::path(get, path = "/api/v1/families", tag = "families", params(FamilyQuery),
+#[utoipa::path(get, path = "/api/v1/families", extensions(("x-bima-rights" = json!({"any_of": [101001]}))), tag = "families", params(FamilyQuery),
     responses((status = 200, body = Paged<FamilyView>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_families(
@@ -86,7 +86,7 @@ async fn list_families(
 }
 
 /// Create a family in a village, with its head insuree ("head") in the same request.
-#[utoipa::path(post, path = "/api/v1/families", tag = "families", request_body = FamilyInput,
+#[utoipa::path(post, path = "/api/v1/families", extensions(("x-bima-rights" = json!({"any_of": [101002]}))), tag = "families", request_body = FamilyInput,
     responses((status = 201, body = FamilyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "insurance number already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -101,7 +101,7 @@ async fn create_family(
 }
 
 /// One family with its members.
-#[utoipa::path(get, path = "/api/v1/families/{id}", tag = "families", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/api/v1/families/{id}", extensions(("x-bima-rights" = json!({"any_of": [101001]}))), tag = "families", params(("id" = String, Path, description = "UUID")),
     responses((status = 200, body = FamilyDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_family(
@@ -114,7 +114,7 @@ async fn get_family(
 
 /// Change a family's fields; send the `version` you read. Moving it to a village of another
 /// district moves its members' district too.
-#[utoipa::path(put, path = "/api/v1/families/{id}", tag = "families", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(put, path = "/api/v1/families/{id}", extensions(("x-bima-rights" = json!({"any_of": [101003]}))), tag = "families", params(("id" = String, Path, description = "UUID")),
     request_body = FamilyInput,
     responses((status = 200, body = FamilyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "stale version", body = Problem), (status = 422, body = Problem)),
@@ -140,7 +140,7 @@ pub struct DeleteFamilyQuery {
 }
 
 /// Delete a family, with its members or leaving them without a family.
-#[utoipa::path(delete, path = "/api/v1/families/{id}", tag = "families", params(("id" = String, Path, description = "UUID"), DeleteFamilyQuery),
+#[utoipa::path(delete, path = "/api/v1/families/{id}", extensions(("x-bima-rights" = json!({"any_of": [101004]}))), tag = "families", params(("id" = String, Path, description = "UUID"), DeleteFamilyQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -172,7 +172,7 @@ pub struct HeadInput {
 }
 
 /// Name another member the head of the family.
-#[utoipa::path(post, path = "/api/v1/families/{id}/head", tag = "families", params(("id" = String, Path, description = "UUID")),
+#[utoipa::path(post, path = "/api/v1/families/{id}/head", extensions(("x-bima-rights" = json!({"any_of": [101003]}))), tag = "families", params(("id" = String, Path, description = "UUID")),
     request_body = HeadInput,
     responses((status = 200, body = FamilyDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -222,7 +222,7 @@ pub struct InsureeQuery {
 }
 
 /// Search insurees within your districts.
-#[utoipa::path(get, path = "/api/v1/insurees", tag = "insurees", params(InsureeQuery),
+#[utoipa::path(get, path = "/api/v1/insurees", extensions(("x-bima-rights" = json!({"any_of": [101101]}))), tag = "insurees", params(InsureeQuery),
     responses((status = 200, body = Paged<Insuree>, description = "a page as JSON, or every row as CSV with ?format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_insurees(
@@ -257,7 +257,7 @@ async fn list_insurees(
 }
 
 /// Add a member to a family (`family_id`).
-#[utoipa::path(post, path = "/api/v1/insurees", tag = "insurees", request_body = InsureeInput,
+#[utoipa::path(post, path = "/api/v1/insurees", extensions(("x-bima-rights" = json!({"any_of": [101102]}))), tag = "insurees", request_body = InsureeInput,
     responses((status = 201, body = Insuree), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "insurance number already used", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -273,7 +273,7 @@ async fn create_insuree(
 }
 
 /// One insuree, by UUID or insurance number, with their family and policies.
-#[utoipa::path(get, path = "/api/v1/insurees/{id}", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
+#[utoipa::path(get, path = "/api/v1/insurees/{id}", extensions(("x-bima-rights" = json!({"any_of": [101105, 101101]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
     responses((status = 200, body = InsureeDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_insuree(
@@ -288,7 +288,7 @@ async fn get_insuree(
 }
 
 /// Change an insuree; send the `version` you read.
-#[utoipa::path(put, path = "/api/v1/insurees/{id}", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
+#[utoipa::path(put, path = "/api/v1/insurees/{id}", extensions(("x-bima-rights" = json!({"any_of": [101103]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
     request_body = InsureeInput,
     responses((status = 200, body = Insuree), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "stale version or number already used", body = Problem), (status = 422, body = Problem)),
@@ -306,7 +306,7 @@ async fn update_insuree(
 }
 
 /// Delete an insuree (not the head of a family: name another head first, or delete the family).
-#[utoipa::path(delete, path = "/api/v1/insurees/{id}", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)"), VersionQuery),
+#[utoipa::path(delete, path = "/api/v1/insurees/{id}", extensions(("x-bima-rights" = json!({"any_of": [101104]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)"), VersionQuery),
     responses((status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "head of a family, or stale version", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -331,7 +331,7 @@ pub struct MoveInput {
 }
 
 /// Move a member to another family (a head must hand over to another member first).
-#[utoipa::path(post, path = "/api/v1/insurees/{id}/move", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
+#[utoipa::path(post, path = "/api/v1/insurees/{id}/move", extensions(("x-bima-rights" = json!({"any_of": [101103]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
     request_body = MoveInput,
     responses((status = 200, body = Insuree), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "head of the family, or stale version", body = Problem), (status = 422, body = Problem)),
@@ -458,7 +458,7 @@ fn unsupported(content_type: &str) -> Error {
 
 /// Store the insuree's photo: a JPEG or PNG, as the raw body (Content-Type image/jpeg or
 /// image/png) or as a file of a multipart form.
-#[utoipa::path(put, path = "/api/v1/insurees/{id}/photo", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)"), VersionQuery),
+#[utoipa::path(put, path = "/api/v1/insurees/{id}/photo", extensions(("x-bima-rights" = json!({"any_of": [101103]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)"), VersionQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
     responses((status = 200, body = Insuree), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 413, description = "larger than the photo limit", body = Problem), (status = 422, body = Problem)),
@@ -482,7 +482,7 @@ async fn put_photo(
 }
 
 /// The insuree's photo, as stored.
-#[utoipa::path(get, path = "/api/v1/insurees/{id}/photo", tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
+#[utoipa::path(get, path = "/api/v1/insurees/{id}/photo", extensions(("x-bima-rights" = json!({"any_of": [101105, 101101]}))), tag = "insurees", params(("id" = String, Path, description = "UUID or insurance number (CHFID)")),
     responses((status = 200, description = "the image (image/jpeg or image/png)"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_photo(
