@@ -131,7 +131,7 @@ pub(crate) async fn family(state: &AppState, actor: &Actor, id: &str) -> Result<
 }
 
 /// What a posted Group says, in the registry's words.
-struct Posted {
+pub(crate) struct Posted {
     head: String,
     members: Vec<String>,
     /// The village named by `group-address`'s location reference.
@@ -139,7 +139,7 @@ struct Posted {
     input: FamilyInput,
 }
 
-fn posted(body: &Value) -> Result<Posted> {
+pub(crate) fn posted(body: &Value) -> Result<Posted> {
     let head = body
         .get("identifier")
         .and_then(Value::as_array)

@@ -15,6 +15,7 @@ pub mod contained;
 pub mod coverage;
 pub mod datatypes;
 pub mod eligibility;
+pub mod fuzz;
 pub mod group;
 pub mod input;
 pub mod insurance_plan;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// What a Patient says, in the registry's words.
-struct Read {
+pub(crate) struct Read {
     input: InsureeInput,
     head: bool,
     group: Option<String>,
@@ -29,7 +29,7 @@ struct Read {
     version: Option<i64>,
 }
 
-fn read(body: &Value) -> Result<Read> {
+pub(crate) fn read(body: &Value) -> Result<Read> {
     let identifiers = body
         .get("identifier")
         .and_then(Value::as_array)

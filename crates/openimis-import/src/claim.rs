@@ -1068,7 +1068,7 @@ struct LedgerRow {
     used: Used,
 }
 
-fn used_from_row(row: &Row) -> Result<Used, String> {
+pub(crate) fn used_from_row(row: &Row) -> Result<Used, String> {
     let v = |column: &str| amount(row, column).map(|a| a.unwrap_or(0));
     Ok(Used {
         ded: v("DedG")?,

@@ -166,7 +166,13 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
     if !path.exists() {
         return Ok(None);
     }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
+    let file = std::fs::File::open(&path)?;
+    read_from(file, &path.display().to_string()).map(Some)
+}
+
+/// Read the rows of one table export from `input`; `name` says where it comes from in errors.
+pub fn read_from(input: impl std::io::Read, name: &str) -> anyhow::Result<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let mut columns = HashMap::new();
     let mut own_id = None;
     for (at, name) in reader.headers()?.iter().enumerate() {
@@ -180,7 +186,7 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
     let columns = Arc::new(columns);
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let record = record.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         rows.push(Row {
             line,
@@ -189,7 +195,7 @@ pub fn read(dir: &Path, table: &str) -> anyhow::Result<Option<Vec<Row>>> {
             record,
         });
     }
-    Ok(Some(rows))
+    Ok(rows)
 }
 
 /// A table's own id column comes first among its `…ID` / `…Id` columns (`HfID`, `PremiumId`,

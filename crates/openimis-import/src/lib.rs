@@ -18,6 +18,7 @@
 
 mod claim;
 mod csvfile;
+pub mod fuzz;
 mod medical;
 mod policy;
 mod product;
@@ -765,7 +766,7 @@ async fn import_locations(
     run.finish(report).await
 }
 
-fn location_from_row(row: &Row, ids: &LegacyIds) -> Result<Location, String> {
+pub(crate) fn location_from_row(row: &Row, ids: &LegacyIds) -> Result<Location, String> {
     let id = row.uuid("LocationUUID")?;
     let code = row.text("LocationCode")?.to_string();
     let name = row.text("LocationName")?.to_string();
@@ -916,7 +917,7 @@ async fn import_facilities(
     run.finish(report).await
 }
 
-fn facility_from_row(row: &Row, ids: &LegacyIds) -> Result<HealthFacility, String> {
+pub(crate) fn facility_from_row(row: &Row, ids: &LegacyIds) -> Result<HealthFacility, String> {
     let id = row.uuid("HfUUID")?;
     let code = row.text("HFCode")?.to_string();
     let legacy_location = row.int("LocationId")?.ok_or("LocationId is empty")?;

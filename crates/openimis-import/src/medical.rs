@@ -118,7 +118,7 @@ pub(crate) async fn import(
 /// One row of a register, ready to store.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
-enum Entry {
+pub(crate) enum Entry {
     Diagnosis(Diagnosis),
     Item(MedicalItem),
     Service(MedicalService),
@@ -326,7 +326,7 @@ fn code_of<T: Copy>(
     parse(v).ok_or_else(|| format!("{column} \"{v}\" is not {allowed}"))
 }
 
-fn diagnosis_from_row(row: &Row) -> Result<Entry, String> {
+pub(crate) fn diagnosis_from_row(row: &Row) -> Result<Entry, String> {
     let input = DiagnosisInput {
         code: row.text("ICDCode")?.to_string(),
         name: row.text("ICDName")?.to_string(),
@@ -346,7 +346,7 @@ fn diagnosis_from_row(row: &Row) -> Result<Entry, String> {
     }))
 }
 
-fn item_from_row(row: &Row) -> Result<Entry, String> {
+pub(crate) fn item_from_row(row: &Row) -> Result<Entry, String> {
     let input = MedicalItemInput {
         code: row.text("ItemCode")?.to_string(),
         name: row.text("ItemName")?.to_string(),
@@ -382,7 +382,7 @@ fn item_from_row(row: &Row) -> Result<Entry, String> {
     }))
 }
 
-fn service_from_row(row: &Row) -> Result<Entry, String> {
+pub(crate) fn service_from_row(row: &Row) -> Result<Entry, String> {
     let category = match row.get("ServCategory") {
         None => None,
         Some(_) => Some(code_of(

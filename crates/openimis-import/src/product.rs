@@ -101,7 +101,7 @@ fn letter<T>(
         .transpose()
 }
 
-fn product_from_row(row: &Row, ids: &LegacyIds) -> Result<Product, String> {
+pub(crate) fn product_from_row(row: &Row, ids: &LegacyIds) -> Result<Product, String> {
     let id = row.uuid("ProdUUID")?;
     let code = row.text("ProductCode")?.to_string();
     let location_id = ids.region_or_district(row.int("LocationId")?, &format!("product {code}"))?;

@@ -278,7 +278,7 @@ fn village(ids: &LegacyIds, column: &str, legacy: i64) -> Result<(Uuid, Uuid), S
     }
 }
 
-fn family_from_row(row: &Row, ids: &LegacyIds) -> Result<Family, String> {
+pub(crate) fn family_from_row(row: &Row, ids: &LegacyIds) -> Result<Family, String> {
     let id = row.uuid("FamilyUUID")?;
     let legacy_location = row.int("LocationId")?.ok_or("LocationId is empty")?;
     let (location_id, district_id) = village(ids, "LocationId", legacy_location)?;
@@ -319,7 +319,7 @@ fn family_from_row(row: &Row, ids: &LegacyIds) -> Result<Family, String> {
     })
 }
 
-fn insuree_from_row(
+pub(crate) fn insuree_from_row(
     row: &Row,
     ids: &LegacyIds,
     placed: &HashMap<Uuid, (Uuid, Option<Uuid>)>,

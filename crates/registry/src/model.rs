@@ -227,6 +227,39 @@ pub struct InsureeInput {
     pub version: Option<i64>,
 }
 
+impl Insuree {
+    /// What a client would send to keep this record as it is (at its version): the start of
+    /// an edit that changes some fields and leaves the others.
+    pub fn as_input(&self) -> InsureeInput {
+        InsureeInput {
+            family_id: self.family_id,
+            chfid: self.chfid.clone(),
+            last_name: self.last_name.clone(),
+            other_names: self.other_names.clone(),
+            gender: self.gender,
+            dob: self.dob,
+            marital: self.marital,
+            relationship: self.relationship,
+            profession: self.profession,
+            education: self.education,
+            passport: self.passport.clone(),
+            type_of_id: self.type_of_id,
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            current_address: self.current_address.clone(),
+            geolocation: self.geolocation.clone(),
+            current_village_id: self.current_village_id,
+            health_facility_id: self.health_facility_id,
+            card_issued: self.card_issued,
+            status: Some(self.status),
+            status_date: self.status_date,
+            status_reason: self.status_reason.clone(),
+            is_offline: self.is_offline,
+            version: Some(self.version),
+        }
+    }
+}
+
 /// Kind of photo file, recognised by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ImageKind {

@@ -43,6 +43,10 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         .route("/families/{id}/members", post(pages::policies::add_member))
         .route("/insurees/{id}/card", get(pages::insurees::card))
         .route(
+            "/insurees/{id}/edit",
+            get(pages::insurees::edit_form).post(pages::insurees::save),
+        )
+        .route(
             "/insurees/{id}/photo",
             get(pages::insurees::photo).post(pages::insurees::change_photo),
         )

@@ -4,7 +4,7 @@ use crate::support::*;
 use bima::config::Settings;
 use identity::service::AdminBootstrap;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn wrong_passwords_are_401_then_429() {
@@ -221,4 +221,80 @@ async fn users_change_their_own_password() {
 
 pub fn demo_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/openimis-demo")
+}
+
+#[tokio::test]
+async fn no_password_or_token_reaches_the_log() {
+    // The server at its most talkative (every module at trace level), through logins right and
+    // wrong, a new user, a password change and calls with the token: none of it is in the log.
+    let site = Installation::new(store::Engine::Sqlite).await;
+    let server = site.serve(&[("BIMA_LOG", "trace")]).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = client.post(format!("{}{path}", server.base)).json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let wrong = post(
+        "/api/v1/auth/login",
+        None,
+        json!({"username": "admin", "password": "Wrong-Guess-4711"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let token = server.login().await;
+    let created = post(
+        "/api/v1/users",
+        Some(&token),
+        json!({"username": "clerk1", "password": "Clerk-Secret-0815",
+        "last_name": "Clerk", "other_names": "One", "role_ids": [], "district_ids": []}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let login: Value = post(
+        "/api/v1/auth/login",
+        None,
+        json!({"username": "clerk1", "password": "Clerk-Secret-0815"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let clerk = login["token"].as_str().unwrap().to_string();
+    let changed = post(
+        "/api/v1/auth/password",
+        Some(&clerk),
+        json!({"current_password": "Clerk-Secret-0815", "new_password": "New-Clerk-Secret-2026"}),
+    )
+    .await
+    .unwrap();
+    assert!(changed.status().is_success(), "{changed:?}");
+    let me = client
+        .get(format!("{}/api/v1/auth/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    server.kill();
+    let log = std::fs::read_to_string(site.dir.path().join("serve.log")).unwrap();
+    assert!(log.lines().count() > 10, "the log says something: {log}");
+    assert!(log.contains("failed login"), "{log}");
+    for secret in [
+        ADMIN_PASSWORD,
+        "Wrong-Guess-4711",
+        "Clerk-Secret-0815",
+        "New-Clerk-Secret-2026",
+        token.as_str(),
+        clerk.as_str(),
+        token.split('.').nth(2).unwrap(),
+    ] {
+        assert!(!log.contains(secret), "the log holds a secret ({secret})");
+    }
+    site.finish().await;
 }

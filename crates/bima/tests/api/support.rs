@@ -410,9 +410,13 @@ impl Installation {
         let addr = format!("127.0.0.1:{port}");
         let mut command = self.command(&["serve", "--addr", &addr]);
         command.envs(env.iter().copied());
-        command
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+        // What it logs goes to `serve.log` in the installation's folder, run after run.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .expect("serve.log");
+        command.stdout(std::process::Stdio::null()).stderr(log);
         let child = command.spawn().expect("spawn bima serve");
         let server = Server {
             child,

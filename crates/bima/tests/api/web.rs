@@ -605,3 +605,108 @@ async fn the_staff_work_in_the_browser_in_english_and_french() {
     })
     .await;
 }
+
+/// Form fields as `Browser::post` takes them.
+fn as_pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// The version a form was loaded with (its hidden field).
+fn form_version(html: &str) -> String {
+    let at = html
+        .find(r#"name="version" value=""#)
+        .expect("a version field")
+        + 22;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn two_officers_changing_one_person_lose_nothing() {
+    each_engine(|app| async move {
+        openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        let (_, page) = app.get("/api/v1/insurees?per_page=1").await;
+        let person = &page["items"][0];
+        let id = person["id"].as_str().unwrap().to_string();
+        let district = person["district_id"].as_str().unwrap().to_string();
+        app.user_with("officer2", &[101001, 101101, 101103], &[&district])
+            .await;
+        let mut first = Browser::new(&app);
+        first.log_in("admin", ADMIN_PASSWORD).await;
+        let mut second = Browser::new(&app);
+        let landed = second.log_in("officer2", "a-good-password").await;
+        assert_eq!(landed.status, 303, "{}", landed.body);
+        let path = format!("/insurees/{id}/edit");
+        let a = first.get(&path).await;
+        let b = second.get(&path).await;
+        assert_eq!(
+            (a.status, b.status),
+            (StatusCode::OK, StatusCode::OK),
+            "{}",
+            b.body
+        );
+        assert!(
+            a.body.contains(r#"<label for="edit-last_name">"#),
+            "{}",
+            a.body
+        );
+        let loaded = form_version(&a.body);
+        let fields = |csrf: &str, other: &'static str, version: &str| {
+            vec![
+                ("csrf".to_string(), csrf.to_string()),
+                ("version".into(), version.to_string()),
+                (
+                    "last_name".into(),
+                    person["last_name"].as_str().unwrap().to_string(),
+                ),
+                ("other_names".into(), other.to_string()),
+                (
+                    "gender".into(),
+                    person["gender"].as_str().unwrap().to_string(),
+                ),
+                ("dob".into(), person["dob"].as_str().unwrap().to_string()),
+                ("phone".into(), "0712 345 678".to_string()),
+            ]
+        };
+        let a_form = fields(&first.csrf(), "Alphonsine", &loaded);
+        let saved = first.post(&path, &as_pairs(&a_form)).await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        assert_eq!(saved.location, format!("/insurees/{id}/card?saved=1"));
+
+        // The second officer saves what they typed at the version they loaded: refused, kept.
+        let b_form = fields(&second.csrf(), "Bernadette", &loaded);
+        let refused = second.post(&path, &as_pairs(&b_form)).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        let shown = unescape(&refused.body);
+        assert!(shown.contains("Someone else saved this person"), "{shown}");
+        assert!(
+            shown.contains(r#"value="Bernadette""#),
+            "what they typed is kept: {shown}"
+        );
+        assert!(shown.contains("Saved meanwhile: Alphonsine"), "{shown}");
+        let newer = form_version(&refused.body);
+        assert_ne!(newer, loaded);
+        let (_, now) = app.get(&format!("/api/v1/insurees/{id}")).await;
+        assert_eq!(now["other_names"], "Alphonsine", "nothing overwritten");
+
+        // Saving again, knowingly, at the version now shown.
+        let again = fields(&second.csrf(), "Bernadette", &newer);
+        let saved = second.post(&path, &as_pairs(&again)).await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        let (_, now) = app.get(&format!("/api/v1/insurees/{id}")).await;
+        assert_eq!(now["other_names"], "Bernadette");
+        assert_eq!(now["phone"], "0712 345 678");
+        // A user who may not change people is refused the form.
+        app.user_with("reader", &[101001, 101101], &[&district])
+            .await;
+        let mut reader = Browser::new(&app);
+        reader.log_in("reader", "a-good-password").await;
+        assert_eq!(reader.get(&path).await.status, StatusCode::FORBIDDEN);
+        app.finish().await;
+    })
+    .await;
+}

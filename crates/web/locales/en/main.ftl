@@ -326,3 +326,14 @@ feedback-assessment = The patient's assessment (0 to 5)
 feedback-assessment-required = Give the patient's assessment, from 0 to 5.
 feedback-submit = Record the feedback
 claim-feedback-delivered = The patient's feedback was recorded.
+
+## Editing an insuree
+insuree-edit-title = Change { $name }
+insuree-edit-link = Change the details
+insuree-edit-submit = Save the changes
+insuree-saved = The changes were saved.
+insuree-email = Email
+insuree-address = Current address
+edit-stale = Someone else saved this person while you were editing. Nothing of yours was saved and nothing was lost: your changes are below, with what was saved meanwhile beside each field that differs. Check them and save again.
+edit-saved-meanwhile = Saved meanwhile:
+cancel = Cancel

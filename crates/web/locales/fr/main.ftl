@@ -326,3 +326,14 @@ feedback-assessment = L'appréciation du patient (0 à 5)
 feedback-assessment-required = Donnez l'appréciation du patient, de 0 à 5.
 feedback-submit = Enregistrer l'avis
 claim-feedback-delivered = L'avis du patient a été enregistré.
+
+## Modifier un assuré
+insuree-edit-title = Modifier { $name }
+insuree-edit-link = Modifier les informations
+insuree-edit-submit = Enregistrer les modifications
+insuree-saved = Les modifications ont été enregistrées.
+insuree-email = Courriel
+insuree-address = Adresse actuelle
+edit-stale = Quelqu’un d’autre a enregistré cette personne pendant que vous la modifiiez. Rien de vos modifications n’a été enregistré et rien n’est perdu : vos modifications sont ci-dessous, avec ce qui a été enregistré entre-temps à côté de chaque champ qui diffère. Vérifiez-les et enregistrez à nouveau.
+edit-saved-meanwhile = Enregistré entre-temps :
+cancel = Annuler
