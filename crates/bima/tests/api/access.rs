@@ -408,6 +408,33 @@ async fn records_outside_the_users_districts_stay_hidden() {
                     app.engine
                 );
             }
+            // Nor can it be deleted from outside: the same 404, and it is still there.
+            if doc["paths"][format!("{path}/{{id}}")]["delete"].is_object() {
+                let item = outside[0];
+                let one = format!("{path}/{}", item["id"].as_str().unwrap());
+                let version = item["version"].as_i64().unwrap_or(1);
+                let (status, body) = app
+                    .call(
+                        Method::DELETE,
+                        &format!("{one}?version={version}"),
+                        Some(&token),
+                        None,
+                    )
+                    .await;
+                assert_eq!(
+                    status.as_u16(),
+                    404,
+                    "[{:?}] DELETE {one} outside the user's district: {body}",
+                    app.engine
+                );
+                let (status, _) = app.get(&one).await;
+                assert_eq!(
+                    status.as_u16(),
+                    200,
+                    "[{:?}] {one} is still there",
+                    app.engine
+                );
+            }
             for item in inside.iter().take(2) {
                 let one = format!("{path}/{}", item["id"].as_str().unwrap());
                 let (status, body) = app.call(Method::GET, &one, Some(&token), None).await;
