@@ -195,7 +195,7 @@ pub async fn router(db: Db, settings: &Settings) -> anyhow::Result<Router> {
             .merge(fhir::router())
             .merge(web::router(web::session::Sessions {
                 auth: auth.clone(),
-                config: settings.web,
+                config: settings.web.clone(),
             }))
             .route(
                 "/metrics",

@@ -199,6 +199,10 @@ async fn run(command: Command, settings: bima::config::Settings) -> anyhow::Resu
                 eprintln!("Built {built}.");
             }
             claim::service::configure(&settings.claim);
+            if let Some(dir) = &settings.web.locales_dir {
+                let read = web::i18n::load_packs(dir).map_err(anyhow::Error::msg)?;
+                eprintln!("Language packs from {}: {}", dir.display(), read.join(", "));
+            }
             let router = app::router(db.clone(), &settings).await?;
             let sealer = kernel::audit::spawn_sealer(db.clone(), std::time::Duration::from_secs(1));
             let expiry = policy::service::spawn_expiry(db.clone());

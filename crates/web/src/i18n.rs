@@ -1,13 +1,16 @@
-//! The UI's languages: Fluent files under `locales/<language>/`, embedded in the binary. A
-//! language pack is one more folder with a `main.ftl` (and its name in `LANGUAGES`). The browser's
-//! `Accept-Language` picks the default; the switch in the header sets the `lang` cookie, which
-//! wins from then on.
+//! The UI's languages: Fluent files under `locales/<language>/`, embedded in the binary, and
+//! language packs added without a rebuild: `[web] locales_dir` (`BIMA_WEB__LOCALES_DIR`), one
+//! folder per language (`sw/main.ftl`) whose `language-name` says its name, read when the
+//! server starts. A pack may also override an embedded language; a key it lacks falls back to
+//! the embedded language, then to English. The browser's `Accept-Language` picks the default;
+//! the switch in the header sets the `lang` cookie, which wins from then on.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use fluent_templates::{LanguageIdentifier, Loader};
+use fluent_templates::{ArcLoader, LanguageIdentifier, Loader};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -18,8 +21,71 @@ fluent_templates::static_loader! {
     };
 }
 
-/// The languages offered: (code, name in that language).
+/// The languages embedded in the binary: (code, name in that language).
 pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("fr", "Français")];
+
+/// The language packs read at start, once.
+struct Packs {
+    loader: ArcLoader,
+    /// The packs' languages not embedded: (code, name), for the switch.
+    added: Vec<(&'static str, &'static str)>,
+    /// Every language a pack holds (added or overriding).
+    codes: Vec<&'static str>,
+}
+
+static PACKS: OnceLock<Packs> = OnceLock::new();
+
+/// Read the language packs of `dir` (once per process; later calls change nothing). Answers
+/// the languages read, or why the folder could not be.
+pub fn load_packs(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let loader = ArcLoader::builder(dir, fluent_templates::langid!("en"))
+        .customize(|bundle| bundle.set_use_isolating(false))
+        .build()
+        .map_err(|e| {
+            format!(
+                "the language packs in {} cannot be read: {e}",
+                dir.display()
+            )
+        })?;
+    let mut codes: Vec<&'static str> = Vec::new();
+    let mut added = Vec::new();
+    let mut found: Vec<LanguageIdentifier> = loader.locales().cloned().collect();
+    found.sort_by_key(|l| l.to_string());
+    for lang in found {
+        let code: &'static str = Box::leak(lang.to_string().into_boxed_str());
+        codes.push(code);
+        if !LANGUAGES.iter().any(|(c, _)| *c == code) {
+            let name = loader
+                .lookup_single_language::<&str>(&lang, "language-name", None)
+                .unwrap_or_else(|_| code.to_string());
+            added.push((code, &*Box::leak(name.into_boxed_str())));
+        }
+    }
+    let read = codes.iter().map(|c| c.to_string()).collect();
+    let _ = PACKS.set(Packs {
+        loader,
+        added,
+        codes,
+    });
+    Ok(read)
+}
+
+/// Every language offered: the embedded ones, then the packs'.
+pub fn languages() -> Vec<(&'static str, &'static str)> {
+    let mut all = LANGUAGES.to_vec();
+    if let Some(p) = PACKS.get() {
+        all.extend(p.added.iter().copied());
+    }
+    all
+}
+
+/// The pack holding `code`, if any.
+fn pack(code: &str) -> Option<&'static ArcLoader> {
+    PACKS
+        .get()
+        .filter(|p| p.codes.contains(&code))
+        .map(|p| &p.loader)
+}
 
 /// The cookie that remembers the language chosen.
 pub const COOKIE: &str = "bima_lang";
@@ -33,9 +99,9 @@ pub struct Tr {
 
 impl Tr {
     pub fn new(code: &str) -> Tr {
-        let code = LANGUAGES
-            .iter()
-            .map(|(c, _)| *c)
+        let code = languages()
+            .into_iter()
+            .map(|(c, _)| c)
             .find(|c| *c == code)
             .unwrap_or("en");
         Tr {
@@ -44,31 +110,45 @@ impl Tr {
         }
     }
 
+    /// A key in this language's pack, if it has one that holds the key.
+    fn in_pack(
+        &self,
+        key: &str,
+        args: Option<
+            &HashMap<std::borrow::Cow<'static, str>, fluent_templates::fluent_bundle::FluentValue>,
+        >,
+    ) -> Option<String> {
+        pack(self.code)?
+            .lookup_single_language(&self.id, key, args)
+            .ok()
+    }
+
     /// The text of `key`.
     pub fn t(&self, key: &str) -> String {
-        LOCALES.lookup(&self.id, key)
+        self.in_pack(key, None)
+            .unwrap_or_else(|| LOCALES.lookup(&self.id, key))
     }
 
     /// The text of `key` with one argument.
     pub fn t1(&self, key: &str, name: &'static str, value: &str) -> String {
         let mut args = HashMap::new();
         args.insert(std::borrow::Cow::Borrowed(name), value.to_string().into());
-        LOCALES.lookup_with_args(&self.id, key, &args)
+        self.in_pack(key, Some(&args))
+            .unwrap_or_else(|| LOCALES.lookup_with_args(&self.id, key, &args))
     }
 
     /// A coded value in words: `kind-code` (`claim-status-checked`), else the code itself.
     pub fn code(&self, kind: &str, code: &str) -> String {
         let key = format!("{kind}-{}", code.to_lowercase());
-        LOCALES
-            .try_lookup(&self.id, &key)
+        self.in_pack(&key, None)
+            .or_else(|| LOCALES.try_lookup(&self.id, &key))
             .unwrap_or_else(|| code.to_string())
     }
 
     /// The other languages, for the switch.
     pub fn others(&self) -> Vec<(&'static str, &'static str)> {
-        LANGUAGES
-            .iter()
-            .copied()
+        languages()
+            .into_iter()
             .filter(|(c, _)| *c != self.code)
             .collect()
     }
@@ -98,7 +178,7 @@ pub fn negotiate(headers: &HeaderMap) -> Tr {
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (_, tag) in ranked {
         let primary = tag.split('-').next().unwrap_or(tag).to_lowercase();
-        if LANGUAGES.iter().any(|(c, _)| *c == primary) {
+        if languages().iter().any(|(c, _)| *c == primary) {
             return Tr::new(&primary);
         }
     }

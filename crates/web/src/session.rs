@@ -19,13 +19,15 @@ pub const SESSION: &str = "bima_session";
 pub const CSRF: &str = "bima_csrf";
 
 /// What the UI is configured with (`[web]` in bima.toml).
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// A session ends after this many minutes without a request.
     pub idle_minutes: i64,
     /// Send cookies only over HTTPS (set behind a TLS proxy).
     pub secure_cookies: bool,
+    /// A folder of language packs read at start (`sw/main.ftl`…; see `i18n`).
+    pub locales_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -33,6 +35,7 @@ impl Default for Config {
         Config {
             idle_minutes: 30,
             secure_cookies: false,
+            locales_dir: None,
         }
     }
 }

@@ -710,3 +710,75 @@ async fn two_officers_changing_one_person_lose_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_language_pack_is_one_file_in_a_folder() {
+    // `bima serve` with a folder holding Swahili (not built in): offered, chosen by the
+    // browser, its words on the page, English where it has none.
+    let site = Installation::new(store::Engine::Sqlite).await;
+    let packs = site.dir.path().join("locales");
+    std::fs::create_dir_all(packs.join("sw")).unwrap();
+    std::fs::write(
+        packs.join("sw/main.ftl"),
+        "language-name = Kiswahili\nlogin-title = Ingia kwenye Bima\nlogin-username = Jina la mtumiaji\n",
+    )
+    .unwrap();
+    let dir = packs.to_str().unwrap();
+    let server = site.serve(&[("BIMA_WEB__LOCALES_DIR", dir)]).await;
+    let client = reqwest::Client::new();
+    let page = |lang: &'static str| {
+        client
+            .get(format!("{}/login", server.base))
+            .header("accept-language", lang)
+            .send()
+    };
+    let sw = page("sw-KE,sw;q=0.9,en;q=0.5")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sw.contains(r#"<html lang="sw">"#), "{sw}");
+    assert!(
+        sw.contains("Ingia kwenye Bima") && sw.contains("Jina la mtumiaji"),
+        "{sw}"
+    );
+    assert!(
+        sw.contains("Password"),
+        "a key the pack lacks is in English: {sw}"
+    );
+    let en = page("en").await.unwrap().text().await.unwrap();
+    assert!(
+        en.contains("Kiswahili") && en.contains("Français"),
+        "offered in the switch: {en}"
+    );
+    server.kill();
+
+    // A pack that does not parse stops the server at start, saying why.
+    std::fs::write(packs.join("sw/main.ftl"), "language-name = \n= broken {\n").unwrap();
+    let mut serve = site.command(&["serve", "--addr", "127.0.0.1:0"]);
+    serve.env("BIMA_WEB__LOCALES_DIR", dir);
+    serve
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = serve.spawn().unwrap();
+    let mut ended = None;
+    for _ in 0..200 {
+        ended = child.try_wait().unwrap();
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if ended.is_none() {
+        let _ = child.kill();
+        panic!("a broken language pack did not stop the server");
+    }
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        !ended.unwrap().success() && said.contains("cannot be read"),
+        "{said}"
+    );
+    site.finish().await;
+}
