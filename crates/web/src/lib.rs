@@ -70,15 +70,47 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
             get(|| asset(HTMX, "text/javascript")),
         )
         .route("/static/bima.css", get(|| asset(CSS, "text/css")))
-        .route("/locations", get(pages::registers::locations))
-        .route("/health-facilities", get(pages::registers::facilities))
+        .route(
+            "/locations",
+            get(pages::registers::locations).post(pages::edit::create_location),
+        )
+        .route("/locations/new", get(pages::edit::new_location))
+        .route(
+            "/locations/{id}/edit",
+            get(pages::edit::edit_location).post(pages::edit::update_location),
+        )
+        .route(
+            "/health-facilities",
+            get(pages::registers::facilities).post(pages::edit::create_facility),
+        )
+        .route("/health-facilities/new", get(pages::edit::new_facility))
+        .route(
+            "/health-facilities/{id}/edit",
+            get(pages::edit::edit_facility).post(pages::edit::update_facility),
+        )
         .route("/products", get(pages::registers::products))
+        .route(
+            "/products/{id}/edit",
+            get(pages::edit::edit_product).post(pages::edit::update_product),
+        )
+        .route("/roles/new", get(pages::edit::new_role))
+        .route(
+            "/roles/{id}/edit",
+            get(pages::edit::edit_role).post(pages::edit::update_role),
+        )
+        .route(
+            "/users/{id}/edit",
+            get(pages::edit::edit_user).post(pages::edit::update_user),
+        )
         .route(
             "/users",
             get(pages::registers::users).post(pages::users::create),
         )
         .route("/users/new", get(pages::users::new_form))
-        .route("/roles", get(pages::registers::roles))
+        .route(
+            "/roles",
+            get(pages::registers::roles).post(pages::edit::create_role),
+        )
         .route(
             "/batch-runs",
             get(pages::registers::batch_runs).post(pages::registers::start_batch_run),

@@ -782,3 +782,360 @@ async fn a_language_pack_is_one_file_in_a_folder() {
     );
     site.finish().await;
 }
+
+/// Post a form with the browser's CSRF token added.
+async fn submit(browser: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Answer {
+    let csrf = browser.csrf();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    browser.post(path, &all).await
+}
+
+#[tokio::test]
+async fn the_registers_are_created_and_changed_in_forms() {
+    each_engine(|app| async move {
+        openimis_import::run(&app.db, &demo_dir(), openimis_import::Progress::Hidden)
+            .await
+            .unwrap();
+        let mut b = Browser::new(&app);
+        b.log_in("admin", ADMIN_PASSWORD).await;
+        let engine = app.engine;
+
+        // Locations: a region, a district under it by code; a code that names nothing is
+        // refused beside its field with what was typed kept.
+        let form = b.get("/locations/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(
+            form.body.contains(r#"<label for="f-code">"#),
+            "{}",
+            form.body
+        );
+        let made = submit(
+            &mut b,
+            "/locations",
+            &[("code", "RX"), ("name", "Region X"), ("type", "R")],
+        )
+        .await;
+        assert_eq!(
+            (made.status, made.location.as_str()),
+            (StatusCode::SEE_OTHER, "/locations?saved=1"),
+            "[{engine:?}] {}",
+            made.body
+        );
+        let wrong = submit(
+            &mut b,
+            "/locations",
+            &[
+                ("code", "DX"),
+                ("name", "District X"),
+                ("type", "D"),
+                ("parent", "NOPE"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            wrong.body
+        );
+        let shown = unescape(&wrong.body);
+        assert!(
+            shown.contains("No location has the code NOPE")
+                && shown.contains(r#"value="District X""#),
+            "{shown}"
+        );
+        let made = submit(
+            &mut b,
+            "/locations",
+            &[
+                ("code", "DX"),
+                ("name", "District X"),
+                ("type", "D"),
+                ("parent", "RX"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            made.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            made.body
+        );
+        let (_, dx) = app.get("/api/v1/locations/DX").await;
+        let (_, rx) = app.get("/api/v1/locations/RX").await;
+        assert_eq!(dx["parent_id"], rx["id"], "{dx}");
+        let edit = format!("/locations/{}/edit", dx["id"].as_str().unwrap());
+        let page = b.get(&edit).await;
+        assert!(
+            page.body.contains(r#"value="RX""#),
+            "the parent by its code: {}",
+            page.body
+        );
+        let v1 = form_version(&page.body);
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v1),
+                ("code", "DX"),
+                ("name", "District Ten"),
+                ("type", "D"),
+                ("parent", "RX"),
+                ("families", "120"),
+            ],
+        )
+        .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let stale = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v1),
+                ("code", "DX"),
+                ("name", "District Eleven"),
+                ("type", "D"),
+                ("parent", "RX"),
+            ],
+        )
+        .await;
+        assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+        let shown = unescape(&stale.body);
+        assert!(
+            shown.contains("Someone else saved this record")
+                && shown.contains(r#"value="District Eleven""#)
+                && shown.contains("Saved meanwhile: District Ten"),
+            "{shown}"
+        );
+        let (_, dx) = app.get("/api/v1/locations/DX").await;
+        assert_eq!(
+            (dx["name"].as_str(), dx["families"].as_i64()),
+            (Some("District Ten"), Some(120))
+        );
+
+        // A health facility in that district, then renamed.
+        let made = submit(
+            &mut b,
+            "/health-facilities",
+            &[
+                ("code", "HFX"),
+                ("name", "Clinic X"),
+                ("legal_form", "G"),
+                ("level", "C"),
+                ("care_type", "B"),
+                ("district", "DX"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            made.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            made.body
+        );
+        let (_, hf) = app.get("/api/v1/health-facilities/HFX").await;
+        assert_eq!(hf["location_id"], dx["id"], "{hf}");
+        let edit = format!("/health-facilities/{}/edit", hf["id"].as_str().unwrap());
+        let v = form_version(&b.get(&edit).await.body);
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("code", "HFX"),
+                ("name", "Clinic Ten"),
+                ("legal_form", "G"),
+                ("level", "H"),
+                ("care_type", "B"),
+                ("district", "DX"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let (_, hf) = app.get("/api/v1/health-facilities/HFX").await;
+        assert_eq!(
+            (hf["name"].as_str(), hf["level"].as_str()),
+            (Some("Clinic Ten"), Some("H"))
+        );
+
+        // A role with two rights, given a third.
+        let made = submit(
+            &mut b,
+            "/roles",
+            &[
+                ("name", "Clerks of X"),
+                ("rights", "101001"),
+                ("rights", "101101"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            made.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            made.body
+        );
+        let (_, roles) = app.get("/api/v1/roles?name=Clerks%20of%20X").await;
+        let role = roles["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "Clerks of X")
+            .unwrap()
+            .clone();
+        let edit = format!("/roles/{}/edit", role["id"].as_str().unwrap());
+        let page = b.get(&edit).await;
+        assert!(
+            page.body.contains(r#"value="101001" checked"#),
+            "{}",
+            page.body
+        );
+        let v = form_version(&page.body);
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("name", "Clerks of X"),
+                ("rights", "101001"),
+                ("rights", "101101"),
+                ("rights", "101201"),
+            ],
+        )
+        .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let (_, role) = app
+            .get(&format!("/api/v1/roles/{}", role["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(role["rights"].as_array().unwrap().len(), 3, "{role}");
+
+        // A user moved to that district and role.
+        let (_, user) = app
+            .post(
+                "/api/v1/users",
+                serde_json::json!({"username": "clerkx", "password": "a-good-password",
+            "last_name": "Clerk", "other_names": "X", "role_ids": [], "district_ids": []}),
+            )
+            .await;
+        let edit = format!("/users/{}/edit", user["id"].as_str().unwrap());
+        let v = form_version(&b.get(&edit).await.body);
+        let role_id = role["id"].as_str().unwrap().to_string();
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("last_name", "Clerk"),
+                ("other_names", "Xavier"),
+                ("language", "fr"),
+                ("role_ids", &role_id),
+                ("districts", "DX"),
+                ("active", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            saved.body
+        );
+        let (_, user) = app
+            .get(&format!("/api/v1/users/{}", user["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(user["other_names"], "Xavier");
+        assert_eq!(
+            user["district_ids"],
+            serde_json::json!([dx["id"]]),
+            "{user}"
+        );
+        assert_eq!(user["role_ids"], serde_json::json!([role_id]));
+
+        // A product renamed; its other terms stay. (The demo's imported products break rules
+        // Bima checks on every save, which the form then lists.)
+        let (_, demo_products) = app.get("/api/v1/products?per_page=1").await;
+        let demo = demo_products["items"][0].clone();
+        let edit = format!("/products/{}/edit", demo["id"].as_str().unwrap());
+        let v = form_version(&b.get(&edit).await.body);
+        let (from, to) = (
+            demo["date_from"].as_str().unwrap(),
+            demo["date_to"].as_str().unwrap(),
+        );
+        let refused = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("name", "Renamed"),
+                ("date_from", from),
+                ("date_to", to),
+            ],
+        )
+        .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert!(
+            unescape(&refused.body).contains("a lump sum needs a threshold"),
+            "the rule's own words: {}",
+            refused.body
+        );
+        let (_, item) = app.get("/api/v1/medical-items?per_page=1").await;
+        let (_, service) = app.get("/api/v1/medical-services?per_page=1").await;
+        let (status, product) = app
+            .post(
+                "/api/v1/products",
+                crate::policies::product("FX1", &item["items"][0], &service["items"][0]),
+            )
+            .await;
+        assert_eq!(status, 201, "{product}");
+        let edit = format!("/products/{}/edit", product["id"].as_str().unwrap());
+        let page = b.get(&edit).await;
+        let v = form_version(&page.body);
+        let (from, to) = (
+            product["date_from"].as_str().unwrap(),
+            product["date_to"].as_str().unwrap(),
+        );
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("name", "Renamed cover"),
+                ("date_from", from),
+                ("date_to", to),
+            ],
+        )
+        .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            saved.body
+        );
+        let (_, now) = app
+            .get(&format!(
+                "/api/v1/products/{}",
+                product["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(now["name"], "Renamed cover");
+        assert_eq!(now["premium"], product["premium"], "the other terms stay");
+
+        // The lists lead to the forms.
+        assert!(
+            b.get("/locations")
+                .await
+                .body
+                .contains(r#"href="/locations/new""#)
+        );
+        assert!(b.get("/roles").await.body.contains(r#"href="/roles/new""#));
+        app.finish().await;
+    })
+    .await;
+}

@@ -2,7 +2,9 @@
 
 pub mod claims;
 pub mod dashboard;
+pub mod edit;
 pub mod families;
+pub mod forms;
 pub mod insurees;
 pub mod login;
 pub mod policies;

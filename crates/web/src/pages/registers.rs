@@ -30,6 +30,30 @@ fn text(t: impl ToString) -> Cell {
     }
 }
 
+/// The record's code as a link to its change form when the user may change it.
+fn editable(t: impl ToString, may: bool, href: String) -> Cell {
+    if may { link(t, href) } else { text(t) }
+}
+
+/// What a list page adds for its records' forms: "new…" when the user may add, and the notice
+/// after a save.
+fn form_extras(page: &Page, params: &HashMap<String, String>, add: Option<(&str, &str)>) -> Extras {
+    let (add_href, add_label) = match add {
+        Some((href, label)) => (href.to_string(), page.tr.t(label)),
+        None => (String::new(), String::new()),
+    };
+    Extras {
+        add_href,
+        add_label,
+        notice: if params.contains_key("saved") {
+            page.tr.t("record-saved")
+        } else {
+            String::new()
+        },
+        ..Extras::default()
+    }
+}
+
 fn link(t: impl ToString, href: String) -> Cell {
     Cell {
         text: t.to_string(),
@@ -158,6 +182,7 @@ pub async fn locations(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let number = page_number(&params);
+    let may_edit = page.actor.has(kernel::Right::LOCATION_EDIT);
     let filter = location::store::LocationFilter {
         name: q_of(&params),
         ..Default::default()
@@ -178,7 +203,7 @@ pub async fn locations(
             .iter()
             .map(|l| {
                 vec![
-                    text(&l.code),
+                    editable(&l.code, may_edit, format!("/locations/{}/edit", l.id)),
                     text(&l.name),
                     text(page.tr.code("location-type", l.kind.code())),
                 ]
@@ -188,7 +213,20 @@ pub async fn locations(
         poll: false,
     });
     let q = q_of(&params).unwrap_or_default();
-    render(&page, "nav-locations", "/locations", q, number, found)
+    let add = page
+        .actor
+        .has(kernel::Right::LOCATION_ADD)
+        .then_some(("/locations/new", "location-new"));
+    let extra = form_extras(&page, &params, add);
+    render_with(
+        &page,
+        "nav-locations",
+        "/locations",
+        q,
+        number,
+        found,
+        extra,
+    )
 }
 
 pub async fn facilities(
@@ -197,6 +235,7 @@ pub async fn facilities(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let number = page_number(&params);
+    let may_edit = page.actor.has(kernel::Right::HF_EDIT);
     let filter = location::store::FacilityFilter {
         name: q_of(&params),
         ..Default::default()
@@ -222,7 +261,11 @@ pub async fn facilities(
             .iter()
             .map(|f| {
                 vec![
-                    text(&f.code),
+                    editable(
+                        &f.code,
+                        may_edit,
+                        format!("/health-facilities/{}/edit", f.id),
+                    ),
                     text(&f.name),
                     text(page.tr.code("facility-level", f.level.code())),
                     text(page.tr.code("care-type", f.care_type.code())),
@@ -233,13 +276,19 @@ pub async fn facilities(
         poll: false,
     });
     let q = q_of(&params).unwrap_or_default();
-    render(
+    let add = page
+        .actor
+        .has(kernel::Right::HF_ADD)
+        .then_some(("/health-facilities/new", "facility-new"));
+    let extra = form_extras(&page, &params, add);
+    render_with(
         &page,
         "nav-facilities",
         "/health-facilities",
         q,
         number,
         found,
+        extra,
     )
 }
 
@@ -249,6 +298,7 @@ pub async fn products(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let number = page_number(&params);
+    let may_edit = page.actor.has(product::service::PRODUCT_EDIT);
     let filter = product::store::ProductFilter {
         name: q_of(&params),
         ..Default::default()
@@ -275,7 +325,7 @@ pub async fn products(
             .iter()
             .map(|p| {
                 vec![
-                    text(&p.terms.code),
+                    editable(&p.terms.code, may_edit, format!("/products/{}/edit", p.id)),
                     text(&p.terms.name),
                     text(p.terms.date_from),
                     text(p.terms.date_to),
@@ -286,7 +336,8 @@ pub async fn products(
         poll: false,
     });
     let q = q_of(&params).unwrap_or_default();
-    render(&page, "nav-products", "/products", q, number, found)
+    let extra = form_extras(&page, &params, None);
+    render_with(&page, "nav-products", "/products", q, number, found, extra)
 }
 
 pub async fn users(
@@ -295,6 +346,7 @@ pub async fn users(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let number = page_number(&params);
+    let may_edit = page.actor.has(kernel::Right::USER_EDIT);
     let filter = identity::store::UserFilter {
         name: q_of(&params),
         ..Default::default()
@@ -321,7 +373,11 @@ pub async fn users(
             .map(|u| {
                 vec![
                     link(&u.username, format!("/history/user/{}", u.id)),
-                    text(format!("{} {}", u.other_names, u.last_name)),
+                    editable(
+                        format!("{} {}", u.other_names, u.last_name),
+                        may_edit,
+                        format!("/users/{}/edit", u.id),
+                    ),
                     text(page.tr.code("user-kind", u.kind.code())),
                     text(page.tr.t(if u.active { "yes" } else { "no" })),
                 ]
@@ -340,6 +396,8 @@ pub async fn users(
         add_label: page.tr.t("users-new"),
         notice: if params.contains_key("created") {
             page.tr.t("user-created")
+        } else if params.contains_key("saved") {
+            page.tr.t("record-saved")
         } else {
             String::new()
         },
@@ -354,6 +412,7 @@ pub async fn roles(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let number = page_number(&params);
+    let may_edit = page.actor.has(kernel::Right::ROLE_EDIT);
     let found = identity::service::list_roles(
         &state.db,
         &page.actor,
@@ -377,7 +436,11 @@ pub async fn roles(
             .map(|r| {
                 vec![
                     link(&r.name, format!("/history/role/{}", r.id)),
-                    text(r.rights.len()),
+                    editable(
+                        r.rights.len(),
+                        may_edit && !r.is_system,
+                        format!("/roles/{}/edit", r.id),
+                    ),
                     text(page.tr.t(if r.is_system { "yes" } else { "no" })),
                     text(page.tr.t(if r.blocked { "no" } else { "yes" })),
                 ]
@@ -387,7 +450,12 @@ pub async fn roles(
         poll: false,
     });
     let q = q_of(&params).unwrap_or_default();
-    render(&page, "nav-roles", "/roles", q, number, found)
+    let add = page
+        .actor
+        .has(kernel::Right::ROLE_ADD)
+        .then_some(("/roles/new", "role-new"));
+    let extra = form_extras(&page, &params, add);
+    render_with(&page, "nav-roles", "/roles", q, number, found, extra)
 }
 
 pub async fn batch_runs(
