@@ -87,6 +87,7 @@ async fn list_claims(
         scope: None,
         updated: Vec::new(),
         feedback_requested: false,
+        count_at_most: None,
     };
     let db = state.db.clone();
     export::respond(

@@ -982,6 +982,8 @@ pub struct ClaimFilter {
     pub scope: Option<Vec<Uuid>>,
     /// Last changed within each of these (FHIR's `_lastUpdated`).
     pub updated: Vec<store::InstantRange>,
+    /// Count at most this many (a total above it means "more").
+    pub count_at_most: Option<i64>,
 }
 
 fn claim_where(f: &ClaimFilter) -> Sql {
@@ -1026,13 +1028,16 @@ pub async fn list_claims(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<ClaimSummary>, i64)> {
-    let (rows, total): (Vec<ClaimRow>, i64) = store::fetch_page(
+    let from_where = claim_where(filter);
+    let (rows, total): (Vec<ClaimRow>, i64) = store::fetch_page_capped(
         tx,
         &format!("SELECT {CLAIM_COLUMNS}"),
-        &claim_where(filter),
+        &from_where,
+        &from_where,
         "c.date_claimed DESC, c.code, c.id",
         limit,
         offset,
+        filter.count_at_most,
     )
     .await?;
     Ok((

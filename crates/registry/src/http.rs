@@ -71,6 +71,7 @@ async fn list_families(
         family_type: q.family_type,
         scope: None,
         updated: Vec::new(),
+        count_at_most: None,
     };
     let db = state.db.clone();
     export::respond(

@@ -618,6 +618,8 @@ pub struct FamilyFilter {
     pub scope: Option<Vec<Uuid>>,
     /// Last changed within each of these (FHIR's `_lastUpdated`).
     pub updated: Vec<store::InstantRange>,
+    /// Count at most this many (a total above it means "more").
+    pub count_at_most: Option<i64>,
 }
 
 fn family_where(f: &FamilyFilter) -> Sql {
@@ -669,7 +671,7 @@ pub async fn list_families(
     } else {
         family_where(filter)
     };
-    let (rows, total): (Vec<FamilyRow>, i64) = store::fetch_page_counting(
+    let (rows, total): (Vec<FamilyRow>, i64) = store::fetch_page_capped(
         tx,
         FAMILY_SELECT,
         &family_where(filter),
@@ -677,6 +679,7 @@ pub async fn list_families(
         "f.id",
         limit,
         offset,
+        filter.count_at_most,
     )
     .await?;
     Ok((rows.into_iter().map(FamilyView::from).collect(), total))

@@ -13,7 +13,7 @@ pub mod testing;
 pub use migrate::Migration;
 pub use sql::{
     Arg, InstantRange, Sql, anonymous, deleted_district, existing_ids, fetch_page,
-    fetch_page_counting, keys_per_lookup, soft_delete,
+    fetch_page_capped, fetch_page_counting, keys_per_lookup, soft_delete,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

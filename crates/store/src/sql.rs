@@ -211,6 +211,38 @@ where
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
+    fetch_page_capped(
+        tx,
+        select,
+        from_where,
+        count_where,
+        order_by,
+        limit,
+        offset,
+        None,
+    )
+    .await
+}
+
+/// [`fetch_page_counting`] that counts at most `cap + 1` rows: a total above `cap` means "more
+/// than `cap`" (a screen's list of a national register need not count all of it).
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_page_capped<T>(
+    tx: &mut crate::Tx,
+    select: &str,
+    from_where: &Sql,
+    count_where: &Sql,
+    order_by: &str,
+    limit: i64,
+    offset: i64,
+    cap: Option<i64>,
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
     let mut page = Sql::new(select);
     page.text.push_str(&from_where.text);
     page.args = from_where.args.clone();
@@ -220,7 +252,14 @@ where
         .arg(limit)
         .push(" OFFSET ")
         .arg(offset);
-    let count = format!("SELECT COUNT(*){}", count_where.text);
+    let count = match cap {
+        None => format!("SELECT COUNT(*){}", count_where.text),
+        Some(cap) => format!(
+            "SELECT COUNT(*) FROM (SELECT 1{} LIMIT {}) capped",
+            count_where.text,
+            cap.max(0).saturating_add(1)
+        ),
+    };
     let (rows, total): (Vec<T>, (i64,)) = crate::on_tx!(tx, conn => {
         let rows = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page.text.clone())), page.args)
             .fetch_all(&mut **conn)

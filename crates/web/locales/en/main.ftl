@@ -373,3 +373,4 @@ facility-status-active = Active
 facility-status-inactive = Inactive
 facility-status-delisted = Delisted
 facility-status-idle = Idle
+list-more-than = more than { $what }

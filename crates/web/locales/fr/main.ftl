@@ -373,3 +373,4 @@ facility-status-active = Active
 facility-status-inactive = Inactive
 facility-status-delisted = Radiée
 facility-status-idle = En sommeil
+list-more-than = plus de { $what }

@@ -52,9 +52,11 @@ pub async fn list(
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .max(1);
+    let cap = super::families::count_cap(number, PER_PAGE);
     let filter = claim::store::ClaimFilter {
         status,
         review_status: review,
+        count_at_most: Some(cap),
         ..Default::default()
     };
     let found = match claim::service::list_claims(
@@ -105,7 +107,7 @@ pub async fn list(
         chrome: Chrome::of(&page, tr.t("claims-title"), "/claims"),
         statuses,
         rows,
-        total: tr.t1("claims-total", "count", &found.total.to_string()),
+        total: super::families::total_words(tr, "claims-total", found.total, cap),
         paging: Paging::of(&base, number, PER_PAGE, found.total),
         can_add: page.actor.has(claim::service::CLAIM_ADD),
     };

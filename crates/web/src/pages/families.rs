@@ -23,6 +23,28 @@ pub struct Paging {
     pub next: Option<String>,
 }
 
+/// How many records a list screen counts beyond the rows before its page: a national register
+/// is not counted to the last row for every page ("more than 1,000").
+pub const COUNTED: i64 = 1_000;
+
+/// The most a list's page counts: its offset and `COUNTED` more.
+pub fn count_cap(page: u32, per_page: u32) -> i64 {
+    i64::from(page.saturating_sub(1)) * i64::from(per_page) + COUNTED
+}
+
+/// A list's total in words: the number, or "more than" the cap it reached.
+pub fn total_words(tr: &crate::i18n::Tr, key: &'static str, total: i64, cap: i64) -> String {
+    if total > cap {
+        tr.t1(
+            "list-more-than",
+            "what",
+            &tr.t1(key, "count", &super::grouped(cap.max(0) as u64)),
+        )
+    } else {
+        tr.t1(key, "count", &total.to_string())
+    }
+}
+
 impl Paging {
     /// `base` is the list's address with its filters, ending in `?` or `&`.
     pub fn of(base: &str, page: u32, per_page: u32, total: i64) -> Paging {
@@ -60,7 +82,11 @@ pub async fn list(
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .max(1);
-    let mut filter = FamilyFilter::default();
+    let cap = count_cap(number, PER_PAGE);
+    let mut filter = FamilyFilter {
+        count_at_most: Some(cap),
+        ..FamilyFilter::default()
+    };
     if !q.is_empty() {
         if q.chars().all(|c| c.is_ascii_digit()) {
             filter.head_chfid = Some(q.clone());
@@ -85,9 +111,7 @@ pub async fn list(
     );
     let body = FamiliesPage {
         chrome: Chrome::of(&page, page.tr.t("families-title"), "/families"),
-        total: page
-            .tr
-            .t1("families-total", "count", &found.total.to_string()),
+        total: total_words(&page.tr, "families-total", found.total, cap),
         paging: Paging::of(&base, number, PER_PAGE, found.total),
         families: found.items,
         q,

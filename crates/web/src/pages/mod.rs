@@ -118,19 +118,24 @@ pub(crate) fn form_fields(body: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
+/// A whole number with its thousands grouped: 12345 → "12,345".
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Money in minor units as the scheme writes it: 1234567 → "12,345.67".
 pub(crate) fn money(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let minor = minor.unsigned_abs();
-    let units = (minor / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{:02}", minor % 100)
+    format!("{sign}{}.{:02}", grouped(minor / 100), minor % 100)
 }
 
 #[cfg(test)]
