@@ -121,6 +121,11 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: u6
         .as_str()
         .unwrap()
         .to_string();
+    let first_id = |v: serde_json::Value| v["items"][0]["id"].as_str().unwrap().to_string();
+    let insuree = first_id(api("/api/v1/insurees?per_page=1").await);
+    let location = first_id(api("/api/v1/locations?per_page=1").await);
+    let facility = first_id(api("/api/v1/health-facilities?per_page=1").await);
+    let user = first_id(api("/api/v1/users?per_page=1").await);
     let prefix: String = family["head_last_name"]
         .as_str()
         .unwrap()
@@ -138,6 +143,19 @@ async fn run(engine: &str, database_url: Option<&str>, families: u64, claims: u6
         "/claims?status=checked".to_string(),
         format!("/claims/{claim}"),
         "/claims/new".to_string(),
+        format!("/insurees/{insuree}/card"),
+        format!("/insurees/{insuree}/edit"),
+        "/locations".to_string(),
+        format!("/locations/{location}/edit"),
+        "/health-facilities".to_string(),
+        format!("/health-facilities/{facility}/edit"),
+        "/products".to_string(),
+        "/users".to_string(),
+        format!("/users/{user}/edit"),
+        "/roles".to_string(),
+        "/roles/new".to_string(),
+        "/batch-runs".to_string(),
+        "/review".to_string(),
         "/password".to_string(),
     ];
     let mut browser = Browser {
