@@ -152,6 +152,35 @@ impl Auth {
         }
     }
 
+    /// Change the actor's own password, throttled as logins are: too many wrong current
+    /// passwords → 429 for a while, so that a stolen session cannot guess its way to the
+    /// password and keep the account.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        change: crate::model::PasswordChange,
+    ) -> Result<()> {
+        let key = match actor.user_id {
+            Some(id) => format!("password-change:{id}"),
+            None => return Err(Error::forbidden("the system account has no password")),
+        };
+        if let Some(retry_after_secs) = self.locked_for(&key) {
+            return Err(Error::TooManyRequests { retry_after_secs });
+        }
+        match crate::service::change_password(&self.db, actor, change).await {
+            Ok(()) => {
+                self.record(&key, true);
+                Ok(())
+            }
+            Err(Error::Invalid(found)) if found.iter().any(|f| f.code == "wrong_password") => {
+                self.record(&key, false);
+                tracing::info!(user = %key, "wrong current password");
+                Err(Error::Invalid(found))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     pub fn issue(&self, user: Uuid) -> Result<LoginResponse> {
         self.issue_for(user, self.ttl)
     }

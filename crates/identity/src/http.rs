@@ -48,13 +48,13 @@ async fn me(State(state): State<AppState>, actor: Actor) -> Result<Json<Me>> {
 
 /// Change your own password.
 #[utoipa::path(post, path = "/api/v1/auth/password", extensions(("x-bima-rights" = json!({"any_of": []}))), tag = "auth", request_body = PasswordChange,
-    responses((status = 204, description = "changed"), (status = 401, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 204, description = "changed"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, description = "too many wrong current passwords", body = Problem)), security(("bearer" = [])))]
 async fn change_password(
-    State(state): State<AppState>,
+    Extension(auth): Extension<Arc<Auth>>,
     actor: Actor,
     ValidJson(body): ValidJson<PasswordChange>,
 ) -> Result<StatusCode> {
-    service::change_password(&state.db, &actor, body).await?;
+    auth.change_password(&actor, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

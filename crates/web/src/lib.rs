@@ -39,6 +39,10 @@ pub fn router(sessions: session::Sessions) -> Router<AppState> {
         )
         .route("/families/new", get(pages::families::new_form))
         .route("/families/{id}", get(pages::families::show))
+        .route(
+            "/families/{id}/edit",
+            get(pages::edit::edit_family).post(pages::edit::update_family),
+        )
         .route("/families/{id}/policies", post(pages::policies::enrol))
         .route("/families/{id}/members", post(pages::policies::add_member))
         .route("/insurees/{id}/card", get(pages::insurees::card))

@@ -298,3 +298,36 @@ async fn no_password_or_token_reaches_the_log() {
     }
     site.finish().await;
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_too() {
+    // A stolen session cannot try current passwords forever to take the account over.
+    each_engine(|app| async move {
+        let token = app.user_with("clerk9", &[101001], &[]).await;
+        let change = |current: &'static str| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                app.call(
+                    Method::POST,
+                    "/api/v1/auth/password",
+                    Some(&token),
+                    Some(
+                        json!({"current_password": current, "new_password": "Another-Good-One-7"}),
+                    ),
+                )
+                .await
+            }
+        };
+        for _ in 0..5 {
+            let (status, body) = change("not-my-password").await;
+            assert_eq!(status, 422, "[{:?}] {body}", app.engine);
+            assert_eq!(body["errors"][0]["code"], "wrong_password", "{body}");
+        }
+        let locked = change("a-good-password").await;
+        assert_problem(app.engine, &locked, 429, "too_many_attempts");
+        // Nothing changed: the old password still logs in.
+        app.login("clerk9", "a-good-password").await;
+        app.finish().await;
+    })
+    .await;
+}

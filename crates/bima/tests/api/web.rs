@@ -1127,6 +1127,40 @@ async fn the_registers_are_created_and_changed_in_forms() {
         assert_eq!(now["name"], "Renamed cover");
         assert_eq!(now["premium"], product["premium"], "the other terms stay");
 
+        // A family's details, from its page.
+        let (_, families) = app.get("/api/v1/families?per_page=1").await;
+        let family = families["items"][0]["id"].as_str().unwrap().to_string();
+        let shown = b.get(&format!("/families/{family}")).await;
+        assert!(
+            shown
+                .body
+                .contains(&format!(r#"href="/families/{family}/edit""#)),
+            "{}",
+            shown.body
+        );
+        let edit = format!("/families/{family}/edit");
+        let v = form_version(&b.get(&edit).await.body);
+        let saved = submit(
+            &mut b,
+            &edit,
+            &[
+                ("version", &v),
+                ("address", "Plot 7, market street"),
+                ("poverty", "yes"),
+                ("family_type", "H"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{engine:?}] {}",
+            saved.body
+        );
+        let (_, now) = app.get(&format!("/api/v1/families/{family}")).await;
+        assert_eq!(now["address"], "Plot 7, market street", "{now}");
+        assert_eq!(now["poverty"], true);
+
         // The lists lead to the forms.
         assert!(
             b.get("/locations")

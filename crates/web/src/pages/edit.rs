@@ -951,3 +951,127 @@ pub async fn update_product(
         }
     }
 }
+
+// ---------------------------------------------------------------- families
+
+const FAMILY_KEYS: &[&str] = &[
+    "location_id",
+    "poverty",
+    "family_type",
+    "address",
+    "ethnicity",
+    "confirmation_no",
+    "confirmation_type",
+    "is_offline",
+    "version",
+];
+
+fn family_fields(page: &Page) -> Vec<Field> {
+    let tr = &page.tr;
+    vec![
+        Field::new("address", tr.t("family-address"), Kind::Text),
+        Field::new("poverty", tr.t("family-poverty"), Kind::Check),
+        Field::new(
+            "family_type",
+            tr.t("family-type"),
+            Kind::Choice(coded(
+                page,
+                "family-type",
+                &["H", "C", "G", "O", "P", "S", "T"],
+            )),
+        ),
+        Field::new("confirmation_no", tr.t("edit-confirmation-no"), Kind::Text),
+    ]
+}
+
+pub async fn edit_family(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(e) = page.actor.require(registry::service::FAMILY_EDIT) {
+        return super::error_page(&page, e);
+    }
+    let d = match registry::service::get_family(&state.db, &page.actor, &id).await {
+        Ok(d) => d,
+        Err(e) => return super::error_page(&page, e),
+    };
+    let f = &d.family.family;
+    let name = d.family.head_last_name.clone().unwrap_or_default();
+    let title = page.tr.t1("edit-title", "name", &name);
+    let back = format!("/families/{}", f.id);
+    let mut form = FormPage::new(
+        &page,
+        title,
+        &back,
+        format!("/families/{}/edit", f.id),
+        family_fields(&page),
+    );
+    form.values = forms::values_of(&form.fields, &to_json(f));
+    form.version = Some(f.version);
+    form.respond(StatusCode::OK)
+}
+
+/// `POST /families/{id}/edit`: the family's address, poverty, type and confirmation number
+/// (its village and head change through their own actions).
+pub async fn update_family(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let typed = forms::parse(&body);
+    let d = match registry::service::get_family(&state.db, &page.actor, &id).await {
+        Ok(d) => d,
+        Err(e) => return super::error_page(&page, e),
+    };
+    let f = &d.family.family;
+    let name = d.family.head_last_name.clone().unwrap_or_default();
+    let title = page.tr.t1("edit-title", "name", &name);
+    let back = format!("/families/{}", f.id);
+    let form = FormPage::new(
+        &page,
+        title,
+        &back,
+        format!("/families/{}/edit", f.id),
+        family_fields(&page),
+    );
+    if !page.csrf_ok(
+        typed
+            .get("csrf")
+            .and_then(|v| v.first())
+            .map(String::as_str),
+    ) {
+        return csrf_refused(&page, form, typed);
+    }
+    let merged = match forms::merged(
+        &page,
+        &form.fields,
+        &typed,
+        input_of(&to_json(f), FAMILY_KEYS),
+    ) {
+        Ok(v) => v,
+        Err(errors) => return with_errors(form, typed, errors, &page),
+    };
+    let saved = match forms::decode::<registry::model::FamilyInput>(&merged) {
+        Ok(input) => {
+            registry::service::update_family(&state.db, &page.actor, &f.id.to_string(), input).await
+        }
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(_) => super::see_other(&format!("/families/{}?saved=1", f.id)),
+        Err(e) => {
+            let now = registry::service::get_family(&state.db, &page.actor, &f.id.to_string())
+                .await
+                .ok();
+            let values = now.map(|n| {
+                (
+                    forms::values_of(&form.fields, &to_json(&n.family.family)),
+                    n.family.family.version,
+                )
+            });
+            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+        }
+    }
+}

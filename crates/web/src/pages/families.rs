@@ -136,6 +136,8 @@ pub async fn show(
         page.tr.t("policy-renewed")
     } else if params.contains_key("member") {
         page.tr.t("member-added")
+    } else if params.contains_key("saved") {
+        page.tr.t("record-saved")
     } else {
         String::new()
     };

@@ -7,11 +7,12 @@ use crate::{Chrome, html};
 use askama::Template;
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use kernel::{AppState, Error};
+use kernel::Error;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -205,7 +206,11 @@ pub async fn password_form(page: Page) -> Response {
     )
 }
 
-pub async fn password_submit(State(state): State<AppState>, page: Page, body: Bytes) -> Response {
+pub async fn password_submit(
+    Extension(auth): Extension<Arc<identity::auth::Auth>>,
+    page: Page,
+    body: Bytes,
+) -> Response {
     let form = form_fields(&body);
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let mut errors = HashMap::new();
@@ -222,21 +227,26 @@ pub async fn password_submit(State(state): State<AppState>, page: Page, body: By
             current_password: get("current_password"),
             new_password: get("new_password"),
         };
-        if let Err(e) = identity::service::change_password(&state.db, &page.actor, change).await {
-            match field_errors(
-                &page.tr,
-                &e,
-                &[
-                    ("current_password", "current_password"),
-                    ("new_password", "new_password"),
-                ],
-            ) {
-                Some(found) => errors = found,
-                None => return super::error_page(&page, e),
+        if let Err(e) = auth.change_password(&page.actor, change).await {
+            if let Error::TooManyRequests { .. } = e {
+                errors.insert("form".to_string(), page.tr.t("login-throttled"));
+                status = StatusCode::TOO_MANY_REQUESTS;
+            } else {
+                match field_errors(
+                    &page.tr,
+                    &e,
+                    &[
+                        ("current_password", "current_password"),
+                        ("new_password", "new_password"),
+                    ],
+                ) {
+                    Some(found) => errors = found,
+                    None => return super::error_page(&page, e),
+                }
             }
         }
     }
-    if !errors.is_empty() {
+    if !errors.is_empty() && status == StatusCode::OK {
         status = StatusCode::UNPROCESSABLE_ENTITY;
     }
     let chrome = Chrome::of(&page, page.tr.t("password-title"), "");

@@ -54,6 +54,7 @@ struct FamilyPage {
     can_enrol: bool,
     can_pay: bool,
     can_add_member: bool,
+    can_edit: bool,
     refused: Refused,
     today: String,
 }
@@ -192,6 +193,7 @@ pub async fn family_page(
         products,
         can_pay: page.actor.has(policy::service::CONTRIBUTION_ADD),
         can_add_member: page.actor.has(registry::service::INSUREE_ADD),
+        can_edit: page.actor.has(registry::service::FAMILY_EDIT),
         refused,
         today: time::OffsetDateTime::now_utc().date().to_string(),
     };

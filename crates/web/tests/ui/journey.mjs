@@ -101,6 +101,15 @@ try {
   await page.keyboard.press("Tab");
   const first = await page.evaluate(() => document.activeElement.textContent.trim());
   if (first !== "Aller au contenu") throw new Error(`the first stop is ${first}`);
+
+  // A register's record, created through its form by its labels (in French now).
+  await page.goto(`${base}/locations/new`);
+  await page.getByLabel("Code", { exact: true }).fill("RJ1");
+  await page.getByLabel("Nom", { exact: true }).fill("Région du parcours");
+  await page.getByLabel("Type", { exact: true }).selectOption("R");
+  await shot("11-location-form-fr");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await expectText("Enregistré.");
 } catch (e) {
   failed = true;
   console.error(e);
