@@ -1108,10 +1108,12 @@ pub async fn list_payers(
 ) -> Result<Paged<Payer>> {
     actor.require(PAYER_SEARCH)?;
     let mut tx = db.read().await?;
+    let scope = actor.district_filter();
     let (items, total) = sql::list_payers(
         &mut tx,
         q.as_deref(),
         payer_type,
+        scope.as_deref(),
         page.limit(),
         page.offset(),
     )
@@ -1119,18 +1121,26 @@ pub async fn list_payers(
     Ok(Paged::new(items, total, page))
 }
 
-async fn find_payer(tx: &mut Tx, id: &str) -> Result<Payer> {
-    match kernel::parse_uuid(id) {
+/// A payer the actor may see: a district's payer only within the actor's districts (else 404,
+/// as any record outside them).
+async fn find_payer(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Payer> {
+    let payer = match kernel::parse_uuid(id) {
         Some(uuid) => sql::get_payer(tx, uuid).await?,
         None => None,
     }
-    .ok_or_else(|| Error::not_found("payer", id))
+    .ok_or_else(|| Error::not_found("payer", id))?;
+    if let Some(district) = sql::payer_district(tx, payer.id).await?
+        && !actor.sees_district(Some(district))
+    {
+        return Err(Error::not_found("payer", id));
+    }
+    Ok(payer)
 }
 
 pub async fn get_payer(db: &Db, actor: &Actor, id: &str) -> Result<Payer> {
     actor.require(PAYER_SEARCH)?;
     let mut tx = db.read().await?;
-    find_payer(&mut tx, id).await
+    find_payer(&mut tx, actor, id).await
 }
 
 /// The payer as the input describes it over `base` (a blank new one or the current row), with
@@ -1192,6 +1202,13 @@ pub async fn create_payer(db: &Db, actor: &Actor, input: PayerInput) -> Result<P
         updated_at: now,
     };
     let (payer, district) = checked_payer(&mut tx, input, blank).await?;
+    if district.is_some() && !actor.sees_district(district) {
+        return Err(Error::invalid(
+            "location_id",
+            "outside_districts",
+            "this district is not one of yours",
+        ));
+    }
     sql::save_payer(&mut tx, &payer, district, None).await?;
     audit::append(
         &mut tx,
@@ -1211,13 +1228,20 @@ pub async fn update_payer(db: &Db, actor: &Actor, id: &str, input: PayerInput) -
     actor.require(PAYER_EDIT)?;
     let version = kernel::required_version(input.version)?;
     let mut tx = db.begin().await?;
-    let before = find_payer(&mut tx, id).await?;
+    let before = find_payer(&mut tx, actor, id).await?;
     let base = Payer {
         version: before.version + 1,
         updated_at: audit::now_micros(),
         ..before.clone()
     };
     let (after, district) = checked_payer(&mut tx, input, base).await?;
+    if district.is_some() && !actor.sees_district(district) {
+        return Err(Error::invalid(
+            "location_id",
+            "outside_districts",
+            "this district is not one of yours",
+        ));
+    }
     if !sql::save_payer(&mut tx, &after, district, Some(version)).await? {
         return Err(Error::stale("payer"));
     }
@@ -1239,7 +1263,7 @@ pub async fn delete_payer(db: &Db, actor: &Actor, id: &str, version: Option<i64>
     actor.require(PAYER_DELETE)?;
     let version = kernel::required_version(version)?;
     let mut tx = db.begin().await?;
-    let before = find_payer(&mut tx, id).await?;
+    let before = find_payer(&mut tx, actor, id).await?;
     if sql::payer_in_use(&mut tx, before.id).await? {
         return Err(Error::conflict(
             "in_use",

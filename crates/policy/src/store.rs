@@ -869,14 +869,22 @@ impl From<PayerRow> for Payer {
 
 const PAYER_COLUMNS: &str = "id, payer_type, name, address, location_id, phone, fax, email, version, created_at, updated_at";
 
+/// Payers, by name and type; within `scope` (districts), a district's payers are those of its
+/// districts, and payers of a region or of the whole scheme are everyone's.
 pub async fn list_payers(
     tx: &mut Tx,
     q: Option<&str>,
     payer_type: Option<PayerType>,
+    scope: Option<&[Uuid]>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Payer>, i64)> {
     let mut sql = Sql::new(" FROM payers WHERE deleted_at IS NULL");
+    if let Some(districts) = scope {
+        sql.push(" AND (district_id IS NULL OR district_id IN ")
+            .list(districts.iter().copied())
+            .push(")");
+    }
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         sql.push(" AND LOWER(name) LIKE ")
             .arg(format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
@@ -894,6 +902,17 @@ pub async fn list_payers(
     )
     .await?;
     Ok((rows.into_iter().map(Payer::from).collect(), total))
+}
+
+/// The district a payer belongs to (none for a regional or national one).
+pub async fn payer_district(tx: &mut Tx, id: Uuid) -> Result<Option<Uuid>> {
+    let found: Option<(Option<Uuid>,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT district_id FROM payers WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_optional(&mut **conn)
+            .await?
+    });
+    Ok(found.and_then(|(d,)| d))
 }
 
 pub async fn get_payer(tx: &mut Tx, id: Uuid) -> Result<Option<Payer>> {

@@ -462,3 +462,37 @@ async fn records_outside_the_users_districts_stay_hidden() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn payers_of_another_district_stay_hidden() {
+    each_engine(|app| async move {
+        let tree = app.small_tree().await;
+        let payer = |name: &str, location: &str| {
+            json!({"payer_type": "G", "name": name, "location_id": location})
+        };
+        let (s1, p1) = app.post("/api/v1/payers", payer("Council one", &tree.d1)).await;
+        let (s2, p2) = app.post("/api/v1/payers", payer("Council two", &tree.d2)).await;
+        let (s3, _) = app.post("/api/v1/payers", payer("Regional fund", &tree.region)).await;
+        assert_eq!((s1.as_u16(), s2.as_u16(), s3.as_u16()), (201, 201, 201), "{p1} {p2}");
+        // Someone of district 1 with every payer right.
+        let token = app.user_with("payer-clerk", &[121801, 121802, 121803, 121804], &[&tree.d1]).await;
+        let (status, list) = app.call(Method::GET, "/api/v1/payers", Some(&token), None).await;
+        assert_eq!(status, 200, "{list}");
+        let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Council one", "Regional fund"], "[{:?}]", app.engine);
+        let theirs = format!("/api/v1/payers/{}", p2["id"].as_str().unwrap());
+        let (status, _) = app.call(Method::GET, &theirs, Some(&token), None).await;
+        assert_eq!(status, 404);
+        let (status, _) = app.call(Method::DELETE, &format!("{theirs}?version=1"), Some(&token), None).await;
+        assert_eq!(status, 404);
+        // Nor can they make one in another district.
+        let (status, body) = app
+            .call(Method::POST, "/api/v1/payers", Some(&token), Some(payer("Elsewhere", &tree.d2)))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["code"], "outside_districts", "{body}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM payers").await, 3);
+        app.finish().await;
+    })
+    .await;
+}
