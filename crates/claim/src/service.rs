@@ -868,12 +868,22 @@ fn flags(claim: &Claim, codes: &[String], neighbours: &sql::Neighbours) -> Vec<F
 }
 
 pub fn audit_guards() -> Vec<(&'static str, kernel::AuditGuard)> {
-    vec![(
-        CLAIM,
-        kernel::audit_guard(|db, actor, id| async move {
-            get_claim(&db, &actor, &id.to_string()).await.map(|_| ())
-        }),
-    )]
+    vec![
+        (
+            CLAIM,
+            kernel::audit_guard(|db, actor, id| async move {
+                get_claim(&db, &actor, &id.to_string()).await.map(|_| ())
+            }),
+        ),
+        (
+            BATCH_RUN,
+            kernel::audit_guard(|db, actor, id| async move {
+                get_batch_run(&db, &actor, &id.to_string())
+                    .await
+                    .map(|_| ())
+            }),
+        ),
+    ]
 }
 
 // ---------------------------------------------------------------- review and feedback
@@ -1406,12 +1416,20 @@ pub async fn get_batch_run(db: &Db, actor: &Actor, id: &str) -> Result<BatchRun>
         Some(uuid) => sql::get_batch_run(&mut tx, uuid).await?,
         None => None,
     };
+    // What the list shows: national runs, runs of one's districts and of their regions.
+    let visible = match &run {
+        Some(r) if r.location_id.is_none() || actor.is_admin => true,
+        Some(r) if actor.sees_district(r.location_id) => true,
+        Some(r) => match (r.location_id, actor.district_filter()) {
+            (Some(location), Some(districts)) => {
+                sql::is_region_of(&mut tx, location, &districts).await?
+            }
+            _ => false,
+        },
+        None => false,
+    };
     match run {
-        Some(r)
-            if r.location_id.is_none() || actor.sees_district(r.location_id) || actor.is_admin =>
-        {
-            Ok(r)
-        }
+        Some(r) if visible => Ok(r),
         _ => Err(Error::not_found("batch run", id)),
     }
 }

@@ -1701,6 +1701,20 @@ pub async fn list_batch_runs(tx: &mut Tx, scope: Option<&[Uuid]>) -> Result<Vec<
     Ok(rows.into_iter().map(BatchRun::from).collect())
 }
 
+/// Is `location` the region of one of `districts`?
+pub async fn is_region_of(tx: &mut Tx, location: Uuid, districts: &[Uuid]) -> Result<bool> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM locations WHERE parent_id = ");
+    sql.arg(location)
+        .push(" AND id IN ")
+        .list(districts.iter().copied());
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        store::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_one(&mut **conn)
+            .await?
+    });
+    Ok(n > 0)
+}
+
 /// Runs left running (a crash or a stop): to resume.
 pub async fn unfinished_batch_runs(tx: &mut Tx) -> Result<Vec<Uuid>> {
     let rows: Vec<(Uuid,)> = on_tx!(tx, conn => {

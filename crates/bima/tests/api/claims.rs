@@ -872,3 +872,55 @@ async fn a_batch_run_cut_short_resumes_where_it_stopped_and_values_each_claim_on
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_regions_batch_run_is_seen_by_its_districts_as_the_list_shows_it() {
+    each_engine(|app| async move {
+        let tree = app.small_tree().await;
+        let other_region = app.location("R2", "R", None).await;
+        let other_district = app.location("D3", "D", Some(&other_region)).await;
+        let (status, run) = app
+            .post(
+                "/api/v1/batch-runs",
+                json!({"year": 2025, "month": 10, "location_id": tree.region}),
+            )
+            .await;
+        assert_eq!(status, 202, "{run}");
+        let id = run["id"].as_str().unwrap().to_string();
+        let inside = app
+            .user_with("district-accountant", &[111102], &[&tree.d1])
+            .await;
+        let outside = app
+            .user_with("far-accountant", &[111102], &[&other_district])
+            .await;
+        let (status, list) = app
+            .call(Method::GET, "/api/v1/batch-runs", Some(&inside), None)
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == id.as_str()),
+            "{list}"
+        );
+        let one = format!("/api/v1/batch-runs/{id}");
+        let (status, body) = app.call(Method::GET, &one, Some(&inside), None).await;
+        assert_eq!(
+            status, 200,
+            "[{:?}] the run the list shows: {body}",
+            app.engine
+        );
+        let (status, _) = app.call(Method::GET, &one, Some(&outside), None).await;
+        assert_eq!(status, 404);
+        // Its history, as any record's.
+        let history = format!("/api/v1/audit?entity=batch_run&id={id}");
+        let (status, body) = app.call(Method::GET, &history, Some(&inside), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["total"].as_i64().unwrap() >= 1, "{body}");
+        let (status, _) = app.call(Method::GET, &history, Some(&outside), None).await;
+        assert_eq!(status, 404);
+        app.finish().await;
+    })
+    .await;
+}
