@@ -413,24 +413,11 @@ fn missing_tool(name: &str, e: std::io::Error) -> BackupError {
     }
 }
 
-async fn run(name: &str, mut command: tokio::process::Command) -> Result<(), BackupError> {
-    let out = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .await
-        .map_err(|e| missing_tool(name, e))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(refused(format!(
-            "{name} failed ({}): {}; nothing was changed",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+async fn run(name: &str, command: tokio::process::Command) -> Result<(), BackupError> {
+    output(name, command).await.map(|_| ())
 }
 
+/// Run a client program to its end: what it printed, or its failure in its own words.
 async fn output(name: &str, mut command: tokio::process::Command) -> Result<String, BackupError> {
     let out = command
         .stdout(Stdio::piped())

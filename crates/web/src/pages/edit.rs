@@ -34,22 +34,38 @@ fn coded(page: &Page, kind: &str, codes: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A location's id from the code (or id) typed in a form field; the field's error otherwise.
-async fn location_named(
+/// Put the locations the form names by code in `field` into `merged[key]` (an id or null, or
+/// with `many` a list), and drop `field`, which the input does not take.
+async fn put_locations(
     state: &AppState,
     page: &Page,
-    field: &str,
-    typed: &str,
-) -> std::result::Result<Option<uuid::Uuid>, (String, String)> {
-    if typed.is_empty() {
-        return Ok(None);
+    merged: &mut Value,
+    typed: &Values,
+    (field, key): (&str, &str),
+    many: bool,
+) -> std::result::Result<(), super::Unnamed> {
+    let ids = super::locations_named(state, page, &forms::one(typed, field), many).await?;
+    merged[key] = if many { json!(ids) } else { json!(ids.first()) };
+    if let Some(o) = merged.as_object_mut() {
+        o.remove(field);
     }
-    match location::service::get_location(&state.db, &page.actor, typed).await {
-        Ok(l) => Ok(Some(l.id)),
-        Err(_) => Err((
-            field.to_string(),
-            page.tr.t1("edit-no-location", "code", typed),
-        )),
+    Ok(())
+}
+
+/// The form again when a code it names is no location, beside that field.
+fn unnamed(
+    page: &Page,
+    form: FormPage,
+    typed: Values,
+    field: &str,
+    why: super::Unnamed,
+) -> Response {
+    match why {
+        super::Unnamed::Missing(code) => {
+            let message = page.tr.t1("edit-no-location", "code", &code);
+            with_errors(form, typed, [(field.to_string(), message)].into(), page)
+        }
+        super::Unnamed::Failed(e) => super::error_page(page, e),
     }
 }
 
@@ -174,12 +190,7 @@ async fn save_location(state: AppState, page: Page, id: Option<String>, body: By
         None => (page.tr.t("location-new"), "/locations".to_string()),
     };
     let form = FormPage::new(&page, title, "/locations", action, location_fields(&page));
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let base = current
@@ -190,15 +201,16 @@ async fn save_location(state: AppState, page: Page, id: Option<String>, body: By
         Ok(v) => v,
         Err(errors) => return with_errors(form, typed, errors, &page),
     };
-    let parent = forms::one(&typed, "parent");
-    match location_named(&state, &page, "parent", &parent).await {
-        Ok(p) => merged["parent_id"] = json!(p),
-        Err((field, message)) => {
-            return with_errors(form, typed, [(field, message)].into(), &page);
-        }
-    }
-    if let Some(o) = merged.as_object_mut() {
-        o.remove("parent");
+    let named = put_locations(
+        &state,
+        &page,
+        &mut merged,
+        &typed,
+        ("parent", "parent_id"),
+        false,
+    );
+    if let Err(why) = named.await {
+        return unnamed(&page, form, typed, "parent", why);
     }
     let saved = match forms::decode::<location::model::LocationInput>(&merged) {
         Ok(input) => match &current {
@@ -225,7 +237,7 @@ async fn save_location(state: AppState, page: Page, id: Option<String>, body: By
                 Some(l) => Some((location_values(&state, &page, l).await, l.version)),
                 None => None,
             };
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }
@@ -427,12 +439,7 @@ async fn save_facility(
         None => (page.tr.t("facility-new"), "/health-facilities".to_string()),
     };
     let form = FormPage::new(&page, title, "/health-facilities", action, fields);
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let base = current
@@ -443,15 +450,16 @@ async fn save_facility(
         Ok(v) => v,
         Err(errors) => return with_errors(form, typed, errors, &page),
     };
-    let district = forms::one(&typed, "district");
-    match location_named(&state, &page, "district", &district).await {
-        Ok(d) => merged["location_id"] = json!(d),
-        Err((field, message)) => {
-            return with_errors(form, typed, [(field, message)].into(), &page);
-        }
-    }
-    if let Some(o) = merged.as_object_mut() {
-        o.remove("district");
+    let named = put_locations(
+        &state,
+        &page,
+        &mut merged,
+        &typed,
+        ("district", "location_id"),
+        false,
+    );
+    if let Err(why) = named.await {
+        return unnamed(&page, form, typed, "district", why);
     }
     let saved = match forms::decode::<location::model::HealthFacilityInput>(&merged) {
         Ok(input) => match &current {
@@ -500,7 +508,7 @@ async fn save_facility(
                 }
                 other => other,
             };
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }
@@ -598,12 +606,7 @@ async fn save_role(state: AppState, page: Page, id: Option<String>, body: Bytes)
         None => (page.tr.t("role-new"), "/roles".to_string()),
     };
     let form = FormPage::new(&page, title, "/roles", action, role_fields(&page));
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let base = current
@@ -634,7 +637,7 @@ async fn save_role(state: AppState, page: Page, id: Option<String>, body: Bytes)
                 None => None,
             };
             let values = now.map(|r| (forms::values_of(&form.fields, &to_json(&r)), r.version));
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }
@@ -777,12 +780,7 @@ pub async fn update_user(
         format!("/users/{}/edit", u.id),
         fields,
     );
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let base = input_of(&to_json(&u), USER_KEYS);
@@ -790,22 +788,16 @@ pub async fn update_user(
         Ok(v) => v,
         Err(errors) => return with_errors(form, typed, errors, &page),
     };
-    let mut districts = Vec::new();
-    for code in forms::one(&typed, "districts")
-        .split([',', ' '])
-        .filter(|c| !c.is_empty())
-    {
-        match location_named(&state, &page, "districts", code).await {
-            Ok(Some(d)) => districts.push(d),
-            Ok(None) => {}
-            Err((field, message)) => {
-                return with_errors(form, typed, [(field, message)].into(), &page);
-            }
-        }
-    }
-    merged["district_ids"] = json!(districts);
-    if let Some(o) = merged.as_object_mut() {
-        o.remove("districts");
+    let named = put_locations(
+        &state,
+        &page,
+        &mut merged,
+        &typed,
+        ("districts", "district_ids"),
+        true,
+    );
+    if let Err(why) = named.await {
+        return unnamed(&page, form, typed, "districts", why);
     }
     let saved = match forms::decode::<identity::model::UserInput>(&merged) {
         Ok(input) => {
@@ -834,7 +826,7 @@ pub async fn update_user(
                 }
                 other => other,
             };
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }
@@ -922,12 +914,7 @@ pub async fn update_product(
         format!("/products/{}/edit", p.id),
         product_fields(&page),
     );
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let merged = match forms::merged(&page, &form.fields, &typed, product_input(&p)) {
@@ -947,7 +934,7 @@ pub async fn update_product(
                 .await
                 .ok();
             let values = now.map(|n| (forms::values_of(&form.fields, &to_json(&n)), n.version));
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }
@@ -1036,12 +1023,7 @@ pub async fn update_family(
         format!("/families/{}/edit", f.id),
         family_fields(&page),
     );
-    if !page.csrf_ok(
-        typed
-            .get("csrf")
-            .and_then(|v| v.first())
-            .map(String::as_str),
-    ) {
+    if !forms::csrf_ok(&page, &typed) {
         return csrf_refused(&page, form, typed);
     }
     let merged = match forms::merged(
@@ -1071,7 +1053,7 @@ pub async fn update_family(
                     n.family.family.version,
                 )
             });
-            forms::refused(&page, form, typed, e, values.as_ref().map(|(v, n)| (v, *n)))
+            forms::refused(&page, form, typed, e, values)
         }
     }
 }

@@ -121,6 +121,16 @@ pub fn parse(body: &[u8]) -> Values {
     values
 }
 
+/// Did the form come with this session's CSRF token?
+pub fn csrf_ok(page: &Page, values: &Values) -> bool {
+    page.csrf_ok(
+        values
+            .get("csrf")
+            .and_then(|v| v.first())
+            .map(String::as_str),
+    )
+}
+
 pub fn one(values: &Values, name: &str) -> String {
     values
         .get(name)
@@ -312,13 +322,12 @@ impl FormPage {
 
 /// The answer to a refused save: the form again with what was typed. A stale version shows
 /// what was saved meanwhile and takes its version; other refusals name their fields.
-#[allow(clippy::too_many_arguments)]
 pub fn refused(
     page: &Page,
     mut form: FormPage,
     typed: Values,
     error: Error,
-    current: Option<(&Values, i64)>,
+    current: Option<(Values, i64)>,
 ) -> Response {
     form.values = typed;
     match &error {
@@ -329,7 +338,7 @@ pub fn refused(
             form.message = page.tr.t("edit-stale-record");
             if let Some((values, version)) = current {
                 form.version = Some(version);
-                form = form.against(values);
+                form = form.against(&values);
             }
             form.respond(StatusCode::CONFLICT)
         }

@@ -63,6 +63,38 @@ pub(crate) fn refusal(error: &Error) -> Option<String> {
     }
 }
 
+/// Why codes typed in a form do not give locations.
+pub(crate) enum Unnamed {
+    /// No location (the user may see) has this code.
+    Missing(String),
+    Failed(Error),
+}
+
+/// The locations a form names by their codes (or ids): the whole text as one code, or with
+/// `many` several separated by commas or spaces. Empty text names none.
+pub(crate) async fn locations_named(
+    state: &kernel::AppState,
+    page: &Page,
+    text: &str,
+    many: bool,
+) -> Result<Vec<uuid::Uuid>, Unnamed> {
+    let text = text.trim();
+    let codes: Vec<&str> = if many {
+        text.split([',', ' ']).filter(|c| !c.is_empty()).collect()
+    } else {
+        Some(text).filter(|t| !t.is_empty()).into_iter().collect()
+    };
+    let mut ids = Vec::with_capacity(codes.len());
+    for code in codes {
+        match location::service::get_location(&state.db, &page.actor, code).await {
+            Ok(l) => ids.push(l.id),
+            Err(Error::NotFound { .. }) => return Err(Unnamed::Missing(code.to_string())),
+            Err(e) => return Err(Unnamed::Failed(e)),
+        }
+    }
+    Ok(ids)
+}
+
 /// After a saved form: `303 See Other` to the page that shows the result.
 pub(crate) fn see_other(to: &str) -> Response {
     let mut r = Redirect::to(to).into_response();

@@ -87,19 +87,17 @@ pub async fn create(State(state): State<AppState>, page: Page, body: Bytes) -> R
         return new_user_page(&state, &page, StatusCode::FORBIDDEN, form, errors).await;
     }
     // The districts by their codes.
-    let mut districts = Vec::new();
-    for code in get("districts").split([',', ' ']).filter(|c| !c.is_empty()) {
-        match location::service::get_location(&state.db, &page.actor, code).await {
-            Ok(l) => districts.push(l.id),
-            Err(Error::NotFound { .. }) => {
-                errors.insert(
-                    "districts".into(),
-                    page.tr.t1("user-new-no-district", "code", code),
-                );
-            }
-            Err(e) => return super::error_page(&page, e),
+    let districts = match super::locations_named(&state, &page, &get("districts"), true).await {
+        Ok(ids) => ids,
+        Err(super::Unnamed::Missing(code)) => {
+            errors.insert(
+                "districts".into(),
+                page.tr.t1("user-new-no-district", "code", &code),
+            );
+            Vec::new()
         }
-    }
+        Err(super::Unnamed::Failed(e)) => return super::error_page(&page, e),
+    };
     if !errors.is_empty() {
         return new_user_page(
             &state,
