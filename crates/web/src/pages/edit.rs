@@ -52,6 +52,22 @@ async fn put_locations(
     Ok(())
 }
 
+/// A refusal of the input's `key` (or of an element of it: `key[0]`) told beside the form's
+/// `field` that names it by code.
+fn told_as(error: Error, key: &str, field: &str) -> Error {
+    match error {
+        Error::Invalid(mut found) => {
+            for f in &mut found {
+                if f.field == key || f.field.starts_with(&format!("{key}[")) {
+                    f.field = field.to_string();
+                }
+            }
+            Error::Invalid(found)
+        }
+        other => other,
+    }
+}
+
 /// The form again when a code it names is no location, beside that field.
 fn unnamed(
     page: &Page,
@@ -497,17 +513,7 @@ async fn save_facility(
                 )),
                 None => None,
             };
-            let e = match e {
-                Error::Invalid(mut found) => {
-                    for f in &mut found {
-                        if f.field == "location_id" {
-                            f.field = "district".into();
-                        }
-                    }
-                    Error::Invalid(found)
-                }
-                other => other,
-            };
+            let e = told_as(e, "location_id", "district");
             forms::refused(&page, form, typed, e, values)
         }
     }
@@ -815,17 +821,7 @@ pub async fn update_user(
                 Some(n) => Some((user_values(&state, &page, &form.fields, n).await, n.version)),
                 None => None,
             };
-            let e = match e {
-                Error::Invalid(mut found) => {
-                    for f in &mut found {
-                        if f.field.starts_with("district_ids") {
-                            f.field = "districts".into();
-                        }
-                    }
-                    Error::Invalid(found)
-                }
-                other => other,
-            };
+            let e = told_as(e, "district_ids", "districts");
             forms::refused(&page, form, typed, e, values)
         }
     }
